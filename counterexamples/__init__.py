@@ -1,0 +1,1 @@
+"""Counterexamples and proofs for every verdict of the theory table, and independent verifiers."""

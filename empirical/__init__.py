@@ -1,0 +1,1 @@
+"""Feature visualization on real networks: engine, model zoo, fooling circuits, path similarity."""

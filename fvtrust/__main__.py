@@ -1,0 +1,5 @@
+import sys
+
+from fvtrust.cli import main
+
+sys.exit(main())
