@@ -1,0 +1,61 @@
+"""Certificates: the evidence behind each verdict, in exact JSON form for independent verification.
+
+- counterexample ("no"): a visualization, a query point x and two members of the class with that
+  visualization whose values at x differ (``values_at_x``), with the disagreement as a fraction of Delta;
+- proof ("yes"): a decoder, an exact expression of x and the visualization, claimed to return f(x) for every
+  member, every visualization it has and every x (verified with z3 in ``counterexamples.verify``);
+- region ("depends"): a visualization, x and a decision ("min" or "max") claimed for every L-Lipschitz member.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from theory._numbers import fraction_str, vector_str
+from theory._range import ValueRange
+from theory._setting import FeatureVisualization
+from theory.classes import FunctionClass
+
+
+def exact_params(cls: FunctionClass) -> dict[str, Any]:
+    return {k: (v if isinstance(v, (int, str)) else fraction_str(v)) for k, v in cls.params.items()}
+
+
+def counterexample(
+    cls: FunctionClass, question: str, fv: FeatureVisualization, vr: ValueRange
+) -> dict[str, Any]:
+    cert: dict[str, Any] = {
+        "type": "counterexample",
+        "class": cls.name,
+        "params": exact_params(cls),
+        "question": question,
+        "fv": fv.to_dict(),
+        "x": vector_str(vr.x),
+        "witnesses": [vr.witness_lo.to_spec(), vr.witness_hi.to_spec()],
+        "values_at_x": [fraction_str(vr.lo), fraction_str(vr.hi)],
+        "disagreement": vr.width / fv.delta if fv.delta else 0.0,
+        "method": vr.method,
+    }
+    cert.update(vr.extra)
+    return cert
+
+
+def proof(cls: FunctionClass, question: str, decoder: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "proof",
+        "class": cls.name,
+        "params": exact_params(cls),
+        "question": question,
+        "decoder": decoder,
+    }
+
+
+def region(cls: FunctionClass, fv: FeatureVisualization, vr: ValueRange, decision: str) -> dict[str, Any]:
+    return {
+        "type": "region",
+        "class": cls.name,
+        "params": exact_params(cls),
+        "fv": fv.to_dict(),
+        "x": vector_str(vr.x),
+        "decision": decision,
+    }

@@ -1,0 +1,334 @@
+"""``check_class``: what a feature visualization reveals about a function class, question by question.
+
+Quantifiers (docs/theory.md). A question is reliably answerable for a class iff it can be answered for every
+visualization the class can produce and every x in [0,1]^d:
+  exact      lo(x) = hi(x);
+  approx     hi(x) - lo(x) <= 2 eps Delta (eps relative to Delta; by default for every eps in (0, 1/2),
+             so "no" means the range is all of [f_min, f_max] somewhere: nothing beats predicting the midpoint);
+  min_or_max every member agrees on f(x) < c, f(x) > c or f(x) = c, with c = (f_max + f_min)/2.
+Verdicts are computed: the engine searches a finite family of visualizations and points (``probe_instances``)
+for counterexamples ("no", with two witnesses); without one, "yes" needs the class's decoder (a proof object
+checked independently). "depends": the class has a parameter (L) such that at a fixed visualization and x the
+question is answered exactly when the parameter is below a threshold; the threshold is found by bisection on
+the engine and compared with the class's closed form.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+from numpy.typing import ArrayLike
+
+from theory import _certificates as certs
+from theory._range import ValueRange
+from theory._setting import FeatureVisualization, FloatArray, Observations, as_point
+from theory.classes import FunctionClass, Lipschitz, get_class
+
+Verdict = Literal["yes", "no", "depends"]
+QUESTIONS = ("exact", "approx", "min_or_max")
+
+
+class EngineError(RuntimeError):
+    """The engine could not certify a verdict (no counterexample found and no proof available)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question: a verdict, a human-readable reason and its certificate."""
+
+    question: str
+    verdict: Verdict
+    reason: str
+    certificate: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "certificate": self.certificate,
+        }
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """``check_class``'s result: ``answers`` maps "exact", "approx", "min_or_max" to an :class:`Answer`."""
+
+    cls: FunctionClass
+    answers: dict[str, Answer]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, question: str) -> Answer:
+        return self.answers[question]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "class": self.cls.name,
+            "label": self.cls.label,
+            "params": certs.exact_params(self.cls),
+            "answers": {q: a.to_dict() for q, a in self.answers.items()},
+            "details": self.details,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.cls!r}"]
+        for q, a in self.answers.items():
+            lines.append(f"  {q:<11} {a.verdict:<8} {a.reason}")
+        return "\n".join(lines)
+
+
+def value_range(
+    cls: str | FunctionClass, fv: FeatureVisualization | Observations, x: ArrayLike, **params: Any
+) -> ValueRange:
+    """The exact set of values f(x) over all members of the class with the visualization ``fv`` (or the
+    finite observations), with witnesses attaining each end."""
+    return get_class(cls, **params).value_range(fv, x)
+
+
+def check_class(
+    cls: str | FunctionClass,
+    *,
+    fv: FeatureVisualization | None = None,
+    x: ArrayLike | None = None,
+    eps: float | None = None,
+    **params: Any,
+) -> ClassReport:
+    """Answer the three questions for a class (or, with ``fv`` and ``x``, for that instance)."""
+    fc = get_class(cls, **params)
+    if eps is not None and not (0 < float(eps) < 0.5):
+        raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
+    if (fv is None) != (x is None):
+        raise ValueError(
+            "give both fv= and x= to answer for one instance, or neither for the class-level answer"
+        )
+    if fv is not None:
+        return _instance(fc, fv, as_point(x, fc.d), eps)  # type: ignore[arg-type]
+    return _class_level(fc, eps)
+
+
+# ---------------------------------------------------------------------------------------------------------
+def _instance(fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: float | None) -> ClassReport:
+    vr = fc.value_range(fv, x)
+    rng = vr.to_dict()
+    e = 0.25 if eps is None else float(eps)
+    dec = vr.decision()
+    answers = {
+        "exact": Answer(
+            "exact",
+            "yes" if vr.is_exact() else "no",
+            f"f(x) in [{vr.lo:.6g}, {vr.hi:.6g}]" + (" (a single value)" if vr.is_exact() else ""),
+            rng,
+        ),
+        "approx": Answer(
+            "approx",
+            "yes" if vr.is_approximable(e) else "no",
+            f"half-width {vr.width / 2:.6g} vs eps*Delta = {e * fv.delta:.6g} (eps = {e:g})",
+            rng,
+        ),
+        "min_or_max": Answer(
+            "min_or_max",
+            "yes" if dec else "no",
+            f"every member gives '{dec}'"
+            if dec
+            else f"members disagree: [{vr.lo:.6g}, {vr.hi:.6g}] contains c = {fv.midpoint:.6g}",
+            rng,
+        ),
+    }
+    return ClassReport(fc, answers, {"instance": True, "eps": e})
+
+
+def _probe(fc: FunctionClass) -> list[tuple[FeatureVisualization, ValueRange]]:
+    """Value ranges over the class's probe instances. The search stops at the first instance whose range is
+    all of [f_min, f_max] (the strongest counterexample to all three questions), except for classes with a
+    parameter threshold (Lipschitz), whose "depends" analysis needs the whole family."""
+    out = []
+    for fv, x in fc.probe_instances():
+        vr = fc.value_range(fv, x)
+        out.append((fv, vr))
+        if not isinstance(fc, Lipschitz) and fv.delta > 0 and vr.lo <= fv.f_min and vr.hi >= fv.f_max:
+            break
+    if not out:
+        raise EngineError(f"the class {fc!r} admits none of the probe visualizations")
+    return out
+
+
+def _rel_width(fv: FeatureVisualization, vr: ValueRange) -> float:
+    return vr.width / fv.delta if fv.delta > 0 else 0.0
+
+
+def _straddle(fv: FeatureVisualization, vr: ValueRange) -> float:
+    """How far the range reaches past c on its weaker side, relative to Delta (> 0 iff undecided)."""
+    if vr.decision() is not None or fv.delta == 0:
+        return -math.inf
+    c = fv.midpoint
+    return min(vr.hi - c, c - vr.lo) / fv.delta
+
+
+def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
+    probes = _probe(fc)
+    answers: dict[str, Answer] = {}
+    details: dict[str, Any] = {"instances_searched": len(probes)}
+    decoder = fc.decoder()
+
+    def yes(question: str, what: str) -> Answer:
+        if decoder is None:
+            raise EngineError(
+                f"{fc!r}: no counterexample to '{question}' among {len(probes)} probes, and no proof"
+            )
+        _check_decoder(fc, decoder, probes)
+        return Answer(
+            question,
+            "yes",
+            f"the visualization determines f(x): {what} {decoder['expr']}",
+            certs.proof(fc, question, decoder),
+        )
+
+    # exact ------------------------------------------------------------------------------------------------
+    fv, vr = max(probes, key=lambda p: _rel_width(*p))
+    if _rel_width(fv, vr) > 1e-9:
+        answers["exact"] = Answer(
+            "exact",
+            "no",
+            f"two members with the same visualization differ by {_rel_width(fv, vr):.3g} Delta at x = "
+            f"{vr.x.tolist()}",
+            certs.counterexample(fc, "exact", fv, vr),
+        )
+    else:
+        answers["exact"] = yes("exact", "f(x) =")
+
+    # approx -----------------------------------------------------------------------------------------------
+    w_star = _rel_width(fv, vr)
+    if eps is None:
+        if w_star >= 1 - 1e-9:
+            answers["approx"] = Answer(
+                "approx",
+                "no",
+                f"at x = {vr.x.tolist()} the values fill all of [f_min, f_max]: no prediction beats the midpoint, "
+                "for every eps < 1/2",
+                certs.counterexample(fc, "approx", fv, vr),
+            )
+        elif w_star <= 1e-9:
+            answers["approx"] = yes("approx", "exact prediction")
+        else:
+            answers["approx"] = Answer(
+                "approx",
+                "depends",
+                f"eps-approximable on the searched family iff eps >= {w_star / 2:.6g}",
+                {
+                    "type": "condition",
+                    "condition": f"eps >= {w_star / 2!r}",
+                    "counterexample": certs.counterexample(fc, "approx", fv, vr),
+                },
+            )
+    else:
+        bad = [(f, v) for f, v in probes if not v.is_approximable(eps)]
+        if not bad:
+            answers["approx"] = (
+                yes("approx", "exact prediction")
+                if w_star <= 1e-9
+                else Answer(
+                    "approx", "depends", f"no counterexample for eps = {eps:g} in the searched family", {}
+                )
+            )
+        else:
+            f0, v0 = max(bad, key=lambda p: _rel_width(*p))
+            answers["approx"] = _parameter_dependence(fc, "approx", f0, v0, eps) or Answer(
+                "approx",
+                "no",
+                f"half-width {v0.width / 2:.3g} > eps Delta at x = {v0.x.tolist()}",
+                certs.counterexample(fc, "approx", f0, v0),
+            )
+
+    # min_or_max -------------------------------------------------------------------------------------------
+    undecided = [(f, v) for f, v in probes if v.decision() is None]
+    if not undecided:
+        answers["min_or_max"] = yes("min_or_max", "the sign of f(x) - c follows from")
+    else:
+        depends = None
+        for f0, v0 in sorted(undecided, key=lambda p: _straddle(*p)):
+            depends = _parameter_dependence(fc, "min_or_max", f0, v0, None)
+            if depends:
+                break
+        f0, v0 = max(undecided, key=lambda p: _straddle(*p))
+        answers["min_or_max"] = depends or Answer(
+            "min_or_max",
+            "no",
+            f"at x = {v0.x.tolist()} members reach both {v0.lo:.3g} and {v0.hi:.3g} around c = {f0.midpoint:.3g}",
+            certs.counterexample(fc, "min_or_max", f0, v0),
+        )
+    if isinstance(fc, Lipschitz):
+        from theory._lipschitz_region import region_details
+
+        details["certified_region"] = region_details(fc)
+    return ClassReport(fc, answers, details)
+
+
+def _check_decoder(
+    fc: FunctionClass, decoder: dict[str, Any], probes: list[tuple[FeatureVisualization, ValueRange]]
+) -> None:
+    """The decoder must agree with the engine's (single-valued) range on every probe; a disagreement is a bug."""
+    import sympy
+
+    syms = {v: sympy.Symbol(v, real=True) for v in decoder["vars"]}
+    expr = sympy.sympify(decoder["expr"], locals=syms)
+    fn = sympy.lambdify([syms[v] for v in decoder["vars"]], expr, "math")
+    for fv, vr in probes:
+        args = [*vr.x, *fv.x_max, *fv.x_min, fv.f_max, fv.f_min]
+        val = float(fn(*args))
+        if not (vr.lo - 1e-9 <= val <= vr.hi + 1e-9 and vr.is_exact()):
+            raise EngineError(f"{fc!r}: decoder {decoder['expr']} gives {val} at {vr!r}")
+
+
+def _parameter_dependence(
+    fc: FunctionClass, question: str, fv: FeatureVisualization, vr: ValueRange, eps: float | None
+) -> Answer | None:
+    """For the Lipschitz class: is the question answered at (fv, x) for every L' in an open interval above
+    the smallest L the visualization allows? If so, find the threshold L* by bisection on the engine."""
+    if not isinstance(fc, Lipschitz) or fv.delta == 0:
+        return None
+    x = vr.x
+
+    def ok(L: float) -> bool:
+        r = fc.with_L(L).value_range(fv, x)
+        return r.decision() is not None if question == "min_or_max" else r.is_approximable(eps or 0.0)
+
+    L_min = fc.smallest_L(fv)
+    grid = [L_min * (1 + t) for t in (1e-6, 1e-3, 1e-2, 0.1, 0.5)] + [
+        L_min + (fc.L - L_min) * s for s in (0.25, 0.5)
+    ]
+    good = [L for L in grid if L < fc.L and ok(L)]
+    if not good:
+        return None
+    lo_L, hi_L = max(good), fc.L
+    for _ in range(60):
+        mid = (lo_L + hi_L) / 2
+        lo_L, hi_L = (mid, hi_L) if ok(mid) else (lo_L, mid)
+    L_below = float(Fraction((L_min + lo_L) / 2).limit_denominator(64))
+    if not (L_min < L_below < lo_L and ok(L_below)):
+        L_below = (L_min + lo_L) / 2
+    below = fc.with_L(L_below)
+    vr_below = below.value_range(fv, x)
+    detail: dict[str, Any] = {"type": "threshold", "parameter": "L", "L_min": L_min, "L_star_bisection": lo_L}
+    if question == "min_or_max":
+        closed = fc.critical_L(fv, x)
+        if not math.isclose(closed, lo_L, rel_tol=1e-6):
+            raise EngineError(f"{fc!r}: bisection threshold {lo_L} disagrees with the closed form {closed}")
+        detail["L_star_closed_form"] = closed
+        cond = (
+            f"at a visualization and x, every member agrees iff ||x - x_min||_{fc.norm} < Delta/(2L) or "
+            f"||x - x_max||_{fc.norm} < Delta/(2L), i.e. L < L*(x) = Delta / (2 min(||x - x_min||, "
+            "||x - x_max||)); certified only near the visualization's points, for small L"
+        )
+        detail["below"] = certs.region(below, fv, vr_below, str(vr_below.decision()))
+    else:
+        cond = f"half-width <= eps Delta at x iff L <= L* (here L* = {lo_L:.6g} for eps = {eps})"
+        detail["below"] = {"L": L_below, "range": [vr_below.lo, vr_below.hi]}
+    detail["condition"] = cond
+    detail["above"] = certs.counterexample(fc, question, fv, vr)
+    reason = (
+        f"depends on L/Delta: at x = {x.tolist()} answered for L < {lo_L:.4g} (here L = {fc.L:g}); {cond}"
+    )
+    return Answer(question, "depends", reason, detail)

@@ -1,0 +1,261 @@
+"""Witnesses: explicit members of a function class, callable on points and exportable exactly.
+
+Every witness is vectorised (``w(Y)`` for Y of shape (n, d) returns shape (n,); a single point gives a float)
+and has ``to_spec()``: an exact JSON description that a reader can re-check without this package, either
+``{"kind": "sympy", "expr": ..., "vars": ["x0", ...]}`` or
+``{"kind": "relu_net", "layers": [{"W": [[...]], "b": [...]}, ...]}`` (ReLU between layers, none after the last).
+Numbers are exact fractions of the floats the witness was built from.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from theory._numbers import fraction_str, sym
+from theory._setting import FloatArray
+
+NormName = Literal["1", "2", "inf"]
+
+
+def _batch(y: ArrayLike, d: int) -> tuple[FloatArray, bool]:
+    arr = np.asarray(y, dtype=float)
+    single = arr.ndim == 1
+    arr = arr.reshape(1, -1) if single else arr
+    if arr.ndim != 2 or arr.shape[1] != d:
+        raise ValueError(
+            f"a witness on [0,1]^{d} takes points of shape ({d},) or (n, {d}), got {np.shape(y)}"
+        )
+    return arr, single
+
+
+def norm(z: FloatArray, p: NormName) -> FloatArray:
+    """Row-wise p-norm of an (n, d) array, p in {"1", "2", "inf"}."""
+    if p == "1":
+        return np.abs(z).sum(axis=1)
+    if p == "2":
+        return np.sqrt((z * z).sum(axis=1))
+    return np.abs(z).max(axis=1)
+
+
+def _vars(d: int) -> list[str]:
+    return [f"x{k}" for k in range(d)]
+
+
+def _norm_expr(p_point: FloatArray, p: NormName) -> str:
+    diffs = [f"(x{k} - {sym(c)})" for k, c in enumerate(p_point)]
+    if p == "1":
+        return " + ".join(f"Abs{t}" for t in diffs)
+    if p == "2":
+        return "sqrt(" + " + ".join(f"{t}**2" for t in diffs) + ")"
+    return _fold("Max", [f"Abs{t}" for t in diffs])
+
+
+def _fold(op: str, terms: list[str]) -> str:
+    return terms[0] if len(terms) == 1 else f"{op}(" + ", ".join(terms) + ")"
+
+
+class Witness(ABC):
+    """A member of a function class on [0,1]^d."""
+
+    d: int
+
+    def __call__(self, y: ArrayLike) -> Any:
+        arr, single = _batch(y, self.d)
+        out = self._eval(arr)
+        return float(out[0]) if single else out
+
+    @abstractmethod
+    def _eval(self, y: FloatArray) -> FloatArray: ...
+
+    @abstractmethod
+    def to_spec(self) -> dict[str, Any]: ...
+
+    @property
+    def description(self) -> str:
+        spec = self.to_spec()
+        return spec["expr"] if spec["kind"] == "sympy" else f"ReLU network with {len(spec['layers'])} layers"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(d={self.d}: {self.description[:120]})"
+
+
+class ConstantWitness(Witness):
+    """f(y) = value."""
+
+    def __init__(self, value: float, d: int) -> None:
+        self.value, self.d = float(value), d
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        return np.full(y.shape[0], self.value)
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "sympy", "expr": fraction_str(self.value), "vars": _vars(self.d)}
+
+
+class AffineWitness(Witness):
+    """f(y) = w . y + b."""
+
+    def __init__(self, w: ArrayLike, b: float) -> None:
+        self.w = np.asarray(w, dtype=float).reshape(-1)
+        self.b, self.d = float(b), self.w.shape[0]
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        return y @ self.w + self.b
+
+    def to_spec(self) -> dict[str, Any]:
+        terms = [f"{sym(wk)}*x{k}" for k, wk in enumerate(self.w) if wk != 0]
+        return {"kind": "sympy", "expr": " + ".join([*terms, sym(self.b)]), "vars": _vars(self.d)}
+
+
+class MaxAffineWitness(Witness):
+    """f(y) = max_j (G_j . (y - P_j) + F_j): a convex piecewise-affine function (the minimal convex
+    interpolant of values F_j and subgradients G_j at points P_j)."""
+
+    def __init__(self, points: ArrayLike, values: ArrayLike, subgradients: ArrayLike) -> None:
+        self.points = np.asarray(points, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.subgradients = np.asarray(subgradients, dtype=float)
+        self.d = self.points.shape[1]
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        vals = np.einsum("jk,njk->nj", self.subgradients, y[:, None, :] - self.points[None]) + self.values
+        return vals.max(axis=1)
+
+    def to_spec(self) -> dict[str, Any]:
+        pieces = []
+        for p, v, g in zip(self.points, self.values, self.subgradients, strict=True):
+            terms = [
+                f"{sym(gk)}*(x{k} - {sym(pk)})" for k, (gk, pk) in enumerate(zip(g, p, strict=True)) if gk
+            ]
+            pieces.append(" + ".join([*terms, sym(v)]))
+        return {"kind": "sympy", "expr": _fold("Max", sorted(set(pieces))), "vars": _vars(self.d)}
+
+
+class ConeWitness(Witness):
+    """McShane-Whitney extension with constant ``L`` in the p-norm, clipped:
+
+    upper:  f(y) = min(cap, min_i (v_i + L ||y - p_i||_p))
+    lower:  f(y) = max(cap, max_i (v_i - L ||y - p_i||_p))
+
+    Both are L-Lipschitz and equal v_i at p_i whenever the data are L-Lipschitz-consistent."""
+
+    def __init__(
+        self,
+        side: Literal["upper", "lower"],
+        points: ArrayLike,
+        values: ArrayLike,
+        L: float,
+        p: NormName,
+        cap: float,
+    ) -> None:
+        self.side, self.L, self.p, self.cap = side, float(L), p, float(cap)
+        self.points = np.asarray(points, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.d = self.points.shape[1]
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        dist = np.stack([norm(y - pt[None], self.p) for pt in self.points], axis=1)
+        if self.side == "upper":
+            return np.minimum(self.cap, (self.values[None] + self.L * dist).min(axis=1))
+        return np.maximum(self.cap, (self.values[None] - self.L * dist).max(axis=1))
+
+    def to_spec(self) -> dict[str, Any]:
+        sign, op = ("+", "Min") if self.side == "upper" else ("-", "Max")
+        cones = [
+            f"{sym(v)} {sign} {sym(self.L)}*({_norm_expr(pt, self.p)})"
+            for pt, v in zip(self.points, self.values, strict=True)
+        ]
+        return {"kind": "sympy", "expr": _fold(op, [sym(self.cap), *cones]), "vars": _vars(self.d)}
+
+
+class MonotoneRampWitness(Witness):
+    """Continuous coordinatewise nondecreasing extension with steepness K:
+
+    upper:  f(y) = min(cap, min_i (v_i + K ||(y - p_i)_+||_inf))
+    lower:  f(y) = max(cap, max_i (v_i - K ||(p_i - y)_+||_inf))
+
+    For K large enough it takes the values v_i at p_i and, at a point x, the extreme value
+    min{v_i : p_i >= x} (upper) or max{v_i : p_i <= x} (lower)."""
+
+    def __init__(
+        self, side: Literal["upper", "lower"], points: ArrayLike, values: ArrayLike, K: float, cap: float
+    ) -> None:
+        self.side, self.K, self.cap = side, float(K), float(cap)
+        self.points = np.asarray(points, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.d = self.points.shape[1]
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        if self.side == "upper":
+            gap = np.maximum(y[:, None, :] - self.points[None], 0).max(axis=2)
+            return np.minimum(self.cap, (self.values[None] + self.K * gap).min(axis=1))
+        gap = np.maximum(self.points[None] - y[:, None, :], 0).max(axis=2)
+        return np.maximum(self.cap, (self.values[None] - self.K * gap).max(axis=1))
+
+    def to_spec(self) -> dict[str, Any]:
+        terms = []
+        for pt, v in zip(self.points, self.values, strict=True):
+            if self.side == "upper":
+                gaps = ", ".join(f"x{k} - {sym(c)}" for k, c in enumerate(pt))
+                terms.append(f"{sym(v)} + {sym(self.K)}*Max(0, {gaps})")
+            else:
+                gaps = ", ".join(f"{sym(c)} - x{k}" for k, c in enumerate(pt))
+                terms.append(f"{sym(v)} - {sym(self.K)}*Max(0, {gaps})")
+        op = "Min" if self.side == "upper" else "Max"
+        return {"kind": "sympy", "expr": _fold(op, [sym(self.cap), *terms]), "vars": _vars(self.d)}
+
+
+class TentSumWitness(Witness):
+    """A ReLU network: f(y) = base + sum_j h_j relu(1 - K ||y - c_j||_1).
+
+    Each tent is 1 at its centre c_j and 0 outside the l1-ball of radius 1/K; with K >= 2 / (smallest l1
+    distance between centres) the tents do not overlap, so f(c_j) = base + h_j and
+    base + min(0, min h) <= f <= base + max(0, max h). Hidden layers: 2d units per tent (|y_k - c_jk| as
+    relu(y_k - c_jk) + relu(c_jk - y_k)), then one unit per tent."""
+
+    def __init__(self, base: float, centres: ArrayLike, heights: ArrayLike, K: float) -> None:
+        self.base, self.K = float(base), float(K)
+        self.centres = np.asarray(centres, dtype=float)
+        self.heights = np.asarray(heights, dtype=float)
+        self.d = self.centres.shape[1]
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        dist = np.abs(y[:, None, :] - self.centres[None]).sum(axis=2)
+        return self.base + (np.maximum(1 - self.K * dist, 0) * self.heights[None]).sum(axis=1)
+
+    def layers(self) -> list[tuple[list[list[str]], list[str]]]:
+        """Exact layers (W as rows of fraction strings, b) of the ReLU network."""
+        d, n = self.d, len(self.centres)
+        w1: list[list[str]] = []
+        b1: list[str] = []
+        for c in self.centres:
+            for k in range(d):
+                for s in (1, -1):
+                    row = ["0"] * d
+                    row[k] = str(s)
+                    w1.append(row)
+                    b1.append(fraction_str(-s * c[k]) if s == 1 else fraction_str(c[k]))
+        w2 = [["0"] * (2 * d * n) for _ in range(n)]
+        for j in range(n):
+            for u in range(2 * d):
+                w2[j][2 * d * j + u] = fraction_str(-self.K)
+        b2 = ["1"] * n
+        w3 = [[fraction_str(h) for h in self.heights]]
+        b3 = [fraction_str(self.base)]
+        return [(w1, b1), (w2, b2), (w3, b3)]
+
+    def to_spec(self) -> dict[str, Any]:
+        return {"kind": "relu_net", "layers": [{"W": w, "b": b} for w, b in self.layers()]}
+
+
+def tent_steepness(centres: FloatArray) -> float:
+    """Smallest power of two K with K >= 2 / (smallest l1 distance between distinct centres)."""
+    if len(centres) < 2:
+        return 1.0
+    dists = [np.abs(a - b).sum() for i, a in enumerate(centres) for b in centres[i + 1 :]]
+    need = 2.0 / min(dists)
+    return float(2.0 ** np.ceil(np.log2(need)))

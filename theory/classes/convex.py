@@ -1,0 +1,127 @@
+"""The class ``convex``: convex functions on [0,1]^d.
+
+Interpolation conditions (Taylor, Hendrickx, Glineur 2017). Finite data (p_i, v_i) extend to a convex function
+with subgradients g_i at p_i iff v_j >= v_i + g_i . (p_j - p_i) for all i, j; the minimal extension is
+max_i (v_i + g_i . (y - p_i)). The visualization adds:
+  - f <= f_max on the box: every affine piece is <= f_max on [0,1]^d, i.e.
+    v_i + sum_k max(g_ik (1 - p_ik), -g_ik p_ik) <= f_max (the maximum of an affine function over the box,
+    taken at a vertex; this replaces the 2^d vertex constraints by d auxiliary variables per point);
+  - x_min is a global minimiser: 0 is in the subdifferential plus the normal cone of the box at x_min,
+    i.e. g_k = 0 where 0 < x_min_k < 1, g_k >= 0 where x_min_k = 0, g_k <= 0 where x_min_k = 1.
+The value range at x is [min, max] of the value at x over this LP (solved with cvxpy), both ends attained by
+the max-of-affine interpolant of the optimal solution. Convex functions whose subgradients blow up at the
+boundary of the box are limits of such interpolants; they add no values at points inside the data's hull.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from theory._lp import solve
+from theory._range import ValueRange
+from theory._setting import FloatArray, Observations
+from theory._witness import MaxAffineWitness
+from theory.classes._base import FunctionClass, InconsistentVisualization
+
+
+class Convex(FunctionClass):
+    """Convex functions f : [0,1]^d -> R."""
+
+    name = "convex"
+    label = "convex"
+
+    def _lp(self, obs: Observations, x: FloatArray | None):  # type: ignore[no-untyped-def]
+        import cvxpy as cp
+
+        pts = obs.points if x is None or obs.index_of(x) is not None else np.vstack([obs.points, x[None]])
+        n, d = pts.shape
+        F, G, U = cp.Variable(n), cp.Variable((n, d)), cp.Variable((n, d))
+        cons = [F[: obs.n] == obs.values]
+        # interpolation: F_j >= F_i + G_i . (P_j - P_i)  <=>  F_j - F_i - (G P^T)_ij + (G . P)_i >= 0
+        inner = cp.sum(cp.multiply(G, pts), axis=1)
+        M = F[None, :] - F[:, None] - G @ pts.T + inner[:, None] @ np.ones((1, n))
+        cons.append(M >= 0)
+        if obs.f_max is not None:
+            cons += [
+                cp.multiply(G, 1 - pts) <= U,
+                cp.multiply(G, -pts) <= U,
+                F + cp.sum(U, axis=1) <= obs.f_max,
+            ]
+        for i, k in enumerate(obs.kinds):
+            if k == "min":
+                q = obs.points[i]
+                for c in range(d):
+                    if 0 < q[c] < 1:
+                        cons.append(G[i, c] == 0)
+                    elif q[c] == 0:
+                        cons.append(G[i, c] >= 0)
+                    else:
+                        cons.append(G[i, c] <= 0)
+        return pts, F, G, cons
+
+    def check_consistent(self, obs: Observations) -> None:
+        import cvxpy as cp
+
+        _, F, G, cons = self._lp(obs, None)
+        prob = cp.Problem(cp.Minimize(0), cons)
+        solve(prob)
+        if prob.status not in ("optimal", "optimal_inaccurate"):
+            raise InconsistentVisualization(
+                "no convex function on [0,1]^d has these observations: the interpolation conditions "
+                "(v_j >= v_i + g_i.(p_j - p_i), f <= f_max on the box, x_min a global minimiser) are infeasible"
+            )
+
+    def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
+        import cvxpy as cp
+
+        pts, F, G, cons = self._lp(obs, x)
+        ix = obs.index_of(x)
+        ix = pts.shape[0] - 1 if ix is None else ix
+        ends = []
+        solver = ""
+        for sense in (cp.Minimize, cp.Maximize):
+            prob = cp.Problem(sense(F[ix]), cons)
+            solver = solve(prob)
+            if prob.status not in ("optimal", "optimal_inaccurate"):
+                raise InconsistentVisualization(f"the convex value-range LP ended with status {prob.status}")
+            vals, grads = _rationalise(pts, np.asarray(F.value), np.asarray(G.value), obs)
+            ends.append((vals[ix], MaxAffineWitness(pts, vals, grads)))
+        (lo, w_lo), (hi, w_hi) = ends
+        return ValueRange(
+            float(lo), float(hi), True, True, w_lo, w_hi, x, obs, f"LP interpolation (cvxpy, {solver})"
+        )
+
+
+def _rationalise(
+    pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observations
+) -> tuple[FloatArray, FloatArray]:
+    """Snap an LP vertex to nearby small-denominator rationals when they satisfy every constraint exactly
+    (so that witnesses are exact); otherwise return the floats unchanged."""
+    Fr = [Fraction(float(v)).limit_denominator(10**4) for v in F]
+    Gr = [[Fraction(float(g)).limit_denominator(10**4) for g in row] for row in G]
+    P = [[Fraction(float(c)) for c in row] for row in pts]
+    n, d = pts.shape
+    ok = all(Fr[i] == Fraction(float(obs.values[i])) for i in range(obs.n))
+    ok = ok and all(
+        Fr[j] >= Fr[i] + sum(Gr[i][k] * (P[j][k] - P[i][k]) for k in range(d))
+        for i in range(n)
+        for j in range(n)
+    )
+    if ok and obs.f_max is not None:
+        fmax = Fraction(float(obs.f_max))
+        ok = all(
+            Fr[i] + sum(max(Gr[i][k] * (1 - P[i][k]), -Gr[i][k] * P[i][k]) for k in range(d)) <= fmax
+            for i in range(n)
+        )
+    if ok:
+        for i, kind in enumerate(obs.kinds):
+            if kind == "min":
+                ok = ok and all(
+                    (Gr[i][k] == 0) if 0 < P[i][k] < 1 else (Gr[i][k] >= 0 if P[i][k] == 0 else Gr[i][k] <= 0)
+                    for k in range(d)
+                )
+    if not ok:
+        return F, G
+    return np.array([float(v) for v in Fr]), np.array([[float(g) for g in row] for row in Gr])

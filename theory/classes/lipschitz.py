@@ -1,0 +1,122 @@
+"""The class ``lipschitz``: L-Lipschitz functions for a known L in the p-norm, p in {1, 2, inf}.
+
+Theorem (value range; McShane-Whitney). Data (p_i, v_i) with global max f_max and global min f_min are
+interpolated by an L-Lipschitz function iff |v_i - v_j| <= L ||p_i - p_j|| for all i, j. Then
+
+    f(x) in [ max(f_min, max_i v_i - L||x - p_i||),  min(f_max, min_i v_i + L||x - p_i||) ],
+
+both ends attained by the clipped extensions min(f_max, min_i v_i + L||. - p_i||) and its mirror.
+For a visualization: [max(f_min, f_max - L||x - x_max||), min(f_max, f_min + L||x - x_min||)], consistent iff
+Delta <= L ||x_max - x_min||.
+
+Corollary ("closer to min or max"). With c = (f_max + f_min)/2, every member has f(x) < c iff
+||x - x_min|| < Delta / (2L), and f(x) > c iff ||x - x_max|| < Delta / (2L): the certified region is the union of
+the two open balls of radius Delta/(2L). At a fixed visualization and x the answer is certified iff
+L < L*(x) = Delta / (2 min(||x - x_min||, ||x - x_max||)).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from theory._range import ValueRange
+from theory._setting import TOL, FeatureVisualization, FloatArray, Observations
+from theory._witness import ConeWitness, NormName, norm
+from theory.classes._base import FunctionClass, InconsistentVisualization
+
+
+def parse_norm(p: Any) -> NormName:
+    """Accept 1, 2, inf (as numbers or strings) and return "1", "2" or "inf"."""
+    text = str(p).strip().lower()
+    if text in ("1", "1.0"):
+        return "1"
+    if text in ("2", "2.0"):
+        return "2"
+    if text in ("inf", "infinity", "np.inf", "math.inf"):
+        return "inf"
+    raise ValueError(f"norm = {p!r} is not allowed; the norm must be 1, 2 or inf")
+
+
+def check_L(L: Any) -> float:
+    try:
+        val = float(L)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"L = {L!r} is not a number; the Lipschitz constant must be a finite number > 0"
+        ) from None
+    if not math.isfinite(val) or val <= 0:
+        raise ValueError(f"L = {L!r} is not allowed; the Lipschitz constant must be a finite number > 0")
+    return val
+
+
+class Lipschitz(FunctionClass):
+    """f : [0,1]^d -> R with |f(y) - f(z)| <= L ||y - z||_p for all y, z (L known)."""
+
+    name = "lipschitz"
+    label = "L-Lipschitz (known L)"
+    param_names = ("L", "norm")
+
+    def __init__(self, d: int = 1, L: float = 1.0, norm: Any = 2) -> None:
+        super().__init__(d)
+        self.L = check_L(L)
+        self.norm: NormName = parse_norm(norm)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"d": self.d, "L": self.L, "norm": self.norm}
+
+    def dist(self, a: FloatArray, b: FloatArray) -> float:
+        return float(norm((np.asarray(a) - np.asarray(b))[None, :], self.norm)[0])
+
+    def with_L(self, L: float) -> Lipschitz:
+        return Lipschitz(self.d, L, self.norm)
+
+    def check_consistent(self, obs: Observations) -> None:
+        tol = TOL * obs.scale
+        for i, j in itertools.combinations(range(obs.n), 2):
+            gap = abs(obs.values[i] - obs.values[j])
+            dist = self.dist(obs.points[i], obs.points[j])
+            if gap > self.L * dist + tol:
+                raise InconsistentVisualization(
+                    f"no {self.L:g}-Lipschitz function (norm {self.norm}) has f({obs.points[i].tolist()}) = "
+                    f"{obs.values[i]:g} and f({obs.points[j].tolist()}) = {obs.values[j]:g}: the values differ by "
+                    f"{gap:g} > L * ||difference|| = {self.L * dist:g}"
+                )
+
+    def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
+        fmin, fmax = float(obs.f_min), float(obs.f_max)  # type: ignore[arg-type]
+        dists = norm(x[None, :] - obs.points, self.norm)
+        lo = max(fmin, float(np.max(obs.values - self.L * dists)))
+        hi = min(fmax, float(np.min(obs.values + self.L * dists)))
+        w_hi = ConeWitness("upper", obs.points, obs.values, self.L, self.norm, cap=fmax)
+        w_lo = ConeWitness("lower", obs.points, obs.values, self.L, self.norm, cap=fmin)
+        return ValueRange(lo, hi, True, True, w_lo, w_hi, x, obs, "closed form (McShane-Whitney extension)")
+
+    # ---- the parameter dependence of "closer to min or max" ---------------------------------------------
+    def certified_radius(self, fv: FeatureVisualization) -> float:
+        """Radius Delta / (2L) of the balls around x_max and x_min where the answer is certified."""
+        return fv.delta / (2 * self.L)
+
+    def critical_L(self, fv: FeatureVisualization, x: FloatArray) -> float:
+        """L*(x) = Delta / (2 min(||x - x_min||, ||x - x_max||)): the answer at x is certified iff L < L*."""
+        r = min(self.dist(x, fv.x_min), self.dist(x, fv.x_max))
+        return math.inf if r == 0 else fv.delta / (2 * r)
+
+    def smallest_L(self, fv: FeatureVisualization) -> float:
+        """The smallest Lipschitz constant the visualization allows: Delta / ||x_max - x_min||."""
+        D = self.dist(fv.x_max, fv.x_min)
+        return 0.0 if D == 0 else fv.delta / D
+
+    def probe_visualizations(self) -> Iterator[FeatureVisualization]:
+        """Pairs of probe points with Delta ~ L ||x_max - x_min|| * s for s in {1, 1/2, 1/8}: from (nearly) the
+        tightest visualization the class allows to one where L is large relative to Delta. Delta is rounded
+        down to a multiple of L/1024 so that the visualization is consistent in exact arithmetic too."""
+        for a, b in itertools.permutations(self.probe_points(), 2):
+            D = self.dist(a, b)
+            for s in (1.0, 0.5, 0.125):
+                yield FeatureVisualization(a, self.L * math.floor(D * s * 1024) / 1024, b, 0.0)
