@@ -21,9 +21,7 @@ def exact_params(cls: FunctionClass) -> dict[str, Any]:
     return {k: (v if isinstance(v, (int, str)) else fraction_str(v)) for k, v in cls.params.items()}
 
 
-def counterexample(
-    cls: FunctionClass, question: str, fv: FeatureVisualization, vr: ValueRange
-) -> dict[str, Any]:
+def counterexample(cls: FunctionClass, question: str, fv: FeatureVisualization, vr: ValueRange) -> dict[str, Any]:
     cert: dict[str, Any] = {
         "type": "counterexample",
         "class": cls.name,

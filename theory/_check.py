@@ -101,9 +101,7 @@ def check_class(
     if eps is not None and not (0 < float(eps) < 0.5):
         raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
     if (fv is None) != (x is None):
-        raise ValueError(
-            "give both fv= and x= to answer for one instance, or neither for the class-level answer"
-        )
+        raise ValueError("give both fv= and x= to answer for one instance, or neither for the class-level answer")
     if fv is not None:
         return _instance(fc, fv, as_point(x, fc.d), eps)  # type: ignore[arg-type]
     return _class_level(fc, eps)
@@ -175,9 +173,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
 
     def yes(question: str, what: str) -> Answer:
         if decoder is None:
-            raise EngineError(
-                f"{fc!r}: no counterexample to '{question}' among {len(probes)} probes, and no proof"
-            )
+            raise EngineError(f"{fc!r}: no counterexample to '{question}' among {len(probes)} probes, and no proof")
         _check_decoder(fc, decoder, probes)
         return Answer(
             question,
@@ -192,8 +188,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
         answers["exact"] = Answer(
             "exact",
             "no",
-            f"two members with the same visualization differ by {_rel_width(fv, vr):.3g} Delta at x = "
-            f"{vr.x.tolist()}",
+            f"two members with the same visualization differ by {_rel_width(fv, vr):.3g} Delta at x = {vr.x.tolist()}",
             certs.counterexample(fc, "exact", fv, vr),
         )
     else:
@@ -229,9 +224,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
             answers["approx"] = (
                 yes("approx", "exact prediction")
                 if w_star <= 1e-9
-                else Answer(
-                    "approx", "depends", f"no counterexample for eps = {eps:g} in the searched family", {}
-                )
+                else Answer("approx", "depends", f"no counterexample for eps = {eps:g} in the searched family", {})
             )
         else:
             f0, v0 = max(bad, key=lambda p: _rel_width(*p))
@@ -296,9 +289,7 @@ def _parameter_dependence(
         return r.decision() is not None if question == "min_or_max" else r.is_approximable(eps or 0.0)
 
     L_min = fc.smallest_L(fv)
-    grid = [L_min * (1 + t) for t in (1e-6, 1e-3, 1e-2, 0.1, 0.5)] + [
-        L_min + (fc.L - L_min) * s for s in (0.25, 0.5)
-    ]
+    grid = [L_min * (1 + t) for t in (1e-6, 1e-3, 1e-2, 0.1, 0.5)] + [L_min + (fc.L - L_min) * s for s in (0.25, 0.5)]
     good = [L for L in grid if L < fc.L and ok(L)]
     if not good:
         return None
@@ -328,7 +319,5 @@ def _parameter_dependence(
         detail["below"] = {"L": L_below, "range": [vr_below.lo, vr_below.hi]}
     detail["condition"] = cond
     detail["above"] = certs.counterexample(fc, question, fv, vr)
-    reason = (
-        f"depends on L/Delta: at x = {x.tolist()} answered for L < {lo_L:.4g} (here L = {fc.L:g}); {cond}"
-    )
+    reason = f"depends on L/Delta: at x = {x.tolist()} answered for L < {lo_L:.4g} (here L = {fc.L:g}); {cond}"
     return Answer(question, "depends", reason, detail)

@@ -72,9 +72,7 @@ class Observations:
         if pts.ndim == 1:
             pts = pts.reshape(1, -1)
         if pts.ndim != 2 or pts.shape[0] == 0:
-            raise ValueError(
-                f"observation points must form an (n, d) array with n >= 1, got shape {pts.shape}"
-            )
+            raise ValueError(f"observation points must form an (n, d) array with n >= 1, got shape {pts.shape}")
         vals = np.asarray(values, dtype=float).reshape(-1)
         if vals.shape[0] != pts.shape[0]:
             raise ValueError(f"{pts.shape[0]} observation points but {vals.shape[0]} values")
@@ -124,9 +122,7 @@ class Observations:
 
     def with_value(self, x: FloatArray, value: float) -> Observations:
         """These observations and one more: ``f(x) = value``."""
-        return Observations(
-            np.vstack([self.points, x[None, :]]), np.append(self.values, value), (*self.kinds, "value")
-        )
+        return Observations(np.vstack([self.points, x[None, :]]), np.append(self.values, value), (*self.kinds, "value"))
 
     def _check_basic(self) -> None:
         tol = TOL * self.scale
@@ -144,10 +140,7 @@ class Observations:
                 raise ValueError(f"observed value {v} is below the global minimum f_min = {fmin}")
         for i in range(self.n):
             for j in range(i + 1, self.n):
-                if (
-                    np.array_equal(self.points[i], self.points[j])
-                    and abs(self.values[i] - self.values[j]) > tol
-                ):
+                if np.array_equal(self.points[i], self.points[j]) and abs(self.values[i] - self.values[j]) > tol:
                     raise ValueError(
                         f"the point {self.points[i].tolist()} is observed with two values "
                         f"{self.values[i]} and {self.values[j]}"
@@ -170,9 +163,7 @@ class FeatureVisualization:
         fmax = as_value(f_max, name="f_max")
         fmin = as_value(f_min, name="f_min")
         if fmin > fmax:
-            raise ValueError(
-                f"f_min = {fmin} is larger than f_max = {fmax}; a visualization needs f_min <= f_max"
-            )
+            raise ValueError(f"f_min = {fmin} is larger than f_max = {fmax}; a visualization needs f_min <= f_max")
         if np.array_equal(xmax, xmin) and fmax != fmin:
             raise ValueError(f"x_max = x_min = {xmax.tolist()} but f_max = {fmax} != f_min = {fmin}")
         object.__setattr__(self, "x_max", xmax)

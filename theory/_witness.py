@@ -26,9 +26,7 @@ def _batch(y: ArrayLike, d: int) -> tuple[FloatArray, bool]:
     single = arr.ndim == 1
     arr = arr.reshape(1, -1) if single else arr
     if arr.ndim != 2 or arr.shape[1] != d:
-        raise ValueError(
-            f"a witness on [0,1]^{d} takes points of shape ({d},) or (n, {d}), got {np.shape(y)}"
-        )
+        raise ValueError(f"a witness on [0,1]^{d} takes points of shape ({d},) or (n, {d}), got {np.shape(y)}")
     return arr, single
 
 
@@ -128,9 +126,7 @@ class MaxAffineWitness(Witness):
     def to_spec(self) -> dict[str, Any]:
         pieces = []
         for p, v, g in zip(self.points, self.values, self.subgradients, strict=True):
-            terms = [
-                f"{sym(gk)}*(x{k} - {sym(pk)})" for k, (gk, pk) in enumerate(zip(g, p, strict=True)) if gk
-            ]
+            terms = [f"{sym(gk)}*(x{k} - {sym(pk)})" for k, (gk, pk) in enumerate(zip(g, p, strict=True)) if gk]
             pieces.append(" + ".join([*terms, sym(v)]))
         return {"kind": "sympy", "expr": _fold("Max", sorted(set(pieces))), "vars": _vars(self.d)}
 

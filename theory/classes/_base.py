@@ -65,13 +65,9 @@ class FunctionClass(ABC):
     def value_range(self, fv: FeatureVisualization | Observations, x: ArrayLike) -> ValueRange:
         obs = as_observations(fv)
         if obs.d != self.d:
-            raise ValueError(
-                f"the visualization lives in dimension {obs.d}, but the class {self!r} has d = {self.d}"
-            )
+            raise ValueError(f"the visualization lives in dimension {obs.d}, but the class {self!r} has d = {self.d}")
         if obs.f_max is None or obs.f_min is None:
-            raise ValueError(
-                "observations must include a global maximiser and a global minimiser ('max', 'min')"
-            )
+            raise ValueError("observations must include a global maximiser and a global minimiser ('max', 'min')")
         xp = as_point(x, self.d)
         self.check_consistent(obs)
         return self._value_range(obs, xp)

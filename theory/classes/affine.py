@@ -57,9 +57,7 @@ class Affine(FunctionClass):
         prob = cp.Problem(cp.Minimize(0), cons)
         solve(prob)
         if prob.status not in ("optimal", "optimal_inaccurate"):
-            raise InconsistentVisualization(
-                "no affine function on [0,1]^d has these observations (LP infeasible)"
-            )
+            raise InconsistentVisualization("no affine function on [0,1]^d has these observations (LP infeasible)")
 
     def _lp(self, obs: Observations):  # type: ignore[no-untyped-def]
         import cvxpy as cp

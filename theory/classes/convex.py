@@ -89,14 +89,10 @@ class Convex(FunctionClass):
             vals, grads = _rationalise(pts, np.asarray(F.value), np.asarray(G.value), obs)
             ends.append((vals[ix], MaxAffineWitness(pts, vals, grads)))
         (lo, w_lo), (hi, w_hi) = ends
-        return ValueRange(
-            float(lo), float(hi), True, True, w_lo, w_hi, x, obs, f"LP interpolation (cvxpy, {solver})"
-        )
+        return ValueRange(float(lo), float(hi), True, True, w_lo, w_hi, x, obs, f"LP interpolation (cvxpy, {solver})")
 
 
-def _rationalise(
-    pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observations
-) -> tuple[FloatArray, FloatArray]:
+def _rationalise(pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observations) -> tuple[FloatArray, FloatArray]:
     """Snap an LP vertex to nearby small-denominator rationals when they satisfy every constraint exactly
     (so that witnesses are exact); otherwise return the floats unchanged."""
     Fr = [Fraction(float(v)).limit_denominator(10**4) for v in F]
@@ -105,15 +101,12 @@ def _rationalise(
     n, d = pts.shape
     ok = all(Fr[i] == Fraction(float(obs.values[i])) for i in range(obs.n))
     ok = ok and all(
-        Fr[j] >= Fr[i] + sum(Gr[i][k] * (P[j][k] - P[i][k]) for k in range(d))
-        for i in range(n)
-        for j in range(n)
+        Fr[j] >= Fr[i] + sum(Gr[i][k] * (P[j][k] - P[i][k]) for k in range(d)) for i in range(n) for j in range(n)
     )
     if ok and obs.f_max is not None:
         fmax = Fraction(float(obs.f_max))
         ok = all(
-            Fr[i] + sum(max(Gr[i][k] * (1 - P[i][k]), -Gr[i][k] * P[i][k]) for k in range(d)) <= fmax
-            for i in range(n)
+            Fr[i] + sum(max(Gr[i][k] * (1 - P[i][k]), -Gr[i][k] * P[i][k]) for k in range(d)) <= fmax for i in range(n)
         )
     if ok:
         for i, kind in enumerate(obs.kinds):

@@ -46,9 +46,7 @@ def check_L(L: Any) -> float:
     try:
         val = float(L)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"L = {L!r} is not a number; the Lipschitz constant must be a finite number > 0"
-        ) from None
+        raise ValueError(f"L = {L!r} is not a number; the Lipschitz constant must be a finite number > 0") from None
     if not math.isfinite(val) or val <= 0:
         raise ValueError(f"L = {L!r} is not allowed; the Lipschitz constant must be a finite number > 0")
     return val
