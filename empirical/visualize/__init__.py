@@ -1,0 +1,75 @@
+"""Feature visualization engine (Lucent-style, plain torch): parameterisations, objectives, transforms, render.
+
+>>> res = visualize_units(model, "features.17", [3, 42], steps=512, seed=0)   # doctest: +SKIP
+>>> res.images.shape, res.objective_start, res.objective_final               # doctest: +SKIP
+"""
+
+from empirical.visualize._defaults import PAPER_DEFAULTS, RenderDefaults
+from empirical.visualize._layers import LOGITS, ActivationCapture, layer_names, resolve_layer
+from empirical.visualize._objectives import (
+    Objective,
+    channel,
+    class_logit,
+    direction,
+    neuron,
+    per_image,
+    weighted_sum,
+)
+from empirical.visualize._param import (
+    COLOR_CORRELATION_SVD_SQRT,
+    FFTImage,
+    ImageParam,
+    PixelImage,
+    color_correlation_matrix,
+    decorrelate_colors,
+    rfft2d_freqs,
+    spectrum_scale,
+)
+from empirical.visualize._render import RenderResult, image_seed, make_image, render
+from empirical.visualize._transforms import (
+    AffineWarp,
+    Jitter,
+    Pad,
+    RandomRotate,
+    RandomScale,
+    Transform,
+    standard_transforms,
+)
+from empirical.visualize._units import VisualizationResult, visualize_units
+
+__all__ = [
+    "COLOR_CORRELATION_SVD_SQRT",
+    "LOGITS",
+    "PAPER_DEFAULTS",
+    "ActivationCapture",
+    "AffineWarp",
+    "FFTImage",
+    "ImageParam",
+    "Jitter",
+    "Objective",
+    "Pad",
+    "PixelImage",
+    "RandomRotate",
+    "RandomScale",
+    "RenderDefaults",
+    "RenderResult",
+    "Transform",
+    "VisualizationResult",
+    "channel",
+    "class_logit",
+    "color_correlation_matrix",
+    "decorrelate_colors",
+    "direction",
+    "image_seed",
+    "layer_names",
+    "make_image",
+    "neuron",
+    "per_image",
+    "render",
+    "resolve_layer",
+    "rfft2d_freqs",
+    "spectrum_scale",
+    "standard_transforms",
+    "visualize_units",
+    "weighted_sum",
+]
