@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 #: Sub-command modules, in the order ``fvtrust --help`` lists them. A module that is missing is skipped
 #: only if it is not installed at all (optional parts); any other import error is a bug and is raised.
@@ -31,12 +32,19 @@ class UsageError(ValueError):
     """A command-line argument that cannot be used; the message names it and what is allowed."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one readable line (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fvtrust",
         description="How much does a feature visualization tell us about a neural network?",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(f"fvtrust.commands.{name}")

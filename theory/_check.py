@@ -318,6 +318,11 @@ def _parameter_dependence(
         cond = f"half-width <= eps Delta at x iff L <= L* (here L* = {lo_L:.6g} for eps = {eps})"
         detail["below"] = {"L": L_below, "range": [vr_below.lo, vr_below.hi]}
     detail["condition"] = cond
+    detail["short"] = (
+        f"only for small L: min(||x - x_max||, ||x - x_min||)_{fc.norm} < Delta/(2L)"
+        if question == "min_or_max"
+        else "only for small L (L <= L*(x, eps))"
+    )
     detail["above"] = certs.counterexample(fc, question, fv, vr)
     reason = f"depends on L/Delta: at x = {x.tolist()} answered for L < {lo_L:.4g} (here L = {fc.L:g}); {cond}"
     return Answer(question, "depends", reason, detail)

@@ -1,0 +1,49 @@
+"""``fvtrust check CLASS``: what a feature visualization reveals about one function class."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+
+def _vector(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the point {text!r}; write coordinates separated by commas, e.g. 0.5,1"
+        ) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("check", help="answer the three questions for one function class (or one instance)")
+    p.add_argument("cls", metavar="CLASS", help="function class, e.g. lipschitz, convex, affine")
+    p.add_argument("--d", type=int, default=None, help="input dimension (default 1)")
+    p.add_argument("--L", type=float, default=None, help="Lipschitz constant (lipschitz only)")
+    p.add_argument("--norm", default=None, help="norm 1, 2 or inf (lipschitz only)")
+    p.add_argument("--eps", type=float, default=None, help="eps relative to Delta, in (0, 1/2)")
+    p.add_argument("--x-max", type=_vector, help="visualization: argmax point, e.g. 1,1")
+    p.add_argument("--f-max", type=float, help="visualization: maximum value")
+    p.add_argument("--x-min", type=_vector, help="visualization: argmin point")
+    p.add_argument("--f-min", type=float, help="visualization: minimum value")
+    p.add_argument("--x", type=_vector, help="query point (with the visualization: answer for this instance)")
+    p.add_argument("--json", action="store_true", help="print the full report with certificates as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from theory import FeatureVisualization, check_class
+
+    params = {k: v for k, v in (("d", args.d), ("L", args.L), ("norm", args.norm)) if v is not None}
+    fv_parts = (args.x_max, args.f_max, args.x_min, args.f_min)
+    fv = None
+    if any(v is not None for v in fv_parts) or args.x is not None:
+        if any(v is None for v in fv_parts) or args.x is None:
+            raise ValueError("an instance needs all of --x-max, --f-max, --x-min, --f-min and --x")
+        fv = FeatureVisualization(*fv_parts)
+        params.setdefault("d", fv.d)
+    report = check_class(args.cls, fv=fv, x=None if fv is None else np.asarray(args.x), eps=args.eps, **params)
+    print(json.dumps(report.to_dict(), indent=1) if args.json else report)
+    return 0

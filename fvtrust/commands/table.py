@@ -1,0 +1,58 @@
+"""``fvtrust table``: regenerate the paper's theory table from the engine and its verified certificates."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_OUT = Path("paper_tables")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "table", help="regenerate the theory table (Markdown, LaTeX, CSV, JSON) and compare with the paper"
+    )
+    p.add_argument("--format", choices=("md", "tex", "csv", "json"), default="md", help="what to print (default md)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the four files (default paper_tables/)")
+    p.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check every certificate with the independent verifiers (default on)",
+    )
+    p.add_argument("--export-witnesses", type=Path, metavar="DIR", help="write every counterexample as JSON into DIR")
+    p.add_argument("--no-compare", action="store_true", help="do not print the comparison with the paper's table")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fvtrust.table import FORMATS, CertificateError, build_table, compare_with_paper, format_comparison, write_all
+
+    try:
+        rows = build_table(verify=args.verify, progress=sys.stderr.isatty())
+    except CertificateError as err:
+        print(f"fvtrust table: CERTIFICATE FAILED: {err}", file=sys.stderr)
+        return 1
+    print(FORMATS[args.format](rows), end="")
+    paths = write_all(rows, args.out)
+    print(
+        f"\nwrote {', '.join(str(p) for p in paths)}"
+        + (" (all certificates verified)" if args.verify else " (certificates NOT verified: --no-verify)"),
+        file=sys.stderr,
+    )
+    if args.export_witnesses:
+        from counterexamples import write_witnesses
+
+        certs = [r.report.answers[q].certificate for r in rows for q in r.report.answers]
+        flat = []
+        for c in certs:
+            if c.get("type") == "counterexample":
+                flat.append(c)
+            elif c.get("type") == "threshold":
+                flat.append(c["above"])
+        written = write_witnesses(args.export_witnesses, flat)
+        print(f"wrote {len(written)} witness files to {args.export_witnesses}", file=sys.stderr)
+    if not args.no_compare:
+        print("\n" + format_comparison(compare_with_paper(rows)))
+    return 0

@@ -1,0 +1,223 @@
+"""The theory table, regenerated from the engine and checked against independent verifiers.
+
+Each cell is the verdict of ``theory.check_class`` for the row's class; its certificate is handed to
+``counterexamples.verify`` (z3, MILP, exact arithmetic) unless verification is switched off. A certificate that
+fails verification raises :class:`CertificateError`: its verdict is never printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from theory import QUESTIONS, ClassReport, check_class
+
+#: The rows of the paper's table: (class, parameters, label). d = 2 stands for "d > 1".
+PAPER_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("black_box", {"d": 2}, "black-box"),
+    ("neural_network", {"d": 2}, "neural network (NN)"),
+    ("erm_network", {"d": 2}, "NN trained with ERM"),
+    ("lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "L-Lipschitz (known L)"),
+    ("piecewise_affine", {"d": 2}, "piecewise affine"),
+    ("monotonic", {"d": 2}, "monotonic"),
+    ("convex", {"d": 2}, "convex"),
+    ("affine", {"d": 2}, "affine (input dim. > 1)"),
+    ("affine", {"d": 1}, "affine (input dim. = 1)"),
+    ("constant", {"d": 2}, "constant"),
+)
+COLUMN_LABELS = {"exact": "exactly?", "approx": "ε-approximately?", "min_or_max": "closer to min or max?"}
+
+
+class CertificateError(RuntimeError):
+    """A certificate behind a verdict did not pass its independent verification."""
+
+
+@dataclass
+class TableRow:
+    cls: str
+    label: str
+    params: dict[str, Any]
+    report: ClassReport
+    verification: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def verdict(self, question: str) -> str:
+        return self.report.answers[question].verdict
+
+    def cell(self, question: str) -> str:
+        """Verdict as printed: yes / no, or the computed condition for "depends"."""
+        ans = self.report.answers[question]
+        if ans.verdict != "depends":
+            return ans.verdict
+        return ans.certificate.get("short", "depends")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"class": self.cls, "label": self.label, "params": self.report.to_dict()["params"]}
+        out.update({q: self.verdict(q) for q in QUESTIONS})
+        out["conditions"] = {q: self.cell(q) for q in QUESTIONS if self.verdict(q) == "depends"}
+        out["certificates"] = {q: self.report.answers[q].certificate for q in QUESTIONS}
+        if self.verification:
+            out["verification"] = self.verification
+        return out
+
+
+def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
+    from counterexamples import verify
+
+    kind = cert.get("type")
+    if kind == "counterexample":
+        reports = [("counterexample", verify.verify_counterexample(cert))]
+    elif kind == "proof":
+        reports = [("proof", verify.verify_yes_proof(cert))]
+    elif kind == "threshold":
+        reports = [
+            ("region below L*", verify.verify_lipschitz_region(cert["below"])),
+            ("counterexample above L*", verify.verify_counterexample(cert["above"])),
+        ]
+    else:
+        raise CertificateError(f"{question}: certificate of unknown type {kind!r} cannot be verified")
+    out = []
+    for name, rep in reports:
+        if not rep.ok:
+            failed = "; ".join(f"{c.name}: {c.detail}" for c in rep.checks if not c.ok)
+            raise CertificateError(f"{cert.get('class')} / {question}: {name} certificate failed: {failed}")
+        out.append({"certificate": name, "checks": [c.name for c in rep.checks]})
+    return out
+
+
+def build_table(
+    *, verify: bool = True, rows: tuple[tuple[str, dict[str, Any], str], ...] = PAPER_ROWS, progress: bool = False
+) -> list[TableRow]:
+    """Compute every row with ``check_class``; with ``verify`` check every certificate independently."""
+    out = []
+    it: Any = rows
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(rows, desc="theory table", unit="row", leave=False)
+    for name, params, label in it:
+        report = check_class(name, **params)
+        row = TableRow(name, label, params, report)
+        if verify:
+            row.verification = {q: _verify_answer(q, report.answers[q].certificate) for q in QUESTIONS}
+        out.append(row)
+    return out
+
+
+# ---- formats --------------------------------------------------------------------------------------------
+def to_markdown(rows: list[TableRow]) -> str:
+    head = "| class | " + " | ".join(COLUMN_LABELS[q] for q in QUESTIONS) + " |"
+    lines = [head, "|" + "---|" * (len(QUESTIONS) + 1)]
+    lines += ["| " + r.label + " | " + " | ".join(r.cell(q) for q in QUESTIONS) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _tex_escape(text: str) -> str:
+    for a, b in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("_", r"\_"),
+        ("#", r"\#"),
+        ("ε", r"$\epsilon$"),
+        ("Δ", r"$\Delta$"),
+        ("||", r"$\|$"),
+        ("<", r"$<$"),
+    ):
+        text = text.replace(a, b)
+    return text
+
+
+def to_latex(rows: list[TableRow]) -> str:
+    lines = [
+        r"\begin{tabular}{l" + "c" * len(QUESTIONS) + "}",
+        r"\toprule",
+        "Given a feature visualization of $f$, can we predict $f(x)$ ... & "
+        + " & ".join(_tex_escape(COLUMN_LABELS[q]) for q in QUESTIONS)
+        + r" \\",
+        r"\midrule",
+    ]
+    for r in rows:
+        cells = [_tex_escape(r.cell(q)) for q in QUESTIONS]
+        lines.append(_tex_escape(r.label) + " & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: list[TableRow]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["class", "label", "params", *QUESTIONS])
+    for r in rows:
+        w.writerow([r.cls, r.label, json.dumps(r.to_dict()["params"]), *(r.cell(q) for q in QUESTIONS)])
+    return buf.getvalue()
+
+
+def to_json(rows: list[TableRow]) -> str:
+    return json.dumps([r.to_dict() for r in rows], indent=1) + "\n"
+
+
+FORMATS = {"md": to_markdown, "tex": to_latex, "csv": to_csv, "json": to_json}
+
+
+def write_all(rows: list[TableRow], directory: Path) -> list[Path]:
+    """Write theory_table.{md,tex,csv,json}; files are written to a temporary name first, then renamed, so that
+    nothing partial is left behind."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext, fmt in FORMATS.items():
+        path = directory / f"theory_table.{ext}"
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(fmt(rows), encoding="utf-8")
+        paths.append((tmp, path))
+    for tmp, path in paths:
+        tmp.replace(path)
+    return [p for _, p in paths]
+
+
+# ---- comparison with the paper --------------------------------------------------------------------------
+def paper_table() -> dict[str, Any]:
+    text = resources.files("fvtrust").joinpath("reference/paper_table.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _paper_category(cell: str) -> str:
+    cell = cell.strip().lower()
+    return cell if cell in ("yes", "no") else "depends"
+
+
+def compare_with_paper(rows: list[TableRow]) -> list[dict[str, Any]]:
+    """Cell-by-cell comparison: the paper's phrase, our verdict (and condition), and whether they agree
+    ("only for small L" counts as "depends")."""
+    ref = paper_table()["rows"]
+    if len(ref) != len(rows):
+        raise ValueError(f"the paper's table has {len(ref)} rows, the regenerated one {len(rows)}")
+    out = []
+    for r, p in zip(rows, ref, strict=True):
+        if p["class"] != r.cls:
+            raise ValueError(f"row order differs from the paper's: {p['class']} vs {r.cls}")
+        for q in QUESTIONS:
+            out.append(
+                {
+                    "row": r.label,
+                    "question": q,
+                    "paper": p[q],
+                    "ours": r.cell(q),
+                    "agree": _paper_category(p[q]) == r.verdict(q),
+                }
+            )
+    return out
+
+
+def format_comparison(cmp: list[dict[str, Any]]) -> str:
+    agree = sum(c["agree"] for c in cmp)
+    lines = [f"Comparison with the paper's table: {agree}/{len(cmp)} cells agree"]
+    for c in cmp:
+        mark = "=" if c["agree"] else "DIFFERS"
+        ours = c["ours"] if len(c["ours"]) < 60 else c["ours"][:57] + "..."
+        lines.append(f"  {mark:<7} {c['row']:<26} {c['question']:<11} paper: {c['paper']:<17} ours: {ours}")
+    return "\n".join(lines)
