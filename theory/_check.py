@@ -143,8 +143,13 @@ def _probe(fc: FunctionClass) -> list[tuple[FeatureVisualization, ValueRange]]:
     all of [f_min, f_max] (the strongest counterexample to all three questions), except for classes with a
     parameter threshold (Lipschitz), whose "depends" analysis needs the whole family."""
     out = []
+    checked: dict[int, Observations] = {}  # one consistency check per visualization, not per query point
     for fv, x in fc.probe_instances():
-        vr = fc.value_range(fv, x)
+        obs = checked.get(id(fv))
+        if obs is None:
+            obs = checked[id(fv)] = fv.observations()
+            fc.check_consistent(obs)
+        vr = fc._value_range(obs, x)
         out.append((fv, vr))
         if not isinstance(fc, Lipschitz) and fv.delta > 0 and vr.lo <= fv.f_min and vr.hi >= fv.f_max:
             break

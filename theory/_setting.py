@@ -102,13 +102,19 @@ class Observations:
     @property
     def f_max(self) -> float | None:
         """The global maximum if some observation is a known maximiser."""
-        vals = [v for v, k in zip(self.values, self.kinds, strict=True) if k == "max"]
-        return float(vals[0]) if vals else None
+        return self._extreme("max")
 
     @property
     def f_min(self) -> float | None:
-        vals = [v for v, k in zip(self.values, self.kinds, strict=True) if k == "min"]
-        return float(vals[0]) if vals else None
+        """The global minimum if some observation is a known minimiser."""
+        return self._extreme("min")
+
+    def _extreme(self, kind: str) -> float | None:
+        cache = self.__dict__.setdefault("_extremes", {})
+        if kind not in cache:
+            vals = [v for v, k in zip(self.values, self.kinds, strict=True) if k == kind]
+            cache[kind] = float(vals[0]) if vals else None
+        return cache[kind]
 
     @property
     def scale(self) -> float:

@@ -1,0 +1,75 @@
+"""Benchmark of the theory engine (a script, not a test).
+
+Measures, on this machine: `value_range` and `check_class` per class for d = 1..8 (median of repeats), and the
+whole table with every certificate computed and verified. Targets (issue 2): closed-form calls under 50 ms,
+LP-based ones under 1 s, the verified table under 30 s.
+
+    python benchmarks/bench_theory.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from theory import FeatureVisualization, check_class, value_range
+
+CLASSES = {
+    "black_box": {},
+    "neural_network": {},
+    "erm_network": {},
+    "piecewise_affine": {},
+    "lipschitz": {"L": 1.0},
+    "monotonic": {},
+    "convex": {},
+    "affine": {},
+}
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "theory.json")
+    args = ap.parse_args()
+    check_class("convex", d=1)  # warm up cvxpy's import and first canonicalisation
+    rows = []
+    for name, params in CLASSES.items():
+        for d in (1, 2, 4, 8):
+            fv = FeatureVisualization(np.ones(d), 1.0, np.zeros(d), 0.0)
+            if name == "lipschitz":
+                fv = FeatureVisualization(np.ones(d), 0.5, np.zeros(d), 0.0)
+            x = np.full(d, 0.3)
+            vr_ms = _median_ms(lambda n=name, p=params, d=d, fv=fv, x=x: value_range(n, fv, x, d=d, **p), args.repeats)
+            cc_ms = _median_ms(lambda n=name, p=params, d=d: check_class(n, d=d, **p), max(1, args.repeats // 2))
+            rows.append({"class": name, "d": d, "value_range_ms": vr_ms, "check_class_ms": cc_ms})
+            print(f"{name:<17} d={d}  value_range {vr_ms:8.2f} ms   check_class {cc_ms:8.1f} ms", flush=True)
+    from fvtrust.table import build_table
+
+    t0 = time.perf_counter()
+    build_table(verify=False)
+    unverified = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    build_table(verify=True)
+    verified = time.perf_counter() - t0
+    print(f"table: {unverified:.2f} s computed, {verified:.2f} s computed and verified")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"calls": rows, "table_s": unverified, "table_verified_s": verified}, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
