@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 from theory import _certificates as certs
 from theory._range import ValueRange
 from theory._setting import FeatureVisualization, FloatArray, Observations, as_point
-from theory.classes import FunctionClass, Lipschitz, get_class
+from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
 
 Verdict = Literal["yes", "no", "depends"]
 QUESTIONS = ("exact", "approx", "min_or_max")
@@ -151,7 +151,7 @@ def _probe(fc: FunctionClass) -> list[tuple[FeatureVisualization, ValueRange]]:
             fc.check_consistent(obs)
         vr = fc._value_range(obs, x)
         out.append((fv, vr))
-        if not isinstance(fc, Lipschitz) and fv.delta > 0 and vr.lo <= fv.f_min and vr.hi >= fv.f_max:
+        if not hasattr(fc, "with_L") and fv.delta > 0 and vr.lo <= fv.f_min and vr.hi >= fv.f_max:
             break
     if not out:
         raise EngineError(f"the class {fc!r} admits none of the probe visualizations")
@@ -283,19 +283,27 @@ def _check_decoder(
 def _parameter_dependence(
     fc: FunctionClass, question: str, fv: FeatureVisualization, vr: ValueRange, eps: float | None
 ) -> Answer | None:
-    """For the Lipschitz class: is the question answered at (fv, x) for every L' in an open interval above
-    the smallest L the visualization allows? If so, find the threshold L* by bisection on the engine."""
-    if not isinstance(fc, Lipschitz) or fv.delta == 0:
+    """For classes with a Lipschitz parameter L (they define ``with_L`` and ``smallest_L``): is the question
+    answered at (fv, x) for every L' in an open interval above the smallest L the visualization allows? If so,
+    find the threshold L* by bisection on the engine (and compare it with the class's closed form
+    ``critical_L`` when it has one)."""
+    if not hasattr(fc, "with_L") or fv.delta == 0:
         return None
     x = vr.x
 
     def ok(L: float) -> bool:
-        r = fc.with_L(L).value_range(fv, x)
+        try:
+            r = fc.with_L(L).value_range(fv, x)  # type: ignore[attr-defined]
+        except InconsistentVisualization:  # L below what the visualization (and the class) allow
+            return False
         return r.decision() is not None if question == "min_or_max" else r.is_approximable(eps or 0.0)
 
-    L_min = fc.smallest_L(fv)
-    grid = [L_min * (1 + t) for t in (1e-6, 1e-3, 1e-2, 0.1, 0.5)] + [L_min + (fc.L - L_min) * s for s in (0.25, 0.5)]
-    good = [L for L in grid if L < fc.L and ok(L)]
+    L_min = fc.smallest_L(fv)  # type: ignore[attr-defined]
+    # An open interval, not a numerical accident at L_min (where the visualization may force f): the threshold
+    # must clear L_min by a relative margin of 1e-3.
+    floor = L_min * (1 + 1e-3)
+    grid = [L_min * (1 + t) for t in (2e-3, 1e-2, 0.1, 0.5)] + [L_min + (fc.L - L_min) * s for s in (0.25, 0.5)]
+    good = [L for L in grid if floor < L < fc.L and ok(L)]
     if not good:
         return None
     lo_L, hi_L = max(good), fc.L
@@ -305,29 +313,25 @@ def _parameter_dependence(
     L_below = float(Fraction((L_min + lo_L) / 2).limit_denominator(64))
     if not (L_min < L_below < lo_L and ok(L_below)):
         L_below = (L_min + lo_L) / 2
-    below = fc.with_L(L_below)
+    below = fc.with_L(L_below)  # type: ignore[attr-defined]
     vr_below = below.value_range(fv, x)
     detail: dict[str, Any] = {"type": "threshold", "parameter": "L", "L_min": L_min, "L_star_bisection": lo_L}
-    if question == "min_or_max":
+    if question == "min_or_max" and hasattr(fc, "critical_L"):
         closed = fc.critical_L(fv, x)
         if not math.isclose(closed, lo_L, rel_tol=1e-6):
             raise EngineError(f"{fc!r}: bisection threshold {lo_L} disagrees with the closed form {closed}")
         detail["L_star_closed_form"] = closed
-        cond = (
-            f"at a visualization and x, every member agrees iff ||x - x_min||_{fc.norm} < Delta/(2L) or "
-            f"||x - x_max||_{fc.norm} < Delta/(2L), i.e. L < L*(x) = Delta / (2 min(||x - x_min||, "
-            "||x - x_max||)); certified only near the visualization's points, for small L"
-        )
+        detail["condition"] = fc.region_condition()  # type: ignore[attr-defined]
+        detail["short"] = fc.region_short()  # type: ignore[attr-defined]
         detail["below"] = certs.region(below, fv, vr_below, str(vr_below.decision()))
     else:
-        cond = f"half-width <= eps Delta at x iff L <= L* (here L* = {lo_L:.6g} for eps = {eps})"
-        detail["below"] = {"L": L_below, "range": [vr_below.lo, vr_below.hi]}
-    detail["condition"] = cond
-    detail["short"] = (
-        f"only for small L: min(||x - x_max||, ||x - x_min||)_{fc.norm} < Delta/(2L)"
-        if question == "min_or_max"
-        else "only for small L (L <= L*(x, eps))"
-    )
+        what = "every member agrees on the side of c" if question == "min_or_max" else f"half-width <= {eps} Delta"
+        detail["condition"] = f"at x: {what} iff L < L*(x) (here L* = {lo_L:.6g}, found by bisection on the engine)"
+        detail["short"] = "only for small L (L < L*(x), computed)"
+        detail["below"] = {"L": L_below, "range": [vr_below.lo, vr_below.hi], "decision": vr_below.decision()}
     detail["above"] = certs.counterexample(fc, question, fv, vr)
-    reason = f"depends on L/Delta: at x = {x.tolist()} answered for L < {lo_L:.4g} (here L = {fc.L:g}); {cond}"
+    reason = (
+        f"depends on L/Delta: with Delta = {fv.delta:.4g} at x = {x.tolist()}, answered iff L < {lo_L:.4g} "
+        f"(smallest L allowed {L_min:.4g}, here L = {fc.L:g}); {detail['condition']}"
+    )
     return Answer(question, "depends", reason, detail)

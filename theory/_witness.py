@@ -255,3 +255,42 @@ def tent_steepness(centres: FloatArray) -> float:
     dists = [np.abs(a - b).sum() for i, a in enumerate(centres) for b in centres[i + 1 :]]
     need = 2.0 / min(dists)
     return float(2.0 ** np.ceil(np.log2(need)))
+
+
+class PositivePartConeWitness(Witness):
+    """Monotone McShane extension: nondecreasing and L-Lipschitz in the p-norm,
+
+    upper:  f(y) = min(cap, min_i (v_i + L ||(y - p_i)_+||_p))
+    lower:  f(y) = max(cap, max_i (v_i - L ||(p_i - y)_+||_p))."""
+
+    def __init__(
+        self, side: Literal["upper", "lower"], points: ArrayLike, values: ArrayLike, L: float, p: NormName, cap: float
+    ) -> None:
+        self.side, self.L, self.p, self.cap = side, float(L), p, float(cap)
+        self.points = np.asarray(points, dtype=float)
+        self.values = np.asarray(values, dtype=float)
+        self.d = self.points.shape[1]
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        sign = 1.0 if self.side == "upper" else -1.0
+        dist = np.stack([norm(np.maximum(sign * (y - pt[None]), 0), self.p) for pt in self.points], axis=1)
+        if self.side == "upper":
+            return np.minimum(self.cap, (self.values[None] + self.L * dist).min(axis=1))
+        return np.maximum(self.cap, (self.values[None] - self.L * dist).max(axis=1))
+
+    def to_spec(self) -> dict[str, Any]:
+        terms = []
+        for pt, v in zip(self.points, self.values, strict=True):
+            if self.side == "upper":
+                parts = [f"Max(0, x{k} - {sym(c)})" for k, c in enumerate(pt)]
+            else:
+                parts = [f"Max(0, {sym(c)} - x{k})" for k, c in enumerate(pt)]
+            if self.p == "1":
+                nrm = " + ".join(parts)
+            elif self.p == "2":
+                nrm = "sqrt(" + " + ".join(f"{t}**2" for t in parts) + ")"
+            else:
+                nrm = _fold("Max", parts)
+            terms.append(f"{sym(v)} {'+' if self.side == 'upper' else '-'} {sym(self.L)}*({nrm})")
+        op = "Min" if self.side == "upper" else "Max"
+        return {"kind": "sympy", "expr": _fold(op, [sym(self.cap), *terms]), "vars": _vars(self.d)}

@@ -5,8 +5,10 @@ from theory.classes.affine import Affine
 from theory.classes.black_box import BlackBox
 from theory.classes.constant import Constant
 from theory.classes.convex import Convex
+from theory.classes.convex_lipschitz import ConvexLipschitz
 from theory.classes.erm_network import ErmNetwork
 from theory.classes.lipschitz import Lipschitz
+from theory.classes.monotone_lipschitz import MonotoneLipschitz
 from theory.classes.monotonic import Monotonic
 from theory.classes.neural_network import NeuralNetwork
 from theory.classes.piecewise_affine import PiecewiseAffine
@@ -16,11 +18,13 @@ __all__ = [
     "BlackBox",
     "Constant",
     "Convex",
+    "ConvexLipschitz",
     "ErmNetwork",
     "FunctionClass",
     "InconsistentVisualization",
     "Lipschitz",
     "Monotonic",
+    "MonotoneLipschitz",
     "NeuralNetwork",
     "PiecewiseAffine",
     "class_names",

@@ -105,6 +105,17 @@ class Lipschitz(FunctionClass):
         r = min(self.dist(x, fv.x_min), self.dist(x, fv.x_max))
         return math.inf if r == 0 else fv.delta / (2 * r)
 
+    def region_condition(self) -> str:
+        p = self.norm
+        return (
+            f"every member agrees at x iff ||x - x_min||_{p} < Delta/(2L) ('min') or ||x - x_max||_{p} < Delta/(2L) "
+            "('max'), i.e. iff L < L*(x) = Delta / (2 min(||x - x_min||, ||x - x_max||)): certified only in two balls "
+            "around the visualization's points, which shrink as L/Delta grows"
+        )
+
+    def region_short(self) -> str:
+        return f"only for small L: min(||x - x_max||, ||x - x_min||)_{self.norm} < Delta/(2L)"
+
     def smallest_L(self, fv: FeatureVisualization) -> float:
         """The smallest Lipschitz constant the visualization allows: Delta / ||x_max - x_min||."""
         D = self.dist(fv.x_max, fv.x_min)

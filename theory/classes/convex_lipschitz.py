@@ -1,0 +1,70 @@
+"""The class ``convex_lipschitz``: convex and L-Lipschitz (p-norm) functions on [0,1]^d.
+
+Interpolation conditions: those of the convex class (see ``convex``) plus ||g_i||_* <= L for every subgradient,
+with ||.||_* the dual norm (q = inf for p = 1, 2 for 2, 1 for inf). They are exact: a convex L-Lipschitz
+function on the box extends to R^d by the inf-convolution f~(y) = min_z f(z) + L||y - z||, which is convex and
+L-Lipschitz, so subgradients of norm <= L exist at every point of the box (including x_min's optimality
+certificate); conversely the max-of-affine interpolant with such slopes is L-Lipschitz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from theory._setting import FeatureVisualization, FloatArray, Observations
+from theory._witness import NormName
+from theory.classes.convex import Convex
+from theory.classes.lipschitz import check_L, parse_norm
+
+DUAL = {"1": "inf", "2": 2, "inf": 1}
+
+
+class ConvexLipschitz(Convex):
+    """Convex and L-Lipschitz functions f : [0,1]^d -> R."""
+
+    name = "convex_lipschitz"
+    label = "convex and L-Lipschitz"
+    param_names = ("L", "norm")
+
+    def __init__(self, d: int = 1, L: float = 1.0, norm: Any = 2) -> None:
+        super().__init__(d)
+        self.L = check_L(L)
+        self.norm: NormName = parse_norm(norm)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"d": self.d, "L": self.L, "norm": self.norm}
+
+    def with_L(self, L: float) -> ConvexLipschitz:
+        return ConvexLipschitz(self.d, L, self.norm)
+
+    def smallest_L(self, fv: FeatureVisualization) -> float:
+        """Delta / ||x_max - x_min||: a lower bound on the L the visualization allows (convexity may need more;
+        the threshold search skips values the LP finds inconsistent)."""
+        from theory.classes.lipschitz import Lipschitz
+
+        D = Lipschitz(self.d, self.L, self.norm).dist(fv.x_max, fv.x_min)
+        return 0.0 if D == 0 else fv.delta / D
+
+    def _lp(self, obs: Observations, x: FloatArray | None):  # type: ignore[no-untyped-def]
+        import cvxpy as cp
+
+        pts, F, G, cons = super()._lp(obs, x)
+        q = DUAL[self.norm]
+        cons.append(cp.norm(G, np.inf if q == "inf" else q, axis=1) <= self.L)
+        return pts, F, G, cons
+
+    def probe_visualizations(self) -> Iterator[FeatureVisualization]:
+        """The convex class's probes with Delta scaled so that the slope Delta/||x_max - x_min|| is L * s."""
+        from theory.classes.lipschitz import Lipschitz
+
+        lip = Lipschitz(self.d, self.L, self.norm)
+        for fv in Convex(self.d).probe_visualizations():
+            D = lip.dist(fv.x_max, fv.x_min)
+            for s in (1.0, 0.25):
+                scaled = FeatureVisualization(fv.x_max, self.L * np.floor(D * s * 1024) / 1024, fv.x_min, 0.0)
+                if self.is_consistent(scaled):
+                    yield scaled
