@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from numpy.typing import ArrayLike
 
@@ -29,6 +29,17 @@ from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, 
 
 Verdict = Literal["yes", "no", "depends"]
 QUESTIONS = ("exact", "approx", "min_or_max")
+
+
+@runtime_checkable
+class _WithL(Protocol):
+    """A class with a Lipschitz-type parameter L that the threshold analysis can vary."""
+
+    L: float
+
+    def with_L(self, L: float) -> FunctionClass: ...
+
+    def smallest_L(self, fv: FeatureVisualization) -> float: ...
 
 
 class EngineError(RuntimeError):
@@ -151,7 +162,7 @@ def _probe(fc: FunctionClass) -> list[tuple[FeatureVisualization, ValueRange]]:
             fc.check_consistent(obs)
         vr = fc._value_range(obs, x)
         out.append((fv, vr))
-        if not hasattr(fc, "with_L") and fv.delta > 0 and vr.lo <= fv.f_min and vr.hi >= fv.f_max:
+        if not isinstance(fc, _WithL) and fv.delta > 0 and vr.lo <= fv.f_min and vr.hi >= fv.f_max:
             break
     if not out:
         raise EngineError(f"the class {fc!r} admits none of the probe visualizations")
@@ -287,33 +298,34 @@ def _parameter_dependence(
     answered at (fv, x) for every L' in an open interval above the smallest L the visualization allows? If so,
     find the threshold L* by bisection on the engine (and compare it with the class's closed form
     ``critical_L`` when it has one)."""
-    if not hasattr(fc, "with_L") or fv.delta == 0:
+    if not isinstance(fc, _WithL) or fv.delta == 0:
         return None
+    lip: _WithL = fc
     x = vr.x
 
     def ok(L: float) -> bool:
         try:
-            r = fc.with_L(L).value_range(fv, x)  # type: ignore[attr-defined]
+            r = lip.with_L(L).value_range(fv, x)
         except InconsistentVisualization:  # L below what the visualization (and the class) allow
             return False
         return r.decision() is not None if question == "min_or_max" else r.is_approximable(eps or 0.0)
 
-    L_min = fc.smallest_L(fv)  # type: ignore[attr-defined]
+    L_min = lip.smallest_L(fv)
     # An open interval, not a numerical accident at L_min (where the visualization may force f): the threshold
     # must clear L_min by a relative margin of 1e-3.
     floor = L_min * (1 + 1e-3)
-    grid = [L_min * (1 + t) for t in (2e-3, 1e-2, 0.1, 0.5)] + [L_min + (fc.L - L_min) * s for s in (0.25, 0.5)]
-    good = [L for L in grid if floor < L < fc.L and ok(L)]
+    grid = [L_min * (1 + t) for t in (2e-3, 1e-2, 0.1, 0.5)] + [L_min + (lip.L - L_min) * s for s in (0.25, 0.5)]
+    good = [L for L in grid if floor < L < lip.L and ok(L)]
     if not good:
         return None
-    lo_L, hi_L = max(good), fc.L
+    lo_L, hi_L = max(good), lip.L
     for _ in range(60):
         mid = (lo_L + hi_L) / 2
         lo_L, hi_L = (mid, hi_L) if ok(mid) else (lo_L, mid)
     L_below = float(Fraction((L_min + lo_L) / 2).limit_denominator(64))
     if not (L_min < L_below < lo_L and ok(L_below)):
         L_below = (L_min + lo_L) / 2
-    below = fc.with_L(L_below)  # type: ignore[attr-defined]
+    below = lip.with_L(L_below)
     vr_below = below.value_range(fv, x)
     detail: dict[str, Any] = {"type": "threshold", "parameter": "L", "L_min": L_min, "L_star_bisection": lo_L}
     if question == "min_or_max" and hasattr(fc, "critical_L"):
@@ -332,6 +344,6 @@ def _parameter_dependence(
     detail["above"] = certs.counterexample(fc, question, fv, vr)
     reason = (
         f"depends on L/Delta: with Delta = {fv.delta:.4g} at x = {x.tolist()}, answered iff L < {lo_L:.4g} "
-        f"(smallest L allowed {L_min:.4g}, here L = {fc.L:g}); {detail['condition']}"
+        f"(smallest L allowed {L_min:.4g}, here L = {lip.L:g}); {detail['condition']}"
     )
     return Answer(question, "depends", reason, detail)

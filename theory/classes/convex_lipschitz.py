@@ -19,7 +19,7 @@ from theory._witness import NormName
 from theory.classes.convex import Convex
 from theory.classes.lipschitz import check_L, parse_norm
 
-DUAL = {"1": "inf", "2": 2, "inf": 1}
+DUAL: dict[str, int | str] = {"1": "inf", "2": 2, "inf": 1}
 
 
 class ConvexLipschitz(Convex):
@@ -54,7 +54,7 @@ class ConvexLipschitz(Convex):
 
         pts, F, G, cons = super()._lp(obs, x)
         q = DUAL[self.norm]
-        cons.append(cp.norm(G, np.inf if q == "inf" else q, axis=1) <= self.L)
+        cons.append(cp.norm(G, q, axis=1) <= self.L)
         return pts, F, G, cons
 
     def probe_visualizations(self) -> Iterator[FeatureVisualization]:
