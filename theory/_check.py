@@ -95,7 +95,9 @@ def value_range(
     cls: str | FunctionClass, fv: FeatureVisualization | Observations, x: ArrayLike, **params: Any
 ) -> ValueRange:
     """The exact set of values f(x) over all members of the class with the visualization ``fv`` (or the
-    finite observations), with witnesses attaining each end."""
+    finite observations), with witnesses attaining each end. ``d`` defaults to the visualization's dimension."""
+    if not isinstance(cls, FunctionClass) and isinstance(fv, (FeatureVisualization, Observations)):
+        params.setdefault("d", fv.d)
     return get_class(cls, **params).value_range(fv, x)
 
 

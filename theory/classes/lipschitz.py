@@ -76,15 +76,17 @@ class Lipschitz(FunctionClass):
 
     def check_consistent(self, obs: Observations) -> None:
         tol = TOL * obs.scale
-        for i, j in itertools.combinations(range(obs.n), 2):
-            gap = abs(obs.values[i] - obs.values[j])
-            dist = self.dist(obs.points[i], obs.points[j])
-            if gap > self.L * dist + tol:
-                raise InconsistentVisualization(
-                    f"no {self.L:g}-Lipschitz function (norm {self.norm}) has f({obs.points[i].tolist()}) = "
-                    f"{obs.values[i]:g} and f({obs.points[j].tolist()}) = {obs.values[j]:g}: the values differ by "
-                    f"{gap:g} > L * ||difference|| = {self.L * dist:g}"
-                )
+        diff = obs.points[:, None, :] - obs.points[None, :, :]
+        dist = norm(diff.reshape(-1, self.d), self.norm).reshape(obs.n, obs.n)
+        gap = np.abs(obs.values[:, None] - obs.values[None, :])
+        bad = np.argwhere(gap > self.L * dist + tol)
+        if bad.size:
+            i, j = bad[0]
+            raise InconsistentVisualization(
+                f"no {self.L:g}-Lipschitz function (norm {self.norm}) has f({obs.points[i].tolist()}) = "
+                f"{obs.values[i]:g} and f({obs.points[j].tolist()}) = {obs.values[j]:g}: the values differ by "
+                f"{gap[i, j]:g} > L * ||difference|| = {self.L * dist[i, j]:g}"
+            )
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
         fmin, fmax = float(obs.f_min), float(obs.f_max)  # type: ignore[arg-type]

@@ -1,0 +1,200 @@
+"""Beyond yes/no: where a visualization certifies an answer, how large the worst-case error is, and how many
+extra observations make epsilon-approximate prediction hold everywhere.
+
+- ``question_map``: for points X, is each question answered, and the worst-case error of the best decoder
+  (half the width of the value range), computed with ``value_range`` point by point.
+- ``lipschitz_certified_share``: the share of [0,1]^d where "closer to min or max" is certified for an
+  L-Lipschitz class: vol((B(x_min, r) u B(x_max, r)) n [0,1]^d) with r = Delta/(2L) (the tie set has measure
+  zero). Exact in d = 1, by one-dimensional quadrature of exact cross-sections in d = 2 (error < 1e-9), Monte
+  Carlo with a 95% interval above.
+- ``observation_budget``: observations added on a grid or greedily (where the range is widest) until the
+  half-width is at most eps Delta on a fine grid, against the covering-number bound for L-Lipschitz functions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from theory._setting import FeatureVisualization, FloatArray, Observations
+from theory.classes import FunctionClass, Lipschitz, get_class
+
+
+def grid(d: int, n: int) -> FloatArray:
+    """The n^d points of a regular grid on [0,1]^d (cell centres)."""
+    axis = (np.arange(n) + 0.5) / n
+    return np.stack(np.meshgrid(*([axis] * d), indexing="ij"), -1).reshape(-1, d)
+
+
+@dataclass(frozen=True)
+class QuestionMap:
+    """Per point: the value range's ends, the worst-case error of the best decoder, and the answers."""
+
+    X: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    exact: FloatArray
+    approx: FloatArray
+    min_or_max: FloatArray
+    eps: float
+
+    @property
+    def half_width(self) -> FloatArray:
+        return (self.hi - self.lo) / 2
+
+    def shares(self) -> dict[str, float]:
+        return {q: float(getattr(self, q).mean()) for q in ("exact", "approx", "min_or_max")}
+
+
+def question_map(
+    cls: str | FunctionClass, fv: FeatureVisualization | Observations, X: ArrayLike, *, eps: float = 0.1, **params: Any
+) -> QuestionMap:
+    if not isinstance(cls, FunctionClass):
+        params.setdefault("d", fv.d)
+    fc = get_class(cls, **params)
+    pts = np.asarray(X, dtype=float)
+    rows = [fc.value_range(fv, x) for x in pts]
+    lo = np.array([r.lo for r in rows])
+    hi = np.array([r.hi for r in rows])
+    return QuestionMap(
+        pts,
+        lo,
+        hi,
+        np.array([r.is_exact() for r in rows]),
+        np.array([r.is_approximable(eps) for r in rows]),
+        np.array([r.decision() is not None for r in rows]),
+        eps,
+    )
+
+
+# ---- Lipschitz: the certified share, exactly ------------------------------------------------------------------
+def _section(c: FloatArray, r: float, t: float, p: str) -> tuple[float, float] | None:
+    """Cross-section at first coordinate t of the p-ball B(c, r) in d = 2: an interval in the second coordinate."""
+    u = abs(t - c[0])
+    if u >= r:
+        return None
+    h = r - u if p == "1" else math.sqrt(r * r - u * u) if p == "2" else r
+    return c[1] - h, c[1] + h
+
+
+def _union_length(intervals: list[tuple[float, float]]) -> float:
+    segs = sorted((max(a, 0.0), min(b, 1.0)) for a, b in intervals)
+    total, end = 0.0, -math.inf
+    for a, b in segs:
+        if b <= a:
+            continue
+        if a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def lipschitz_certified_share(
+    fv: FeatureVisualization, L: float, norm: Any = 2, *, n_mc: int = 200_000, seed: int = 0
+) -> tuple[float, float, str]:
+    """Share of the box where every L-Lipschitz member with visualization fv agrees on "closer to min or max":
+    returns (share, 95% half-width of its uncertainty, method)."""
+    lip = Lipschitz(fv.d, L, norm)
+    lip.check_consistent(fv.observations())
+    r = lip.certified_radius(fv)
+    if fv.d == 1:
+        ivs = [(float(fv.x_min[0]) - r, float(fv.x_min[0]) + r), (float(fv.x_max[0]) - r, float(fv.x_max[0]) + r)]
+        return _union_length(ivs), 0.0, "exact (d = 1)"
+    if fv.d == 2:
+        from scipy.integrate import quad
+
+        def length(t: float) -> float:
+            secs = [s for s in (_section(fv.x_min, r, t, lip.norm), _section(fv.x_max, r, t, lip.norm)) if s]
+            return _union_length(secs)
+
+        brk = sorted({min(max(v, 0.0), 1.0) for c in (fv.x_min, fv.x_max) for v in (c[0] - r, c[0], c[0] + r)})
+        val, err = quad(length, 0.0, 1.0, points=brk, limit=400, epsabs=1e-12, epsrel=1e-12)
+        return float(val), float(err), "quadrature of exact sections (d = 2)"
+    X = np.random.default_rng(seed).random((n_mc, fv.d))
+    near = np.minimum(
+        np.linalg.norm(X - fv.x_min, ord=_ord(lip.norm), axis=1),
+        np.linalg.norm(X - fv.x_max, ord=_ord(lip.norm), axis=1),
+    )
+    p = float((near < r).mean())
+    return p, float(1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n_mc)), f"Monte Carlo ({n_mc} points)"
+
+
+def _ord(p: str) -> float:
+    return {"1": 1.0, "2": 2.0, "inf": math.inf}[p]
+
+
+# ---- how many observations make eps-approximation hold everywhere ------------------------------------------
+def covering_number(r: float, d: int, norm: Any = 2) -> int:
+    """Points of a cube grid whose p-balls of radius r cover [0,1]^d: ceil(c_p / (2r))^d with c_p = 1 (inf-norm),
+    sqrt(d) (2-norm), d (1-norm). In d = 1 this is the exact covering number ceil(1/(2r))."""
+    c = {"inf": 1.0, "2": math.sqrt(d), "1": float(d)}[Lipschitz(d, 1.0, norm).norm]
+    return math.ceil(c / (2 * r) - 1e-12) ** d
+
+
+@dataclass(frozen=True)
+class Budget:
+    strategy: str
+    added: int
+    max_half_width: float
+    covering_bound: int
+    history: list[float]
+
+
+def observation_budget(
+    fv: FeatureVisualization,
+    L: float,
+    eps: float,
+    *,
+    norm: Any = 2,
+    strategy: Literal["greedy", "grid"] = "greedy",
+    resolution: int | None = None,
+    max_added: int = 400,
+) -> Budget:
+    """Add observations of the member f = (w_lo + w_hi)/2 (the midpoint of the two extremal members, itself
+    L-Lipschitz with visualization fv) until the half-width of the value range is <= eps Delta on a grid of the
+    box, greedily at the grid point where the range is widest or on successively finer grids."""
+    lip = Lipschitz(fv.d, L, norm)
+    base = fv.observations()
+    first = lip.value_range(base, fv.x_max)
+    truth = lambda Y: (first.witness_lo(Y) + first.witness_hi(Y)) / 2  # noqa: E731
+    res = resolution or {1: 2001, 2: 41}.get(fv.d, 8)
+    G = grid(fv.d, res)
+    target = eps * fv.delta
+    bound = covering_number(target / L, fv.d, norm)
+
+    def half_width(obs: Observations) -> FloatArray:
+        r = lip.value_range(obs, G[0])
+        return (r.witness_hi(G) - r.witness_lo(G)) / 2
+
+    history: list[float] = []
+    if strategy == "greedy":
+        obs = base
+        for added in range(max_added + 1):
+            hw = half_width(obs)
+            history.append(float(hw.max()))
+            if hw.max() <= target + 1e-12:
+                return Budget(strategy, added, float(hw.max()), bound, history)
+            x = G[int(np.argmax(hw))]
+            obs = Observations(
+                np.vstack([obs.points, x]), np.append(obs.values, truth(x[None])[0]), (*obs.kinds, "value")
+            )
+        return Budget(strategy, max_added, history[-1], bound, history)
+    k = 1
+    while k**fv.d <= max_added:
+        P = grid(fv.d, k)
+        obs = Observations(
+            np.vstack([base.points, P]), np.append(base.values, truth(P)), (*base.kinds, *("value",) * len(P))
+        )
+        hw = half_width(obs).max()
+        history.append(float(hw))
+        if hw <= target + 1e-12:
+            return Budget(strategy, k**fv.d, float(hw), bound, history)
+        k += 1
+    return Budget(strategy, (k - 1) ** fv.d, history[-1], bound, history)
