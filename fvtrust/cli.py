@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "fool",
     "paths",
     "explore",
+    "bridge",
 )
 
 
