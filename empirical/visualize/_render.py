@@ -15,7 +15,7 @@ images at the model's input size.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +132,7 @@ def render(
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
     progress: bool = True,
+    callback: Callable[[int, Tensor], None] | None = None,
 ) -> RenderResult:
     """Render ``len(seeds)`` images in one batch maximising the per-image ``objective``.
 
@@ -145,6 +146,7 @@ def render(
         transforms: default Lucent's standard set; ``()`` for none.
         thresholds: steps after which a copy of the images is kept in ``snapshots``.
         device, dtype: default the model's. ``progress``: show a tqdm progress bar.
+        callback: called after every step with the step number and the (detached) objective values (B,).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
@@ -190,6 +192,8 @@ def render(
             (-values.sum()).backward()
             optimizer.step()
             trace.append(values.detach())
+            if callback is not None:
+                callback(step, trace[-1])
             if step in thresholds:
                 snapshots[step] = image().detach().cpu()
         final_images = image().detach()
