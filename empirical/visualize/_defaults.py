@@ -26,6 +26,8 @@ class RenderDefaults:
         scales: choices of the random scale.
         angles: choices of the random rotation in degrees (0 is five times more likely, as in Lucent).
         jitter_last: range of the last jitter.
+        crop: feed the model the centre ``size x size`` of the transformed frame instead of the whole padded
+            frame (``size + 2 pad``). Off in the paper (Lucent); on is faster (a smaller model input).
     """
 
     steps: int = 512
@@ -42,6 +44,7 @@ class RenderDefaults:
     scales: tuple[float, ...] = tuple(1.0 + (i - 5) / 50.0 for i in range(11))
     angles: tuple[float, ...] = tuple(float(a) for a in range(-10, 11)) + (0.0,) * 5
     jitter_last: int = 4
+    crop: bool = False
 
 
 #: The settings of the paper's feature visualizations (Lucent defaults at 224 px).

@@ -126,6 +126,7 @@ def render(
     param: str = PAPER_DEFAULTS.param,
     decorrelate: bool | None = None,
     transforms: Sequence[Transform] | None = None,
+    crop: bool = PAPER_DEFAULTS.crop,
     thresholds: Sequence[int] = (),
     sd: float = PAPER_DEFAULTS.sd,
     decay_power: float = PAPER_DEFAULTS.decay_power,
@@ -143,7 +144,7 @@ def render(
         seeds: one seed per image (initial parameters and transforms).
         size: image size ``H`` or ``(H, W)`` before transforms; ``channels``: image channels.
         steps, lr: Adam steps and learning rate. ``param``: ``"fft"`` or ``"pixel"``.
-        transforms: default Lucent's standard set; ``()`` for none.
+        transforms: default Lucent's standard set; ``()`` for none. ``crop``: see :class:`AffineWarp`.
         thresholds: steps after which a copy of the images is kept in ``snapshots``.
         device, dtype: default the model's. ``progress``: show a tqdm progress bar.
         callback: called after every step with the step number and the (detached) objective values (B,).
@@ -170,7 +171,7 @@ def render(
         param, channels, (height, width), generators, decorrelate=decorrelate, sd=sd,
         decay_power=decay_power, device=device, dtype=dtype,
     )  # fmt: skip
-    warp = AffineWarp(standard_transforms() if transforms is None else transforms, height, width)
+    warp = AffineWarp(standard_transforms() if transforms is None else transforms, height, width, crop=crop)
     thetas = warp.sample(generators, steps).to(device=device, dtype=dtype) if steps and warp.geometric else None
     optimizer = torch.optim.Adam(image.parameters(), lr=lr)
     snapshots: dict[int, Tensor] = {}

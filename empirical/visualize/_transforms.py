@@ -107,10 +107,12 @@ class AffineWarp:
 
     ``sample(generators, steps)`` draws every step's parameters up front (one generator per image) and returns
     the ``F.affine_grid`` matrices, shape ``(steps, B, 2, 3)``; ``warp(images, theta)`` applies one step's.
-    Pads must come before the geometric transforms; the output has size ``(H + 2 pad) x (W + 2 pad)``.
+    Pads must come before the geometric transforms; the output has size ``(H + 2 pad) x (W + 2 pad)`` (Lucent),
+    or ``H x W`` with ``crop=True``: the centre of the same warped frame, so the model runs at the input size
+    (cheaper; not what Lucent does).
     """
 
-    def __init__(self, transforms: Sequence[Transform], height: int, width: int) -> None:
+    def __init__(self, transforms: Sequence[Transform], height: int, width: int, crop: bool = False) -> None:
         self.transforms = tuple(transforms)
         pad, value, geometric = 0, 0.0, []
         for t in self.transforms:
@@ -125,7 +127,9 @@ class AffineWarp:
             else:
                 raise ValueError(f"unknown transform {t!r}; use Pad, Jitter, RandomScale or RandomRotate")
         self.pad, self.pad_value, self.geometric = pad, value, tuple(geometric)
-        self.out_height, self.out_width = height + 2 * pad, width + 2 * pad
+        self.frame_height, self.frame_width = height + 2 * pad, width + 2 * pad
+        self.crop = crop
+        self.out_height, self.out_width = (height, width) if crop else (self.frame_height, self.frame_width)
 
     def _forward_matrices(self, steps: int, generator: torch.Generator) -> Tensor:
         """``A = T_n ... T_1`` for each step, in centred pixel coordinates, shape ``(steps, 3, 3)``, float64."""
@@ -145,19 +149,23 @@ class AffineWarp:
         return a
 
     def sample(self, generators: Sequence[torch.Generator], steps: int) -> Tensor:
-        """Grid matrices ``theta = N A^{-1} N^{-1}`` (``N`` = pixels to ``[-1, 1]``), shape ``(steps, B, 2, 3)``."""
+        """Grid matrices ``theta = N_in A^{-1} N_out^{-1}`` (``N`` = centred pixels to ``[-1, 1]`` of the padded frame
+        and of the output), shape ``(steps, B, 2, 3)``."""
         if not generators:
             raise ValueError("need at least one generator")
-        norm = torch.diag(torch.tensor([2.0 / self.out_width, 2.0 / self.out_height, 1.0], dtype=torch.float64))
+        norm = torch.diag(torch.tensor([2.0 / self.frame_width, 2.0 / self.frame_height, 1.0], dtype=torch.float64))
         norm_inv = torch.diag(torch.tensor([self.out_width / 2.0, self.out_height / 2.0, 1.0], dtype=torch.float64))
         thetas = [norm @ torch.linalg.inv(self._forward_matrices(steps, g)) @ norm_inv for g in generators]
         return torch.stack(thetas, dim=1)[:, :, :2, :]
 
     def warp(self, images: Tensor, theta: Tensor | None) -> Tensor:
         """Pad ``images`` (B, C, H, W), then resample them once with ``theta`` (B, 2, 3); ``None``: pad only."""
+        if self.crop and (theta is None or not self.geometric):
+            return images  # pad, then crop the centre: the identity
         if self.pad:
             images = F.pad(images, [self.pad] * 4, mode="constant", value=self.pad_value)
         if theta is None or not self.geometric:
             return images
-        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        size = [images.shape[0], images.shape[1], self.out_height, self.out_width]
+        grid = F.affine_grid(theta, size, align_corners=False)
         return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -70,6 +70,7 @@ def visualize_units(
     param: str = PAPER_DEFAULTS.param,
     decorrelate: bool | None = None,
     transforms: Sequence[Transform] | None = None,
+    crop: bool = PAPER_DEFAULTS.crop,
     dtype: torch.dtype | None = None,
     progress: bool = True,
 ) -> VisualizationResult:
@@ -89,7 +90,7 @@ def visualize_units(
     seeds = [image_seed(seed, u) for u in units]
     result = render(
         model, objective, seeds, size=(h, w), channels=c, steps=steps, lr=lr, param=param,
-        decorrelate=decorrelate, transforms=transforms, thresholds=thresholds, device=device, dtype=dtype,
+        decorrelate=decorrelate, transforms=transforms, crop=crop, thresholds=thresholds, device=device, dtype=dtype,
         progress=progress,
     )  # fmt: skip
     return VisualizationResult(**vars(result), layer=layer, units=units, objective=objective)

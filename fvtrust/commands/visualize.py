@@ -56,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default %(default)s)")
     p.add_argument("--weights", default=None, help="weights file for models without bundled weights")
     p.add_argument("--neuron", action="store_true", help="maximise the centre neuron instead of the channel mean")
+    p.add_argument(
+        "--crop", action="store_true",
+        help="feed the model the centre of the transformed frame (faster; the paper fed the padded frame)",
+    )  # fmt: skip
     p.add_argument("--natural", type=int, default=64, help="natural images used for natural_max (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -147,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         res = visualize_units(
             model, layer, indices, steps=args.steps, seed=args.seed, size=size, device=args.device,
-            neuron_objective=args.neuron, progress=not args.no_progress,
+            neuron_objective=args.neuron, crop=args.crop, progress=not args.no_progress,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         nat_max, nat_arg, nat_count = _natural_max(model, layer, indices, args.neuron, kind, args.natural, size)
@@ -169,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
                 "param": PAPER_DEFAULTS.param,
                 "decorrelate": input_size[0] == 3,
                 "transforms": [repr(t) for t in standard_transforms()],
+                "crop": args.crop,
                 "device": args.device,
                 "objective_start": float(res.objective_start[b]),
                 "objective_final": float(res.objective_final[b]),

@@ -209,6 +209,19 @@ def test_fused_jitter_is_an_exact_integer_shift() -> None:
             torch.testing.assert_close(out[b], expected, atol=1e-12, rtol=0)
 
 
+def test_crop_is_the_centre_of_the_padded_warp() -> None:
+    x = torch.rand(3, 3, 10, 12, dtype=torch.float64)
+    transforms = [Pad(3, 0.5), Jitter(4), RandomScale((0.9, 1.1)), RandomRotate((-10.0, 7.0))]
+    full, crop = AffineWarp(transforms, 10, 12), AffineWarp(transforms, 10, 12, crop=True)
+    gens = [torch.Generator().manual_seed(s) for s in range(3)]
+    theta_full = full.sample(gens, 1)[0]
+    theta_crop = crop.sample([torch.Generator().manual_seed(s) for s in range(3)], 1)[0]
+    out = crop.warp(x, theta_crop)
+    assert out.shape == (3, 3, 10, 12)
+    torch.testing.assert_close(out, full.warp(x, theta_full)[:, :, 3:13, 3:15], atol=1e-10, rtol=0)
+    torch.testing.assert_close(crop.warp(x, None), x)
+
+
 def test_fused_rotation_by_90_degrees_and_unit_scale() -> None:
     x = torch.rand(1, 2, 7, 7, dtype=torch.float64)
     warp = AffineWarp([RandomRotate((90.0,)), RandomScale((1.0,))], 7, 7)
