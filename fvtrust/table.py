@@ -30,6 +30,15 @@ PAPER_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("affine", {"d": 1}, "affine (input dim. = 1)"),
     ("constant", {"d": 2}, "constant"),
 )
+#: Rows beyond the paper (issue 7): intersections of classes, each verified as in the main table.
+EXTENDED_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("convex_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "convex and L-Lipschitz"),
+    ("monotone_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "monotonic and L-Lipschitz"),
+)
+#: A member of an intersection class is a member of each part: its counterexamples are verified against each
+#: part, and region claims against the Lipschitz superclass (a claim for every L-Lipschitz function holds for
+#: every member of a subclass).
+INTERSECTIONS = {"convex_lipschitz": ("convex", "lipschitz"), "monotone_lipschitz": ("monotonic", "lipschitz")}
 COLUMN_LABELS = {"exact": "exactly?", "approx": "ε-approximately?", "min_or_max": "closer to min or max?"}
 
 
@@ -65,18 +74,38 @@ class TableRow:
         return out
 
 
+def _as(cert: dict[str, Any], cls: str) -> dict[str, Any]:
+    """The same certificate, read as a claim about the class ``cls`` (with that class's parameters)."""
+    params = dict(cert["params"])
+    if cls != "lipschitz":
+        params = {"d": params["d"]}
+    return {**cert, "class": cls, "params": params}
+
+
+def _counterexample_reports(verify: Any, cert: dict[str, Any], label: str) -> list[tuple[str, Any]]:
+    parts = INTERSECTIONS.get(cert["class"])
+    if parts is None:
+        return [(label, verify.verify_counterexample(cert))]
+    return [(f"{label} as {part}", verify.verify_counterexample(_as(cert, part))) for part in parts]
+
+
 def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
     from counterexamples import verify
 
     kind = cert.get("type")
     if kind == "counterexample":
-        reports = [("counterexample", verify.verify_counterexample(cert))]
+        reports = _counterexample_reports(verify, cert, "counterexample")
     elif kind == "proof":
         reports = [("proof", verify.verify_yes_proof(cert))]
     elif kind == "threshold":
+        below = cert["below"]
+        if below.get("type") != "region":
+            raise CertificateError(f"{cert['above']['class']} / {question}: the claim below L* has no proof object")
+        if below["class"] in INTERSECTIONS:
+            below = _as(below, "lipschitz")
         reports = [
-            ("region below L*", verify.verify_lipschitz_region(cert["below"])),
-            ("counterexample above L*", verify.verify_counterexample(cert["above"])),
+            ("region below L*", verify.verify_lipschitz_region(below)),
+            *_counterexample_reports(verify, cert["above"], "counterexample above L*"),
         ]
     else:
         raise CertificateError(f"{question}: certificate of unknown type {kind!r} cannot be verified")
@@ -164,13 +193,13 @@ def to_json(rows: list[TableRow]) -> str:
 FORMATS = {"md": to_markdown, "tex": to_latex, "csv": to_csv, "json": to_json}
 
 
-def write_all(rows: list[TableRow], directory: Path) -> list[Path]:
-    """Write theory_table.{md,tex,csv,json}; files are written to a temporary name first, then renamed, so that
+def write_all(rows: list[TableRow], directory: Path, stem: str = "theory_table") -> list[Path]:
+    """Write <stem>.{md,tex,csv,json}; files are written to a temporary name first, then renamed, so that
     nothing partial is left behind."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext, fmt in FORMATS.items():
-        path = directory / f"theory_table.{ext}"
+        path = directory / f"{stem}.{ext}"
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(fmt(rows), encoding="utf-8")
         paths.append((tmp, path))

@@ -324,9 +324,17 @@ def _parameter_dependence(
     for _ in range(60):
         mid = (lo_L + hi_L) / 2
         lo_L, hi_L = (mid, hi_L) if ok(mid) else (lo_L, mid)
-    L_below = float(Fraction((L_min + lo_L) / 2).limit_denominator(64))
-    if not (L_min < L_below < lo_L and ok(L_below)):
-        L_below = (L_min + lo_L) / 2
+    # Certify the region below L* through the plain Lipschitz class when the class is a subclass of it (a claim
+    # proved for every L-Lipschitz function holds for every member): L_below must then also be below the
+    # Lipschitz class's own threshold.
+    cap = lo_L
+    superclass: Lipschitz | None = None
+    if not isinstance(fc, Lipschitz) and hasattr(fc, "norm"):
+        superclass = Lipschitz(fc.d, lip.L, fc.norm)  # type: ignore[attr-defined]
+        cap = min(cap, superclass.critical_L(fv, x))
+    L_below = float(Fraction((L_min + cap) / 2).limit_denominator(64))
+    if not (L_min < L_below < cap and ok(L_below)):
+        L_below = (L_min + cap) / 2
     below = lip.with_L(L_below)
     vr_below = below.value_range(fv, x)
     detail: dict[str, Any] = {"type": "threshold", "parameter": "L", "L_min": L_min, "L_star_bisection": lo_L}
@@ -338,6 +346,15 @@ def _parameter_dependence(
         detail["condition"] = fc.region_condition()  # type: ignore[attr-defined]
         detail["short"] = fc.region_short()  # type: ignore[attr-defined]
         detail["below"] = certs.region(below, fv, vr_below, str(vr_below.decision()))
+    elif question == "min_or_max" and superclass is not None and L_min < L_below < cap:
+        detail["condition"] = (
+            f"at x: every member agrees on the side of c iff L < L*(x) (here L* = {lo_L:.6g}, "
+            "found by bisection on the engine)"
+        )
+        detail["short"] = "only for small L (L < L*(x), computed)"
+        sup = superclass.with_L(L_below)
+        detail["below"] = certs.region(sup, fv, sup.value_range(fv, x), str(vr_below.decision()))
+        detail["below"]["via_superclass"] = True
     else:
         what = "every member agrees on the side of c" if question == "min_or_max" else f"half-width <= {eps} Delta"
         detail["condition"] = f"at x: {what} iff L < L*(x) (here L* = {lo_L:.6g}, found by bisection on the engine)"

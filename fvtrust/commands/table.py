@@ -22,20 +22,35 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="check every certificate with the independent verifiers (default on)",
     )
     p.add_argument("--export-witnesses", type=Path, metavar="DIR", help="write every counterexample as JSON into DIR")
+    p.add_argument(
+        "--extended", action="store_true", help="add the rows beyond the paper (convex/monotonic and L-Lipschitz)"
+    )
     p.add_argument("--no-compare", action="store_true", help="do not print the comparison with the paper's table")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from fvtrust.table import FORMATS, CertificateError, build_table, compare_with_paper, format_comparison, write_all
+    from fvtrust.table import (
+        EXTENDED_ROWS,
+        FORMATS,
+        CertificateError,
+        build_table,
+        compare_with_paper,
+        format_comparison,
+        write_all,
+    )
 
     try:
         rows = build_table(verify=args.verify, progress=sys.stderr.isatty())
+        extra = build_table(verify=args.verify, rows=EXTENDED_ROWS) if args.extended else []
     except CertificateError as err:
         print(f"fvtrust table: CERTIFICATE FAILED: {err}", file=sys.stderr)
         return 1
     print(FORMATS[args.format](rows), end="")
     paths = write_all(rows, args.out)
+    if extra:
+        print("\nBeyond the paper:\n" + FORMATS[args.format](extra), end="")
+        paths += write_all(rows + extra, args.out, stem="theory_table_extended")
     print(
         f"\nwrote {', '.join(str(p) for p in paths)}"
         + (" (all certificates verified)" if args.verify else " (certificates NOT verified: --no-verify)"),
@@ -44,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_witnesses:
         from counterexamples import write_witnesses
 
-        certs = [r.report.answers[q].certificate for r in rows for q in r.report.answers]
+        certs = [r.report.answers[q].certificate for r in rows + extra for q in r.report.answers]
         flat = []
         for c in certs:
             if c.get("type") == "counterexample":
