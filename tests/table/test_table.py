@@ -1,0 +1,78 @@
+"""The regenerated theory table: formats, comparison with the paper, verification of every certificate."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from fvtrust import table as T
+from fvtrust.cli import main
+
+
+@pytest.fixture(scope="module")
+def verified_rows():
+    return T.build_table(verify=True)
+
+
+def test_every_cell_agrees_with_the_paper(verified_rows):
+    cmp = T.compare_with_paper(verified_rows)
+    assert len(cmp) == 30
+    assert all(c["agree"] for c in cmp), [c for c in cmp if not c["agree"]]
+
+
+def test_every_certificate_was_verified(verified_rows):
+    for row in verified_rows:
+        assert set(row.verification) == {"exact", "approx", "min_or_max"}
+        for checks in row.verification.values():
+            assert checks and all(c["checks"] for c in checks)
+
+
+def test_json_rows_have_the_documented_keys(verified_rows):
+    data = json.loads(T.to_json(verified_rows))
+    assert [r["class"] for r in data] == [c for c, _, _ in T.PAPER_ROWS]
+    for r in data:
+        assert {"class", "label", "params", "exact", "approx", "min_or_max", "certificates"} <= set(r)
+        assert {r[q] for q in ("exact", "approx", "min_or_max")} <= {"yes", "no", "depends"}
+
+
+def test_formats(verified_rows, tmp_path):
+    md = T.to_markdown(verified_rows)
+    assert md.count("\n") == len(verified_rows) + 2 and "| constant | yes | yes | yes |" in md
+    tex = T.to_latex(verified_rows)
+    assert tex.startswith(r"\begin{tabular}") and tex.count(r"\\") == len(verified_rows) + 1
+    lines = T.to_csv(verified_rows).splitlines()
+    assert lines[0] == "class,label,params,exact,approx,min_or_max" and len(lines) == len(verified_rows) + 1
+    paths = T.write_all(verified_rows, tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"theory_table.{e}" for e in ("md", "tex", "csv", "json"))
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_broken_certificate_is_an_error_never_printed(monkeypatch, capsys, tmp_path):
+    real = T.check_class
+
+    def tampered(name, **params):
+        rep = real(name, **params)
+        if name == "convex":
+            cert = rep.answers["exact"].certificate
+            broken = copy.deepcopy(cert)
+            broken["values_at_x"] = [broken["values_at_x"][0], "1/3"]  # a claimed value the witness does not take
+            object.__setattr__(rep.answers["exact"], "certificate", broken)
+        return rep
+
+    monkeypatch.setattr(T, "check_class", tampered)
+    status = main(["table", "--out", str(tmp_path / "t"), "--no-compare"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "CERTIFICATE FAILED" in err and "convex" in err
+    assert "| convex |" not in out
+    assert not (tmp_path / "t").exists()
+
+
+def test_cli_table_writes_files_and_compares(tmp_path, capsys):
+    assert main(["table", "--no-verify", "--format", "csv", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("class,label,params")
+    assert "30/30 cells agree" in out
+    assert (tmp_path / "theory_table.json").exists()
