@@ -7,6 +7,8 @@ is installed, else a MobileNetV2-shaped network with random weights and the same
   decorrelation, sigmoid, Lucent's standard transforms, the objective, Adam) divided by a bare forward+backward
   of the same model on a batch of the same shape as the step feeds it (224 + 2*12 = 248 px, weights frozen,
   gradient to the input); also reported against a bare 224 px forward+backward;
+* the same with ``crop=True`` (the model sees the centre 224 px of the transformed frame), against a bare
+  224 px forward+backward;
 * throughput: unit-steps per second for 8 units in one batch vs 8 units one at a time.
 
 Step times are the wall times between consecutive step callbacks of :func:`render`; all times are medians over
@@ -103,12 +105,14 @@ def bare_step(model: nn.Module, batch: int, size: int) -> Callable[[], None]:
     return step
 
 
-def step_times(model: nn.Module, layer: str, units: list[int], steps: int) -> tuple[list[float], float]:
+def step_times(
+    model: nn.Module, layer: str, units: list[int], steps: int, crop: bool = False
+) -> tuple[list[float], float]:
     """Per-step wall times of one render (time between consecutive step callbacks) and the whole render's time."""
     stamps: list[float] = []
     start = time.perf_counter()
     render(
-        model, channel(layer, units), list(range(len(units))), size=SIZE, steps=steps + 1, progress=False,
+        model, channel(layer, units), list(range(len(units))), size=SIZE, steps=steps + 1, progress=False, crop=crop,
         callback=lambda step, values: stamps.append(time.perf_counter()),
     )  # fmt: skip
     total = time.perf_counter() - start
@@ -135,13 +139,14 @@ def main() -> None:
     rows = {}
     for batch in (1, 8):
         units = units8[:batch]
-        timings: dict[str, list[float]] = {"bare_padded": [], "bare_224": [], "step": []}
+        timings: dict[str, list[float]] = {"bare_padded": [], "bare_224": [], "step": [], "step_crop": []}
         fb_pad, fb_224 = bare_step(model, batch, padded), bare_step(model, batch, SIZE)
         fb_pad(), fb_224(), step_times(model, args.layer, units, 1)  # warm-up
         for _ in range(args.repeats):  # alternate, so that load changes hit all three alike
             timings["bare_padded"] += [_timed(fb_pad) for _ in range(args.steps)]
             timings["bare_224"] += [_timed(fb_224) for _ in range(args.steps)]
             timings["step"] += step_times(model, args.layer, units, args.steps)[0]
+            timings["step_crop"] += step_times(model, args.layer, units, args.steps, crop=True)[0]
         med = {k: statistics.median(v) for k, v in timings.items()}
         rows[batch] = {
             "batch": batch,
@@ -151,6 +156,9 @@ def main() -> None:
             "overhead_vs_same_batch": med["step"] / med["bare_padded"],
             "overhead_vs_224px": med["step"] / med["bare_224"],
             "unit_steps_per_s": batch / med["step"],
+            "crop_step_ms": 1000 * med["step_crop"],
+            "crop_overhead_vs_same_batch": med["step_crop"] / med["bare_224"],
+            "crop_unit_steps_per_s": batch / med["step_crop"],
             "raw_seconds": timings,
         }
     # whole renders, setup included: 8 units in one batch vs 8 renders of one unit
@@ -171,6 +179,8 @@ def main() -> None:
             "batched_unit_steps_per_s": batched,
             "one_at_a_time_unit_steps_per_s": sequential,
             "speedup": batched / sequential,
+            "crop_batched_unit_steps_per_s": rows[8]["crop_unit_steps_per_s"],
+            "crop_one_at_a_time_unit_steps_per_s": rows[1]["crop_unit_steps_per_s"],
             "whole_renders": {
                 "steps": n + 1,
                 "batched_seconds": batched_total,
@@ -186,13 +196,14 @@ def main() -> None:
     )
     print(
         f"{'batch':>5} {'step ms':>9} {'bare@248':>9} {'bare@224':>9} {'ratio':>6} {'ratio@224':>9}"
-        f" {'unit-steps/s':>12}"
+        f" {'unit-steps/s':>12} | {'crop ms':>8} {'ratio':>6} {'unit-steps/s':>12}"
     )
     for r in (rows[1], rows[8]):
         print(
             f"{r['batch']:>5} {r['step_ms']:>9.1f} {r['bare_fwd_bwd_ms_248px']:>9.1f}"
             f" {r['bare_fwd_bwd_ms_224px']:>9.1f}"
             f" {r['overhead_vs_same_batch']:>6.3f} {r['overhead_vs_224px']:>9.3f} {r['unit_steps_per_s']:>12.2f}"
+            f" | {r['crop_step_ms']:>8.1f} {r['crop_overhead_vs_same_batch']:>6.3f} {r['crop_unit_steps_per_s']:>12.2f}"
         )
     print(
         f"8 units, per step: batched {batched:.2f} unit-steps/s vs one at a time {sequential:.2f}"
