@@ -189,7 +189,15 @@ def render(
         for step in tqdm(range(1, steps + 1), disable=not progress, desc="render", leave=False):
             optimizer.zero_grad(set_to_none=True)
             inputs = warp.warp(image(), None if thetas is None else thetas[step - 1])
-            values = objective(capture.run(inputs))
+            try:
+                values = objective(capture.run(inputs))
+            except RuntimeError as err:
+                if step > 1:
+                    raise
+                raise ValueError(
+                    f"{type(model).__name__} cannot process the transformed images of shape {tuple(inputs.shape)}"
+                    " (the padded frame; crop=True feeds the input size): " + " ".join(str(err).split())
+                ) from err
             (-values.sum()).backward()
             optimizer.step()
             trace.append(values.detach())

@@ -295,6 +295,9 @@ def test_wrong_input_sizes() -> None:
     assert res.images.shape == (1, 1, 12, 12)
     with pytest.raises(ValueError, match=r"cannot process images of shape \(1, 1, 16, 16\)"):
         visualize_units(model, "logits", [0], steps=1, size=16, progress=False)
+    with pytest.raises(ValueError, match=r"transformed images of shape \(1, 1, 36, 36\).*crop=True"):
+        visualize_units(model, "logits", [0], steps=1, progress=False)  # the padded frame does not fit
+    assert visualize_units(model, "logits", [0], steps=2, crop=True, progress=False).images.shape == (1, 1, 12, 12)
     with pytest.raises(ValueError, match="takes 1-channel images"):
         visualize_units(model, "logits", [0], steps=1, channels=3, progress=False)
     with pytest.raises(ValueError, match="unknown layer 'features.17'"):
