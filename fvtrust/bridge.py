@@ -347,13 +347,9 @@ def _linear_step(name: str, ops: list[Op], sample: Tensor) -> Step:
     if isinstance(core, nn.Linear):
         return Step(name, kind, linear_norm(w) * (1 + SAFETY), _compose(mods), True, linear=lambda x: x @ w.T)
     x_in = _compose(mods[:i])(sample)
-    bounds = {
-        "offset_bound": conv_offset_bound(w, core.groups),
-        "frobenius_bound": conv_frobenius_bound(w),
-        "fft_bound": conv_fft_bound(w, core.groups, tuple(x_in.shape[-2:]), _conv_padding(core), core.dilation),
-    }
-    if w.shape[2] * w.shape[3] == 1:  # 1x1 kernel: exact
-        bounds["fft_bound"] = bounds["offset_bound"]
+    bounds = {"offset_bound": conv_offset_bound(w, core.groups), "frobenius_bound": conv_frobenius_bound(w)}
+    if w.shape[2] * w.shape[3] > 1:  # a 1x1 kernel's offset bound is already exact
+        bounds["fft_bound"] = conv_fft_bound(w, core.groups, tuple(x_in.shape[-2:]), _conv_padding(core), core.dilation)
     pad = core.padding if isinstance(core.padding, str) else _conv_padding(core)
 
     def linear(x: Tensor) -> Tensor:
