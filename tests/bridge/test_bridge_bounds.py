@@ -53,7 +53,7 @@ def _max_grad(f: callable, shape: tuple[int, ...], n: int = 256, ascent: int = 3
         x = x.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
         norms = g.flatten(1).norm(dim=1)
-        best = max(best, float(norms.max()))
+        best = max(best, float(norms.detach().max()))
         (h,) = torch.autograd.grad(norms.sum(), x) if norms.requires_grad else (torch.randn_like(x),)
         x = (x + 0.05 * h.sign() + 0.02 * torch.randn_like(x)).clamp(0, 1)
     return best
