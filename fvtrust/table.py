@@ -113,7 +113,8 @@ def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
     for name, rep in reports:
         if not rep.ok:
             failed = "; ".join(f"{c.name}: {c.detail}" for c in rep.checks if not c.ok)
-            raise CertificateError(f"{cert.get('class')} / {question}: {name} certificate failed: {failed}")
+            who = cert.get("class") or cert.get("above", {}).get("class")
+            raise CertificateError(f"{who} / {question}: {name} certificate failed: {failed}")
         out.append({"certificate": name, "checks": [c.name for c in rep.checks]})
     return out
 

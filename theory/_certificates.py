@@ -13,7 +13,8 @@ from typing import Any
 
 from theory._numbers import fraction_str, vector_str
 from theory._range import ValueRange
-from theory._setting import FeatureVisualization
+from theory._setting import FeatureVisualization, FloatArray
+from theory._witness import Witness
 from theory.classes import FunctionClass
 
 
@@ -30,12 +31,27 @@ def counterexample(cls: FunctionClass, question: str, fv: FeatureVisualization, 
         "fv": fv.to_dict(),
         "x": vector_str(vr.x),
         "witnesses": [vr.witness_lo.to_spec(), vr.witness_hi.to_spec()],
-        "values_at_x": [fraction_str(vr.lo), fraction_str(vr.hi)],
+        "values_at_x": [_exact_value(vr.witness_lo, vr.x, vr.lo), _exact_value(vr.witness_hi, vr.x, vr.hi)],
         "disagreement": vr.width / fv.delta if fv.delta else 0.0,
         "method": vr.method,
     }
     cert.update(vr.extra)
     return cert
+
+
+def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
+    """The witness's value at x in exact form: a fraction, or a closed form such as sqrt(2)/4 for norm cones."""
+    spec = w.to_spec()
+    if spec["kind"] != "sympy":
+        return fraction_str(approx)
+    import sympy
+
+    syms = {v: sympy.Symbol(v, real=True) for v in spec["vars"]}
+    expr = sympy.sympify(spec["expr"], locals=syms, rational=True)
+    val = sympy.nsimplify(expr.subs({syms[f"x{k}"]: sympy.Rational(fraction_str(c)) for k, c in enumerate(x)}))
+    if abs(float(val) - approx) > 1e-9 * max(1.0, abs(approx)):
+        raise ValueError(f"witness value {val} at x disagrees with the range end {approx}")
+    return str(val)
 
 
 def proof(cls: FunctionClass, question: str, decoder: dict[str, Any]) -> dict[str, Any]:

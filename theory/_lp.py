@@ -6,14 +6,16 @@ from typing import Any
 
 
 def solve(problem: Any) -> str:
-    """Solve a cvxpy LP with HiGHS (fallback Clarabel); return the name of the solver that ran.
+    """Solve a cvxpy problem, an LP with HiGHS (fallback Clarabel), a conic one (dual 2-norm bounds) with
+    Clarabel; return the name of the solver that ran.
 
     Raises RuntimeError if the solver fails for reasons other than infeasibility (the status is returned
     through ``problem.status`` for the caller to interpret)."""
     import cvxpy as cp
 
     installed = cp.installed_solvers()
-    for name in ("HIGHS", "CLARABEL", "SCS"):
+    order = ("HIGHS", "CLARABEL", "SCS") if problem.is_lp() else ("CLARABEL", "SCS")  # HiGHS: LPs only
+    for name in order:
         if name in installed:
             try:
                 problem.solve(solver=name)

@@ -58,13 +58,16 @@ class ConvexLipschitz(Convex):
         return pts, F, G, cons
 
     def probe_visualizations(self) -> Iterator[FeatureVisualization]:
-        """The convex class's probes with Delta scaled so that the slope Delta/||x_max - x_min|| is L * s."""
+        """The convex class's probes with x_max at the vertex 0 or 1, and Delta such that the slope
+        Delta/||x_max - x_min|| is L/4 (L large relative to Delta: the interesting regime)."""
         from theory.classes.lipschitz import Lipschitz
 
         lip = Lipschitz(self.d, self.L, self.norm)
+        vertices = (np.zeros(self.d), np.ones(self.d))
         for fv in Convex(self.d).probe_visualizations():
+            if not any(np.array_equal(fv.x_max, v) for v in vertices):
+                continue
             D = lip.dist(fv.x_max, fv.x_min)
-            for s in (1.0, 0.25):
-                scaled = FeatureVisualization(fv.x_max, self.L * np.floor(D * s * 1024) / 1024, fv.x_min, 0.0)
-                if self.is_consistent(scaled):
-                    yield scaled
+            scaled = FeatureVisualization(fv.x_max, self.L * np.floor(D * 0.25 * 1024) / 1024, fv.x_min, 0.0)
+            if self.is_consistent(scaled):
+                yield scaled

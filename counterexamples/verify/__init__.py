@@ -1,0 +1,26 @@
+"""Independent verifiers: they read certificates as plain JSON-like dicts and check them exactly (rational
+arithmetic, MILP, z3). Nothing here imports ``theory`` or the generators whose output it checks."""
+
+from counterexamples.verify._certificates import (
+    verify_counterexample,
+    verify_lipschitz_region,
+    verify_witness,
+    verify_yes_proof,
+)
+from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
+from counterexamples.verify._report import Check, Report, VerificationError
+
+__all__ = [
+    "Check",
+    "ReluNet",
+    "Report",
+    "VerificationError",
+    "evaluate",
+    "parse_relu_net",
+    "relu_net_extrema",
+    "verify_counterexample",
+    "verify_lipschitz_region",
+    "verify_witness",
+    "verify_yes_proof",
+    "z3_bound_holds",
+]

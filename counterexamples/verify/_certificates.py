@@ -1,0 +1,222 @@
+"""Verification of the three kinds of certificate behind the theory table.
+
+- ``verify_counterexample``: both witnesses are members of the class, have exactly the visualization, take the
+  claimed values at x, and those values answer the question differently;
+- ``verify_yes_proof``: z3 proves that the decoder returns f(x) for every member, visualization and x;
+- ``verify_lipschitz_region``: z3 proves that every L-Lipschitz f with the visualization falls on the claimed
+  side of c = (f_max + f_min)/2 at x.
+None of this imports the engine that produced the certificates.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import sympy
+import z3
+
+from counterexamples.verify._exact import equal, frac, rational, vec
+from counterexamples.verify._relu import evaluate
+from counterexamples.verify._report import Report
+from counterexamples.verify._witness import SpecWitness, check_fv, check_member
+from counterexamples.verify._z3expr import Z3Expr
+
+
+def verify_witness(spec: dict[str, Any], fv: dict[str, Any], cls: str, params: dict[str, Any]) -> Report:
+    """One witness: member of the class, with exactly the visualization."""
+    rep = Report(f"witness of {cls}")
+    try:
+        w = SpecWitness(spec)
+    except (ValueError, KeyError, TypeError, sympy.SympifyError) as err:
+        rep.add("spec parses", False, str(err))
+        return rep
+    check_member(w, cls, params, rep, "witness")
+    check_fv(w, fv, rep, "witness")
+    return rep
+
+
+def _side(v: sympy.Expr, c: sympy.Expr) -> int:
+    diff = sympy.nsimplify(sympy.simplify(v - c))
+    return 0 if diff == 0 else (1 if diff > 0 else -1)
+
+
+def verify_counterexample(cert: dict[str, Any]) -> Report:
+    cls, params, q = cert["class"], cert.get("params", {}), cert.get("question", "exact")
+    rep = Report(f"counterexample for {cls} / {q}")
+    fv = cert["fv"]
+    x = vec(cert["x"])
+    if not rep.add("x in [0,1]^d", all(0 <= v <= 1 for v in x), f"x = {cert['x']}"):
+        return rep
+    values = []
+    witnesses = []
+    for i, (spec, claimed) in enumerate(zip(cert["witnesses"], cert["values_at_x"], strict=True)):
+        tag = f"witness {i}"
+        try:
+            w = SpecWitness(spec)
+        except (ValueError, KeyError, TypeError, sympy.SympifyError) as err:
+            rep.add(f"{tag}: spec parses", False, str(err))
+            return rep
+        witnesses.append(w)
+        check_member(w, cls, params, rep, tag)
+        check_fv(w, fv, rep, tag)
+        val = w.value(x)
+        rep.add(f"{tag}: f(x) as claimed", equal(val, _number(claimed)), f"exact {val} vs claimed {claimed}")
+        values.append(val)
+    if len(values) != 2:
+        rep.add("two witnesses", False, f"{len(values)} given")
+        return rep
+    fmax, fmin = rational(frac(fv["f_max"])), rational(frac(fv["f_min"]))
+    a, b = values
+    if q == "exact":
+        rep.add("the witnesses disagree at x", not equal(a, b), f"{a} vs {b}")
+    elif q == "approx":
+        rep.add(
+            "the values at x span all of [f_min, f_max]",
+            equal(abs(a - b), fmax - fmin) and fmax != fmin,
+            f"|{a} - {b}| vs Delta = {fmax - fmin}",
+        )
+    elif q == "min_or_max":
+        c = (fmax + fmin) / 2
+        rep.add(
+            "the witnesses answer 'closer to min or max' differently",
+            _side(a, c) != _side(b, c),
+            f"{a} and {b} around c = {c}",
+        )
+    else:
+        rep.add("question", False, f"unknown question {q!r}")
+    if cls == "erm_network":
+        _check_erm(cert, witnesses, rep)
+    return rep
+
+
+def _number(text: Any) -> sympy.Expr:
+    """A claimed exact value: a fraction or a closed form with sqrt (e.g. "sqrt(2)/4")."""
+    val = sympy.sympify(str(text), locals={"sqrt": sympy.sqrt}, rational=True)
+    if val.free_symbols or not val.is_real:
+        raise ValueError(f"claimed value {text!r} is not a real number")
+    return val
+
+
+def _check_erm(cert: dict[str, Any], witnesses: list[SpecWitness], rep: Report) -> None:
+    data = cert.get("dataset")
+    if not rep.add("ERM: a data set is given", bool(data), "certificate has no 'dataset'"):
+        return
+    nets = [w.net for w in witnesses]
+    if not rep.add("ERM: both witnesses are ReLU networks", all(n is not None for n in nets), ""):
+        return
+    rep.add(
+        "ERM: one architecture",
+        nets[0].shapes() == nets[1].shapes(),  # type: ignore[union-attr]
+        f"{nets[0].shapes()} vs {nets[1].shapes()}",
+    )  # type: ignore[union-attr]
+    X, y = [vec(p) for p in data["X"]], vec(data["y"])
+    for i, net in enumerate(nets):
+        loss = sum(((evaluate(net, p) - t) ** 2 for p, t in zip(X, y, strict=True)), Fraction(0))  # type: ignore[arg-type]
+        rep.add(f"ERM: witness {i} has zero squared loss (exact)", loss == 0, f"loss = {loss}")
+
+
+def _decoder_env(decoder: dict[str, Any]) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
+    names = list(decoder["vars"])
+    syms = {n: sympy.Symbol(n, real=True) for n in names}
+    local: dict[str, Any] = {**syms, "Abs": sympy.Abs, "Min": sympy.Min, "Max": sympy.Max}
+    return sympy.sympify(decoder["expr"], locals=local, rational=True), syms
+
+
+def verify_yes_proof(cert: dict[str, Any], timeout_ms: int = 30000) -> Report:
+    """z3: no member, visualization and x make the decoder wrong (the negation is unsat)."""
+    cls, d = cert["class"], int(cert["params"]["d"])
+    rep = Report(f"proof for {cls} (d = {d}) / {cert.get('question')}")
+    expr, syms = _decoder_env(cert["decoder"])
+    Z = {n: z3.Real(n) for n in syms}
+    tr = Z3Expr({s: Z[n] for n, s in syms.items()})
+    dec = tr(expr)
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    box = [c for n in Z if n.startswith("x") for c in (Z[n] >= 0, Z[n] <= 1)]
+    x = [Z.get(f"x{k}", z3.Real(f"x{k}")) for k in range(d)]
+    xmax = [Z.get(f"x_max{k}", z3.Real(f"x_max{k}")) for k in range(d)]
+    xmin = [Z.get(f"x_min{k}", z3.Real(f"x_min{k}")) for k in range(d)]
+    fmax, fmin = Z.get("f_max", z3.Real("f_max")), Z.get("f_min", z3.Real("f_min"))
+    box += [c for v in (*x, *xmax, *xmin) for c in (v >= 0, v <= 1)]
+    if cls == "constant":
+        cval = z3.Real("c")
+        member = [fmax == cval, fmin == cval]  # f = c everywhere: its visualization has f_max = f_min = c
+        truth = cval
+        how = "f = c; every point is a maximiser and a minimiser"
+    elif cls == "affine" and d == 1:
+        w, b = z3.Real("w"), z3.Real("b")
+
+        def f(t: Any) -> Any:
+            return w * t + b
+
+        # x_max is a global maximiser and x_min a global minimiser over [0,1]: an affine function on an interval
+        # is bounded by its values at the end points, so "for all y in [0,1]" is equivalent to y in {0, 1}.
+        member = [
+            fmax == f(xmax[0]),
+            fmin == f(xmin[0]),
+            *[f(t) <= fmax for t in (0, 1)],
+            *[f(t) >= fmin for t in (0, 1)],
+        ]
+        truth = f(x[0])
+        how = "f = w x + b; extremality checked at the end points 0 and 1"
+    else:
+        rep.add("class", False, f"no proof procedure for {cls} with d = {d}")
+        return rep
+    s.add(*box, *tr.side, *member, dec != truth)
+    res = s.check()
+    rep.add(
+        "decoder = f(x) for every member, visualization and x (z3, negation unsat)",
+        res == z3.unsat,
+        f"{how}; z3: {res}" + (f" counterexample {s.model()}" if res == z3.sat else ""),
+    )
+    return rep
+
+
+def verify_lipschitz_region(cert: dict[str, Any], timeout_ms: int = 30000) -> Report:
+    """z3: every t with |t - f_min| <= L||x - x_min||, |t - f_max| <= L||x - x_max||, f_min <= t <= f_max lies on
+    the claimed side of c (necessary conditions on f(x) for every L-Lipschitz f with the visualization)."""
+    params, fv = cert["params"], cert["fv"]
+    rep = Report(f"Lipschitz region claim ({cert.get('decision')})")
+    if cert.get("class") != "lipschitz":
+        rep.add("class", False, f"region claims are checked for the lipschitz class, not {cert.get('class')!r}")
+        return rep
+    L, p = frac(str(params["L"])), str(params["norm"])
+    x, xmax, xmin = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])
+    fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+    t = z3.Real("t")
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+
+    def dist(a: list[Fraction], b: list[Fraction], name: str) -> Any:
+        diffs = [abs(u - v) for u, v in zip(a, b, strict=True)]
+        if p == "1":
+            return z3.RealVal(str(sum(diffs)))
+        if p == "inf":
+            return z3.RealVal(str(max(diffs)))
+        r = z3.Real(name)
+        s.add(r >= 0, r * r == z3.RealVal(str(sum(v * v for v in diffs))))
+        return r
+
+    Lz = z3.RealVal(str(L))
+    dmin, dmax, D = dist(x, xmin, "dmin"), dist(x, xmax, "dmax"), dist(xmax, xmin, "D")
+    # the visualization must be possible for the class, else the claim would hold vacuously
+    s2 = z3.Solver()
+    s2.add(*s.assertions(), z3.RealVal(str(fmax - fmin)) > Lz * D)
+    rep.add("the visualization is consistent with L", s2.check() == z3.unsat, "Delta <= L ||x_max - x_min||")
+    lo, hi = z3.RealVal(str(fmin)), z3.RealVal(str(fmax))
+    s.add(t >= lo, t <= hi, t - lo <= Lz * dmin, lo - t <= Lz * dmin, t - hi <= Lz * dmax, hi - t <= Lz * dmax)
+    c = (lo + hi) / 2
+    decision = cert.get("decision")
+    if decision == "min":
+        s.add(t >= c)
+    elif decision == "max":
+        s.add(t <= c)
+    elif decision == "tie":
+        s.add(t != c)
+    else:
+        rep.add("decision", False, f"unknown decision {decision!r}")
+        return rep
+    res = s.check()
+    rep.add(f"every L-Lipschitz member answers '{decision}' at x (z3, negation unsat)", res == z3.unsat, f"z3: {res}")
+    return rep

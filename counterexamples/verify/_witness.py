@@ -1,0 +1,116 @@
+"""One witness, read from its spec: exact values, exact extrema over the box, and class membership."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import sympy
+
+from counterexamples.verify import _calculus as calc
+from counterexamples.verify._exact import equal, frac, parse_expr, rational
+from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
+from counterexamples.verify._report import Report
+from counterexamples.verify._z3expr import box_extreme_holds
+
+CLASSES = (
+    "black_box",
+    "neural_network",
+    "erm_network",
+    "lipschitz",
+    "piecewise_affine",
+    "monotonic",
+    "convex",
+    "affine",
+    "constant",
+)
+
+
+class SpecWitness:
+    """A witness spec as an exact object: a ReLU network or a sympy expression on [0,1]^d."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.kind = spec.get("kind")
+        if self.kind == "relu_net":
+            self.net: ReluNet | None = parse_relu_net(spec)
+            self.d = self.net.d
+        elif self.kind == "sympy":
+            self.net = None
+            self.expr, self.syms = parse_expr(spec)
+            self.d = len(self.syms)
+        else:
+            raise ValueError(f"unknown witness kind {self.kind!r}; expected 'relu_net' or 'sympy'")
+
+    def value(self, x: list[Fraction]) -> sympy.Expr:
+        """f(x) exactly (a sympy number)."""
+        if self.net is not None:
+            return rational(evaluate(self.net, x))
+        return sympy.nsimplify(self.expr.subs(dict(zip(self.syms, [rational(v) for v in x], strict=True))))
+
+    def check_bound(self, bound: Fraction, sense: str) -> list[tuple[str, bool, str]]:
+        """Prove f <= bound ("max") or f >= bound ("min") on the box: MILP and z3 for networks (they must
+        agree), z3 for expressions."""
+        if self.net is not None:
+            ext = relu_net_extrema(self.net, "milp")
+            milp_ok = (ext[sense] <= bound if sense == "max" else ext[sense] >= bound) and ext[f"{sense}_confirmed"]
+            z3_ok = z3_bound_holds(self.net, bound, sense)
+            return [
+                (f"{sense} by MILP", milp_ok, f"MILP {sense} = {ext[sense]} vs {bound}"),
+                (f"{sense} by z3", z3_ok, "z3: negation unsat" if z3_ok else "z3 could not prove the bound"),
+            ]
+        ok, detail = box_extreme_holds(self.expr, self.syms, rational(bound), sense)
+        return [(f"{sense} by z3", ok, detail)]
+
+
+def check_fv(w: SpecWitness, fv: dict[str, Any], report: Report, tag: str) -> None:
+    """The witness has exactly this visualization: values at x_max, x_min, and global extrema over the box."""
+    xmax, xmin = [frac(v) for v in fv["x_max"]], [frac(v) for v in fv["x_min"]]
+    fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+    if not report.add(f"{tag}: dimension", len(xmax) == w.d == len(xmin), f"witness d = {w.d}, FV d = {len(xmax)}"):
+        return
+    for name, x, v in (("f(x_max) = f_max", xmax, fmax), ("f(x_min) = f_min", xmin, fmin)):
+        val = w.value(x)
+        report.add(f"{tag}: {name}", equal(val, rational(v)), f"exact value {val} vs {v}")
+    for sense, bound in (("max", fmax), ("min", fmin)):
+        for name, ok, detail in w.check_bound(bound, sense):
+            report.add(f"{tag}: global {name}", ok, detail)
+
+
+def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Report, tag: str) -> None:
+    """Membership of the witness in the class, by a sound structural argument."""
+    if cls not in CLASSES:
+        report.add(f"{tag}: class", False, f"unknown class {cls!r}; known: {', '.join(CLASSES)}")
+        return
+    if cls == "black_box":
+        report.add(f"{tag}: member of black_box", True, "every function is")
+        return
+    if w.net is not None:
+        if cls in ("neural_network", "piecewise_affine", "erm_network"):
+            report.add(f"{tag}: member of {cls}", True, "a ReLU network (continuous piecewise affine)")
+        else:
+            report.add(f"{tag}: member of {cls}", False, f"no structural check of {cls} for ReLU-network specs")
+        return
+    e, s = w.expr, w.syms
+    if cls == "constant":
+        report.add(f"{tag}: constant", not e.free_symbols, f"free variables {sorted(map(str, e.free_symbols))}")
+    elif cls == "affine":
+        report.add(f"{tag}: affine", calc.is_affine(e, s), f"{e} is a polynomial of degree <= 1")
+    elif cls == "convex":
+        report.add(f"{tag}: convex", calc.curvature(e, s, "convex"), f"convexity calculus on {e}")
+    elif cls == "monotonic":
+        report.add(f"{tag}: nondecreasing", calc.monotone(e, s), f"monotonicity calculus on {e}")
+    elif cls in ("neural_network", "piecewise_affine", "erm_network"):
+        report.add(
+            f"{tag}: piecewise affine",
+            calc.is_piecewise_affine(e, s),
+            "Min/Max/Abs of affine terms (representable by a ReLU network)",
+        )
+    elif cls == "lipschitz":
+        L, p = frac(str(params["L"])), str(params.get("norm", "2"))
+        bound = calc.lipschitz_bound(e, s, p)
+        report.add(
+            f"{tag}: {p}-norm Lipschitz constant <= L",
+            bound <= float(L) * (1 + 1e-12),
+            f"calculus bound {bound:.6g} vs L = {L}",
+        )
