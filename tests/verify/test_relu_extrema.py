@@ -1,0 +1,42 @@
+"""MILP and z3 global extrema of random small ReLU networks agree with each other and with grid search."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from counterexamples.verify import evaluate, parse_relu_net, relu_net_extrema
+
+
+def _random_spec(rng: np.random.Generator, d: int, hidden: list[int]) -> dict:
+    sizes = [d, *hidden, 1]
+    layers = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        W = rng.integers(-8, 9, size=(n_out, n_in)) / 4  # exact dyadic rationals
+        b = rng.integers(-8, 9, size=n_out) / 4
+        layers.append({"W": [[str(Fraction(v)) for v in row] for row in W], "b": [str(Fraction(v)) for v in b]})
+    return {"kind": "relu_net", "layers": layers}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), d=st.integers(1, 3), depth=st.integers(1, 2), width=st.integers(2, 6))
+def test_milp_z3_and_grid_agree(seed, d, depth, width):
+    rng = np.random.default_rng(seed)
+    spec = _random_spec(rng, d, [width] * depth)
+    net = parse_relu_net(spec)
+    milp = relu_net_extrema(spec, "milp")
+    z3r = relu_net_extrema(spec, "z3")
+    assert milp["max_confirmed"] and milp["min_confirmed"]
+    assert milp["max"] == z3r["max"] and milp["min"] == z3r["min"]
+    # the argmax really attains the maximum, in exact arithmetic
+    assert evaluate(net, milp["argmax"]) == milp["max"] and evaluate(net, z3r["argmin"]) == z3r["min"]
+    n = {1: 401, 2: 41, 3: 13}[d]
+    axis = [Fraction(i, n - 1) for i in range(n)]
+    vals = [evaluate(net, list(p)) for p in itertools.product(axis, repeat=d)]
+    assert max(vals) <= milp["max"] and min(vals) >= milp["min"]  # grid never beyond the certified extrema
+    span = max(float(milp["max"] - milp["min"]), 1.0)
+    assert float(milp["max"] - max(vals)) <= 0.6 * span and float(min(vals) - milp["min"]) <= 0.6 * span
