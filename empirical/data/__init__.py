@@ -1,0 +1,49 @@
+"""Natural images available offline: photos inside PyPI wheels and Fashion-MNIST from Debian."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from empirical.data._fashion import FASHION_CLASSES, fashion_mnist, read_idx
+from empirical.data._photos import PHOTOS, random_crops, to_tensor
+
+
+@dataclass(frozen=True)
+class NaturalImages:
+    """Images in [0, 1] (N, C, H, W), labels (N,) or None (-1 where unknown), and a name per image."""
+
+    images: Tensor
+    labels: Tensor | None
+    names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def natural_images(kind: str = "imagenet", *, split: str = "test", size: int = 224) -> NaturalImages:
+    """``"imagenet"``: the bundled photos at ``size`` px with their reference ImageNet label (-1 if none);
+    ``"fashion"``: the Fashion-MNIST split as floats in [0, 1]."""
+    if kind == "imagenet":
+        names = list(PHOTOS)
+        imgs = torch.stack([to_tensor(PHOTOS[n][0](), size) for n in names])
+        labels = torch.tensor([PHOTOS[n][1][0] if PHOTOS[n][1] else -1 for n in names])
+        return NaturalImages(imgs, labels, names)
+    if kind == "fashion":
+        x, y = fashion_mnist(split)
+        return NaturalImages(x.float() / 255.0, y, [f"{split}{i}" for i in range(len(y))])
+    raise ValueError(f"kind {kind!r} is not one of 'imagenet', 'fashion'")
+
+
+__all__ = [
+    "FASHION_CLASSES",
+    "PHOTOS",
+    "NaturalImages",
+    "fashion_mnist",
+    "natural_images",
+    "random_crops",
+    "read_idx",
+    "to_tensor",
+]

