@@ -42,7 +42,9 @@ def counterexample(cls: FunctionClass, question: str, fv: FeatureVisualization, 
 def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     """The witness's value at x in exact form: a fraction, or a closed form such as sqrt(2)/4 for norm cones."""
     spec = w.to_spec()
-    if spec["kind"] != "sympy":
+    if spec["kind"] != "sympy" or "sqrt" not in spec["expr"]:
+        # piecewise-affine with rational data: the value is rational and the snapped float recovers it (the
+        # verifier re-evaluates it exactly); only Euclidean cones need a closed form
         return fraction_str(approx)
     import sympy
 

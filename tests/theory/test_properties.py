@@ -46,7 +46,7 @@ def test_lipschitz_properties(seed, d, norm, L, s):
     r = value_range("lipschitz", fv, x, d=d, L=L, norm=norm)
     assert r.lo <= r.hi + 1e-12
     for w, target in ((r.witness_lo, r.lo), (r.witness_hi, r.hi)):
-        assert lipschitz_ratio(w, d, norm, rng) <= L * (1 + 1e-9)
+        assert lipschitz_ratio(w, d, norm, rng) <= L * (1 + 1e-7)  # float rounding of difference quotients
         _check_fv(w, fv, rng)
         assert w(x) == pytest.approx(target, abs=1e-9)
     # (c) an independent random Lipschitz member: max/min of random affine pieces, rescaled to the constant
