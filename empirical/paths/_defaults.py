@@ -7,7 +7,16 @@ from typing import Any
 
 from torch import nn
 
-__all__ = ["DEFAULT_LAYERS", "PATH_DEFAULTS", "FVSettings", "PathSettings", "default_layers", "fv_settings"]
+__all__ = [
+    "DEFAULT_LAYERS",
+    "FV_DEFAULTS",
+    "IMAGES_PER_CLASS",
+    "PATH_DEFAULTS",
+    "FVSettings",
+    "PathSettings",
+    "default_layers",
+    "fv_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class FVSettings:
 
 
 PATH_DEFAULTS = PathSettings()
+FV_DEFAULTS = FVSettings()
 
 #: Layers analysed by default, from input to output.
 DEFAULT_LAYERS: dict[str, tuple[str, ...]] = {

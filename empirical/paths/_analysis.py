@@ -1,0 +1,279 @@
+r"""Path similarity: are feature visualizations processed like natural images of their class?
+
+Natural images of each class :math:`k` are split (in stream order, round robin) into three disjoint roles:
+reference :math:`R_k`, held-out :math:`H_k` and control :math:`Q_k`. With :math:`\bar\varphi_X` the mean embedding
+of set :math:`X` at a layer (so that :math:`\langle \bar\varphi_X, \bar\varphi_Y\rangle` is the mean similarity over
+pairs, see :mod:`empirical.paths._metrics`) and :math:`\bar\varphi_{V_k}` that of the visualizations of class k:
+
+.. math::
+    a_k = \langle \bar\varphi_{V_k}, \bar\varphi_{R_k}\rangle, \quad
+    b_k = \langle \bar\varphi_{H_k}, \bar\varphi_{R_k}\rangle, \quad
+    c_k = \frac{1}{K-1}\sum_{j \ne k} \langle \bar\varphi_{R_k}, \bar\varphi_{H_j}\rangle,
+
+and the normalised score of a layer is :math:`s = (\bar a - \bar c) / (\bar b - \bar c)` (means over classes):
+0 = as similar to class k as images of other classes are, 1 = as similar as other images of class k are.
+Controls replace :math:`V_k` by :math:`Q_k` (same class, expected 1) or by the control images of the other classes,
+:math:`\frac{1}{K-1}\sum_{j \ne k}\langle \bar\varphi_{Q_j}, \bar\varphi_{R_k}\rangle` (expected 0). Confidence intervals: percentile bootstrap over classes (resampling :math:`k` with replacement and
+recomputing the ratio of means).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from empirical.paths._defaults import PATH_DEFAULTS, PathSettings
+from empirical.paths._metrics import METRICS
+from empirical.paths._stream import batches, embed_images, stream_group_means
+
+__all__ = [
+    "ROLES",
+    "LayerScore",
+    "PathResult",
+    "bootstrap_ratio",
+    "path_similarity",
+    "natural_means",
+    "path_terms",
+    "role_groups",
+]
+
+#: Roles of the natural images of a class, in round-robin order.
+ROLES = ("reference", "heldout", "control")
+
+
+@dataclass(frozen=True)
+class LayerScore:
+    """A normalised score with its percentile-bootstrap interval and the per-class scores."""
+
+    score: float
+    ci_low: float
+    ci_high: float
+    per_class: list[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "ci": [self.ci_low, self.ci_high], "per_class": self.per_class}
+
+
+@dataclass
+class PathResult:
+    """Per-layer scores of the visualizations and of the two controls, and the raw terms ``a, b, c``."""
+
+    layers: list[str]
+    classes: list[int]
+    class_names: list[str]
+    score: dict[str, LayerScore]
+    control_same_class: dict[str, LayerScore]
+    control_other_class: dict[str, LayerScore]
+    terms: dict[str, dict[str, list[float]]]
+    counts: dict[str, list[int]]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: ``layers``, ``score``/controls per layer (score, ci, per_class), terms, settings."""
+
+        def block(d: dict[str, LayerScore]) -> dict[str, Any]:
+            return {name: d[name].as_dict() for name in self.layers}
+
+        return {
+            "layers": self.layers,
+            "classes": self.classes,
+            "class_names": self.class_names,
+            "score": block(self.score),
+            "control_same_class": block(self.control_same_class),
+            "control_other_class": block(self.control_other_class),
+            "terms": self.terms,
+            "counts": self.counts,
+            "settings": self.settings,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per layer (for CSV)."""
+        out = []
+        for depth, name in enumerate(self.layers):
+            row: dict[str, Any] = {"depth": depth, "layer": name}
+            for key, d in (
+                ("score", self.score),
+                ("same_class", self.control_same_class),
+                ("other_class", self.control_other_class),
+            ):
+                row[key] = d[name].score
+                row[f"{key}_ci_low"] = d[name].ci_low
+                row[f"{key}_ci_high"] = d[name].ci_high
+            for t in ("a", "b", "c"):
+                row[f"mean_{t}"] = float(np.mean(self.terms[name][t]))
+            out.append(row)
+        return out
+
+
+def role_groups(labels: Tensor, classes: Sequence[int], per_class: int, seen: dict[int, int] | None = None) -> Tensor:
+    """Group id per image: ``role * K + k`` for the ``i``-th image of ``classes[k]`` seen so far (role
+    ``i mod 3``, while ``i < 3 * per_class``), ``-1`` for other classes and surplus images. ``seen`` carries the
+    per-class counters across batches of a stream."""
+    seen = {} if seen is None else seen
+    index = {int(c): k for k, c in enumerate(classes)}
+    k_classes = len(classes)
+    groups = torch.full((len(labels),), -1, dtype=torch.long)
+    for i, lab in enumerate(labels.tolist()):
+        k = index.get(int(lab))
+        if k is None:
+            continue
+        n = seen.get(k, 0)
+        if n < 3 * per_class:
+            groups[i] = (n % 3) * k_classes + k
+        seen[k] = n + 1
+    return groups
+
+
+def path_terms(vis: Tensor, ref: Tensor, held: Tensor, ctrl: Tensor) -> dict[str, np.ndarray]:
+    """Per-class terms from mean embeddings ``(K, D)``: ``a``, ``b``, ``c`` and the controls' ``a``."""
+    k = ref.shape[0]
+    if k < 2:
+        raise ValueError("path similarity needs at least 2 classes (the baseline compares classes)")
+    cross = ref @ held.T  # (K, K): <R_k, H_j>
+    off = ~torch.eye(k, dtype=torch.bool)
+    c = (cross * off).sum(1) / (k - 1)
+    a = (vis * ref).sum(1)
+    b = cross.diagonal()
+    same = (ctrl * ref).sum(1)
+    other = ((ref @ ctrl.T) * off).sum(1) / (k - 1)  # Q_j of every other class j against R_k
+    return {n: v.numpy() for n, v in {"a": a, "b": b, "c": c, "same": same, "other": other}.items()}
+
+
+def bootstrap_ratio(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, n_bootstrap: int, confidence: float, seed: int
+) -> LayerScore:
+    """:math:`(\\bar a - \\bar c)/(\\bar b - \\bar c)` over classes with a percentile bootstrap over classes."""
+    den = b.mean() - c.mean()
+    score = float((a.mean() - c.mean()) / den) if den != 0 else math.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_class = ((a - c) / (b - c)).tolist()
+    lo = hi = math.nan
+    if n_bootstrap > 0:
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, len(a), size=(n_bootstrap, len(a)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            boot = (a[idx].mean(1) - c[idx].mean(1)) / (b[idx].mean(1) - c[idx].mean(1))
+        boot = boot[np.isfinite(boot)]
+        if len(boot):
+            alpha = (1 - confidence) / 2
+            lo, hi = (float(v) for v in np.quantile(boot, [alpha, 1 - alpha]))
+    return LayerScore(score, lo, hi, [float(v) for v in per_class])
+
+
+def _check(settings: PathSettings) -> None:
+    if settings.metric not in METRICS:
+        raise ValueError(f"unknown metric {settings.metric!r}; choose one of {', '.join(METRICS)}")
+    if settings.pooling not in ("mean", "flatten"):
+        raise ValueError(f"unknown pooling {settings.pooling!r}; choose 'mean' or 'flatten'")
+    if settings.images_per_class < 1:
+        raise ValueError(f"images_per_class must be >= 1, got {settings.images_per_class}")
+    if not 0 < settings.confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {settings.confidence}")
+
+
+def natural_means(
+    model: nn.Module,
+    natural: Tensor | Iterable[tuple[Tensor, Tensor]],
+    labels: Tensor | None,
+    classes: Sequence[int],
+    layers: Sequence[str],
+    settings: PathSettings = PATH_DEFAULTS,
+    progress: bool = True,
+) -> tuple[dict[str, Tensor], Tensor]:
+    """Streamed mean embeddings per layer, shape ``(3, K, D)`` (roles x classes), and counts ``(3, K)``.
+
+    ``natural``: a tensor with ``labels`` (shuffled with ``settings.seed``, streamed in batches) or an iterable of
+    ``(images, labels)`` batches. Raises ``ValueError`` if a (role, class) is empty."""
+    _check(settings)
+    k = len(classes)
+    if isinstance(natural, Tensor):
+        if labels is None or len(labels) != len(natural):
+            raise ValueError("natural images given as a tensor need labels of the same length")
+        g = torch.Generator().manual_seed(settings.seed)
+        order = torch.randperm(len(natural), generator=g)
+        stream: Iterable[tuple[Tensor, Tensor]] = batches(natural, labels, settings.batch_size, order)
+        total: int | None = math.ceil(len(natural) / settings.batch_size)
+    else:
+        stream, total = natural, None
+    seen: dict[int, int] = {}
+    grouped = ((x, role_groups(y, classes, settings.images_per_class, seen)) for x, y in stream)
+    acc = stream_group_means(model, grouped, layers, 3 * k, settings.metric, settings.pooling, progress, total)
+    counts = acc.counts.view(3, k).long()
+    empty = [(ROLES[r], classes[j]) for r in range(3) for j in range(k) if counts[r, j] == 0]
+    if empty:
+        raise ValueError(f"no natural images for (role, class) {empty[:5]}; need >= 3 images of every class")
+    return {name: m.view(3, k, -1) for name, m in acc.means().items()}, counts
+
+
+def path_similarity(
+    model: nn.Module,
+    visualizations: Tensor,
+    natural: Tensor | Iterable[tuple[Tensor, Tensor]],
+    labels: Tensor | None = None,
+    classes: Sequence[int] | None = None,
+    layers: Sequence[str] | None = None,
+    settings: PathSettings = PATH_DEFAULTS,
+    class_names: Sequence[str] | None = None,
+    progress: bool = True,
+) -> PathResult:
+    """Normalised path similarity per layer of ``visualizations`` of ``classes`` to natural images of the class.
+
+    Args:
+        model: a :class:`~empirical.models.ZooModel` (``activations(images, layers)``), images in ``[0, 1]``.
+        visualizations: ``(K, C, H, W)`` or ``(K, n, C, H, W)``: ``n`` visualizations of each of the K classes.
+        natural: a tensor of images (float in [0, 1] or uint8) with ``labels``, shuffled with ``settings.seed``
+            and streamed in batches; or an iterable of ``(images, labels)`` batches consumed once in its order.
+        classes: class indices (labels) of the visualizations, default ``0..K-1``.
+        layers: layer names, default :func:`~empirical.paths.default_layers`.
+        settings: metric, pooling, image counts, bootstrap; see :class:`PathSettings`.
+    """
+    from empirical.paths._defaults import default_layers
+
+    _check(settings)
+    if visualizations.ndim == 4:
+        visualizations = visualizations[:, None]
+    if visualizations.ndim != 5:
+        raise ValueError(f"visualizations must be (K, C, H, W) or (K, n, C, H, W), got {tuple(visualizations.shape)}")
+    k = visualizations.shape[0]
+    classes = list(range(k)) if classes is None else [int(c) for c in classes]
+    if len(classes) != k:
+        raise ValueError(f"{k} classes of visualizations but {len(classes)} class labels")
+    layers = default_layers(model) if layers is None else list(layers)
+    if not layers:
+        raise ValueError("no layers to analyse")
+    model.eval()
+
+    means, counts = natural_means(model, natural, labels, classes, layers, settings, progress)
+
+    flat = visualizations.flatten(0, 1)
+    vis_emb = embed_images(model, flat, layers, settings.metric, settings.pooling)
+
+    score, same, other, terms = {}, {}, {}, {}
+    for i, name in enumerate(layers):
+        m = means[name]
+        v = vis_emb[name].cpu().view(k, visualizations.shape[1], -1).mean(1)
+        t = path_terms(v, m[0], m[1], m[2])
+        seed = settings.seed + i
+        boot = (settings.n_bootstrap, settings.confidence, seed)
+        score[name] = bootstrap_ratio(t["a"], t["b"], t["c"], *boot)
+        same[name] = bootstrap_ratio(t["same"], t["b"], t["c"], *boot)
+        other[name] = bootstrap_ratio(t["other"], t["b"], t["c"], *boot)
+        terms[name] = {key: [float(x) for x in val] for key, val in t.items()}
+    names = list(class_names) if class_names is not None else [str(c) for c in classes]
+    return PathResult(
+        layers=layers,
+        classes=classes,
+        class_names=names,
+        score=score,
+        control_same_class=same,
+        control_other_class=other,
+        terms=terms,
+        counts={role: counts[r].tolist() for r, role in enumerate(ROLES)},
+        settings={**settings.as_dict(), "visualizations_per_class": int(visualizations.shape[1])},
+    )
