@@ -13,7 +13,8 @@ pairs, see :mod:`empirical.paths._metrics`) and :math:`\bar\varphi_{V_k}` that o
 and the normalised score of a layer is :math:`s = (\bar a - \bar c) / (\bar b - \bar c)` (means over classes):
 0 = as similar to class k as images of other classes are, 1 = as similar as other images of class k are.
 Controls replace :math:`V_k` by :math:`Q_k` (same class, expected 1) or by the control images of the other classes,
-:math:`\frac{1}{K-1}\sum_{j \ne k}\langle \bar\varphi_{Q_j}, \bar\varphi_{R_k}\rangle` (expected 0). Confidence intervals: percentile bootstrap over classes (resampling :math:`k` with replacement and
+:math:`\frac{1}{K-1}\sum_{j \ne k}\langle \bar\varphi_{Q_j}, \bar\varphi_{R_k}\rangle` (expected 0).
+Confidence intervals: percentile bootstrap over classes (resampling :math:`k` with replacement and
 recomputing the ratio of means).
 """
 
