@@ -2,10 +2,11 @@
 
 A spec ``{"kind": "relu_net", "layers": [{"W", "b"}, ...]}`` computes h_0 = y, h_{l+1} = relu(W_l h_l + b_l) for
 hidden layers and f(y) = W_L h_L + b_L (one output). MILP encoding (Tjeng et al. 2019): for a neuron with
-pre-activation z in [l, u] (interval arithmetic), a = relu(z) is a >= z, a >= 0, a <= z - l (1 - s), a <= u s,
-s in {0, 1}; neurons with u <= 0 or l >= 0 are linear. The optimiser's argmax is re-evaluated in exact rational
-arithmetic; the MILP optimum is confirmed by a second solve asking for a value above it by 1e-5 (relative).
-z3 encodes relu as If(z > 0, z, 0) and proves "no y in the box has f(y) > v" (unsat) for the exact candidate v.
+pre-activation z in [l, u], a = relu(z) is a >= z, a >= 0, a <= z - l (1 - s), a <= u s, s in {0, 1}; neurons
+with u <= 0 or l >= 0 are linear. Bounds come from interval arithmetic, tightened for deeper layers by the LP
+relaxation of the layers before them (optimisation-based bound tightening). The optimiser's argmax is
+re-evaluated in exact rational arithmetic, and a second solve confirms that nothing 1e-5 (relative) above it is
+feasible. z3 encodes relu as If(z > 0, z, 0) and proves "no y in the box has f(y) > v" (unsat).
 """
 
 from __future__ import annotations
@@ -72,13 +73,12 @@ def _interval_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _milp_opt(net: ReluNet, sense: str, above: float | None = None) -> tuple[bool, np.ndarray | None, float | None]:
-    """Maximise (sense "max") or minimise f over the box. Variables: y, then per hidden layer z, a, s."""
-    bounds = _interval_bounds(net)
+def _encode(net: ReluNet, bounds: list[tuple[np.ndarray, np.ndarray]], layers: int, relax: bool) -> dict[str, Any]:
+    """Big-M encoding of the first ``layers`` hidden layers. Variables: y, then per hidden layer z, a, s.
+    Stable neurons (l >= 0 or u <= 0) are linear; ``relax`` drops integrality (the LP relaxation)."""
     d = net.d
-    idx = d
-    layout = []
-    for W in net.weights[:-1]:
+    idx, layout = d, []
+    for W in net.weights[:layers]:
         n = len(W)
         layout.append((idx, idx + n, idx + 2 * n))  # z, a, s offsets
         idx += 3 * n
@@ -86,76 +86,121 @@ def _milp_opt(net: ReluNet, sense: str, above: float | None = None) -> tuple[boo
     rows: list[np.ndarray] = []
     lbs: list[float] = []
     ubs: list[float] = []
-    lb = np.full(nvar, -np.inf)
-    ub = np.full(nvar, np.inf)
+    lb, ub = np.full(nvar, -np.inf), np.full(nvar, np.inf)
     lb[:d], ub[:d] = 0, 1
     integrality = np.zeros(nvar)
+
+    def row(coefs: dict[int, float], lo: float, hi: float) -> None:
+        r = np.zeros(nvar)
+        for k, v in coefs.items():
+            r[k] = v
+        rows.append(r)
+        lbs.append(lo)
+        ubs.append(hi)
+
     prev = list(range(d))
-    for li, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1], strict=True)):
+    for li in range(layers):
+        W, b = net.weights[li], net.biases[li]
         zo, ao, so = layout[li]
         zl, zu = bounds[li]
-        for j, (row, bb) in enumerate(zip(W, b, strict=True)):
-            r = np.zeros(nvar)
-            r[[*prev]] = [float(v) for v in row]
-            r[zo + j] = -1  # W h - z = -b
-            rows.append(r)
-            lbs.append(-float(bb))
-            ubs.append(-float(bb))
-            a, z, s = ao + j, zo + j, so + j
-            lb[a], lb[s], ub[s] = 0, 0, 1
-            integrality[s] = 1
-            for coef, lo_, hi_ in (({a: 1, z: -1}, 0, np.inf),):  # a >= z
-                r = np.zeros(nvar)
-                for k, c in coef.items():
-                    r[k] = c
-                rows.append(r)
-                lbs.append(lo_)
-                ubs.append(hi_)
-            r = np.zeros(nvar)  # a <= z - l (1 - s)  <=>  a - z - l s <= -l
-            r[a], r[z], r[s] = 1, -1, -zl[j]
-            rows.append(r)
-            lbs.append(-np.inf)
-            ubs.append(-zl[j])
-            r = np.zeros(nvar)  # a <= u s
-            r[a], r[s] = 1, -max(zu[j], 0)
-            rows.append(r)
-            lbs.append(-np.inf)
-            ubs.append(0)
-        prev = list(range(layout[li][1], layout[li][1] + len(W)))
-    c = np.zeros(nvar)
-    c[prev] = [float(v) for v in net.weights[-1][0]]
-    const = float(net.biases[-1][0])
-    if above is not None:  # feasibility: f(y) >= above (max) or f(y) <= above (min)
-        rows.append(c.copy())
-        lbs.append(above - const if sense == "max" else -np.inf)
-        ubs.append(np.inf if sense == "max" else above - const)
-    obj = -c if sense == "max" else c
-    res = milp(
-        obj,
+        for j, (wrow, bb) in enumerate(zip(W, b, strict=True)):
+            a, z, s_ = ao + j, zo + j, so + j
+            coefs = {p: float(v) for p, v in zip(prev, wrow, strict=True) if v}
+            coefs[z] = -1.0
+            row(coefs, -float(bb), -float(bb))  # W h - z = -b
+            lb[z], ub[z] = zl[j], zu[j]
+            lb[s_], ub[s_] = 0, 1
+            if zl[j] >= 0:  # always active: a = z
+                row({a: 1, z: -1}, 0, 0)
+                lb[s_] = 1
+            elif zu[j] <= 0:  # never active: a = 0
+                lb[a], ub[a], ub[s_] = 0, 0, 0
+            else:
+                lb[a] = 0
+                integrality[s_] = 0 if relax else 1
+                row({a: 1, z: -1}, 0, np.inf)  # a >= z
+                row({a: 1, z: -1, s_: -zl[j]}, -np.inf, -zl[j])  # a <= z - l (1 - s)
+                row({a: 1, s_: -zu[j]}, -np.inf, 0)  # a <= u s
+        prev = list(range(ao, ao + len(W)))
+    return {
+        "rows": rows,
+        "lbs": lbs,
+        "ubs": ubs,
+        "lb": lb,
+        "ub": ub,
+        "integrality": integrality,
+        "prev": prev,
+        "nvar": nvar,
+    }
+
+
+def _solve(enc: dict[str, Any], c: np.ndarray, extra: list[tuple[np.ndarray, float, float]] = ()) -> Any:  # type: ignore[assignment]
+    rows = enc["rows"] + [r for r, _, _ in extra]
+    lbs = enc["lbs"] + [lo for _, lo, _ in extra]
+    ubs = enc["ubs"] + [hi for _, _, hi in extra]
+    return milp(
+        c,
         constraints=LinearConstraint(np.array(rows), lbs, ubs) if rows else None,
-        integrality=integrality,
-        bounds=Bounds(lb, ub),
-        options={"time_limit": 60},
+        integrality=enc["integrality"],
+        bounds=Bounds(enc["lb"], enc["ub"]),
+        options={"time_limit": 120},
     )
+
+
+def _tightened_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Interval bounds, then for every hidden layer after the first, each pre-activation's min and max over the
+    LP relaxation of the layers before it (sound: the relaxation contains every reachable point)."""
+    bounds = _interval_bounds(net)
+    for li in range(1, len(net.weights) - 1):
+        enc = _encode(net, bounds, li, relax=True)
+        zl, zu = bounds[li]
+        for j, (wrow, bb) in enumerate(zip(net.weights[li], net.biases[li], strict=True)):
+            c = np.zeros(enc["nvar"])
+            c[enc["prev"]] = [float(v) for v in wrow]
+            lo, hi = _solve(enc, c), _solve(enc, -c)
+            if lo.status == 0:
+                zl[j] = max(zl[j], lo.fun + float(bb) - 1e-7)
+            if hi.status == 0:
+                zu[j] = min(zu[j], -hi.fun + float(bb) + 1e-7)
+        bounds[li] = (zl, zu)
+    return bounds
+
+
+def _milp_opt(
+    net: ReluNet, sense: str, above: float | None = None, bounds: list[tuple[np.ndarray, np.ndarray]] | None = None
+) -> tuple[bool, np.ndarray | None, float | None]:
+    """Maximise (sense "max") or minimise f over the box; with ``above``, only ask whether f >= above (max) or
+    f <= above (min) is feasible."""
+    enc = _encode(net, bounds or _tightened_bounds(net), len(net.weights) - 1, relax=False)
+    c = np.zeros(enc["nvar"])
+    c[enc["prev"]] = [float(v) for v in net.weights[-1][0]]
+    const = float(net.biases[-1][0])
+    extra = []
+    if above is not None:
+        extra.append(
+            (c.copy(), above - const if sense == "max" else -np.inf, np.inf if sense == "max" else above - const)
+        )
+    res = _solve(enc, -c if sense == "max" else c, extra)
     if res.status != 0 or res.x is None:
         return False, None, None
-    return True, res.x[:d], float(c @ res.x + const)
+    return True, res.x[: net.d], float(c @ res.x + const)
 
 
 def relu_net_extrema(spec: dict[str, Any] | ReluNet, method: str = "milp") -> dict[str, Any]:
     """Exact global max and min of the network over [0,1]^d with their argmax/argmin (rationals)."""
     net = spec if isinstance(spec, ReluNet) else parse_relu_net(spec)
     out: dict[str, Any] = {"method": method}
+    bounds = _tightened_bounds(net) if method == "milp" else None
     for sense in ("max", "min"):
         if method == "milp":
-            ok, y, _ = _milp_opt(net, sense)
+            ok, y, _ = _milp_opt(net, sense, bounds=bounds)
             if not ok or y is None:
                 raise RuntimeError(f"MILP for the {sense} failed")
             ys = [Fraction(float(v)).limit_denominator(10**9) for v in np.clip(y, 0, 1)]
             val = evaluate(net, ys)
             # confirm: nothing beyond val + 1e-5 max(1, |val|) exists (big-M slack under HiGHS tolerances ~1e-6)
             margin = 1e-5 * max(1.0, abs(float(val)))
-            beyond, _, _ = _milp_opt(net, sense, float(val) + (margin if sense == "max" else -margin))
+            beyond, _, _ = _milp_opt(net, sense, float(val) + (margin if sense == "max" else -margin), bounds)
             out[sense] = val
             out[f"arg{sense}"] = ys
             out[f"{sense}_confirmed"] = not beyond
