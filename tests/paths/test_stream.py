@@ -1,0 +1,75 @@
+"""Streaming over batches gives the all-at-once means; the analysis is exact on a toy model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from empirical.paths import PathSettings, embed, path_similarity, pool, role_groups, stream_group_means
+
+
+class _Toy(nn.Module):
+    """A 2-layer conv net with the ZooModel ``activations`` interface."""
+
+    name = "toy"
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(1, 6, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(16))
+        self.net(torch.zeros(1, 1, 8, 8))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    @torch.no_grad()
+    def activations(self, images: Tensor, layers: list[str]) -> dict[str, Tensor]:
+        out = {"conv": self.net[0](images)}
+        out["logits"] = self.net(images)
+        return {n: out[n] for n in layers}
+
+
+def test_streaming_equals_all_at_once() -> None:
+    model = _Toy()
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(37, 1, 8, 8, generator=g)
+    groups = torch.randint(-1, 5, (37,), generator=g)
+    for metric in ("spearman", "pearson", "cosine"):
+        for pooling in ("mean", "flatten"):
+            streamed = stream_group_means(
+                model, ((x[i : i + 5], groups[i : i + 5]) for i in range(0, 37, 5)), ["conv", "logits"], 5,
+                metric, pooling, progress=False,
+            ).means()  # fmt: skip
+            acts = model.activations(x, ["conv", "logits"])
+            for name, a in acts.items():
+                e = embed(pool(a, pooling), metric)
+                ref = torch.stack([e[groups == k].mean(0) for k in range(5)])
+                torch.testing.assert_close(streamed[name], ref, equal_nan=True)
+
+
+def test_role_groups_round_robin_across_batches() -> None:
+    seen: dict[int, int] = {}
+    first = role_groups(torch.tensor([3, 3, 7, 9]), [7, 3], per_class=1, seen=seen)
+    second = role_groups(torch.tensor([3, 3, 7]), [7, 3], per_class=1, seen=seen)
+    assert first.tolist() == [1, 3, 0, -1]  # role * K + k: 3 is k=1, 7 is k=0; 9 not a class
+    assert second.tolist() == [5, -1, 2]  # third image of class 3 -> control; fourth: surplus
+
+
+def test_toy_analysis_controls_and_identity() -> None:
+    model = _Toy()
+    g = torch.Generator().manual_seed(2)
+    k, n = 4, 120
+    protos = torch.rand(k, 1, 8, 8, generator=g)
+    labels = torch.arange(k).repeat_interleave(n)
+    x = (protos[labels] + 0.15 * torch.randn(k * n, 1, 8, 8, generator=g)).clamp(0, 1)
+    settings = PathSettings(images_per_class=40, n_bootstrap=100, batch_size=16)
+    res = path_similarity(model, protos, x, labels, layers=["conv", "logits"], settings=settings, progress=False)
+    for name in res.layers:
+        assert res.control_same_class[name].score == pytest.approx(1, abs=0.3)
+        assert res.control_other_class[name].score == pytest.approx(0, abs=0.3)
+        assert res.score[name].score > 0.5  # the class prototypes are typical images of their class
+    assert res.counts == {"reference": [40] * 4, "heldout": [40] * 4, "control": [40] * 4}
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        path_similarity(model, protos[:1], x[:60], labels[:60], layers=["conv"],
+                        settings=PathSettings(images_per_class=5), progress=False)  # fmt: skip
