@@ -34,6 +34,7 @@ from empirical.visualize._transforms import (
     RandomScale,
     Transform,
     standard_transforms,
+    transforms_for_size,
 )
 from empirical.visualize._units import VisualizationResult, visualize_units
 
@@ -70,6 +71,7 @@ __all__ = [
     "rfft2d_freqs",
     "spectrum_scale",
     "standard_transforms",
+    "transforms_for_size",
     "visualize_units",
     "weighted_sum",
 ]

@@ -97,6 +97,21 @@ def standard_transforms(defaults: RenderDefaults = PAPER_DEFAULTS) -> tuple[Tran
     )
 
 
+def transforms_for_size(size: int, defaults: RenderDefaults = PAPER_DEFAULTS) -> tuple[Transform, ...]:
+    """The standard set with pad and jitters scaled to the image side (``size / defaults.size``, at least one
+    pixel), so that a 28 px image is not padded by 12 px; identical to :func:`standard_transforms` at 224 px."""
+    if size >= defaults.size:
+        return standard_transforms(defaults)
+    f = size / defaults.size
+    return (
+        Pad(max(1, round(defaults.pad * f)), defaults.pad_value),
+        Jitter(max(1, round(defaults.jitter_first * f))),
+        RandomScale(defaults.scales),
+        RandomRotate(defaults.angles),
+        Jitter(max(1, round(defaults.jitter_last * f))),
+    )
+
+
 def _choice(values: Sequence[float], steps: int, generator: torch.Generator) -> Tensor:
     index = torch.randint(len(values), (steps,), generator=generator)
     return torch.tensor(values, dtype=torch.float64)[index]

@@ -12,7 +12,7 @@ from empirical.visualize._defaults import PAPER_DEFAULTS
 from empirical.visualize._layers import resolve_layer
 from empirical.visualize._objectives import Objective, channel, neuron
 from empirical.visualize._render import RenderResult, image_seed, render
-from empirical.visualize._transforms import Transform
+from empirical.visualize._transforms import Transform, transforms_for_size
 
 __all__ = ["VisualizationResult", "visualize_units"]
 
@@ -88,6 +88,8 @@ def visualize_units(
     c, h, w = _input_shape(model, size, channels)
     objective = (neuron if neuron_objective else channel)(layer, units)
     seeds = [image_seed(seed, u) for u in units]
+    if transforms is None:  # Lucent's set, with pad and jitter scaled down for small images (e.g. 28 px)
+        transforms = transforms_for_size(min(h, w))
     result = render(
         model, objective, seeds, size=(h, w), channels=c, steps=steps, lr=lr, param=param,
         decorrelate=decorrelate, transforms=transforms, crop=crop, thresholds=thresholds, device=device, dtype=dtype,

@@ -295,7 +295,8 @@ def test_wrong_input_sizes() -> None:
     assert res.images.shape == (1, 1, 12, 12)
     with pytest.raises(ValueError, match=r"cannot process images of shape \(1, 1, 16, 16\)"):
         visualize_units(model, "logits", [0], steps=1, size=16, progress=False)
-    with pytest.raises(ValueError, match=r"transformed images of shape \(1, 1, 36, 36\).*crop=True"):
+    # the padded frame (12 px + 2 x 1 px: pad scaled to the image size) does not fit
+    with pytest.raises(ValueError, match=r"transformed images of shape \(1, 1, 14, 14\).*crop=True"):
         visualize_units(model, "logits", [0], steps=1, progress=False)  # the padded frame does not fit
     assert visualize_units(model, "logits", [0], steps=2, crop=True, progress=False).images.shape == (1, 1, 12, 12)
     with pytest.raises(ValueError, match="takes 1-channel images"):
@@ -320,3 +321,12 @@ def test_zoo_mobilenet_render_small() -> None:
     res = visualize_units(model, "features.17", [3, 42], steps=10, size=64, progress=False)
     assert res.images.shape == (2, 3, 64, 64)
     assert np.all(res.objective_final > res.objective_start)
+
+
+def test_default_transforms_scale_with_image_size() -> None:
+    from empirical.visualize import Jitter, Pad, standard_transforms, transforms_for_size
+
+    assert transforms_for_size(224) == standard_transforms()
+    small = transforms_for_size(28)
+    assert small[0] == Pad(2, 0.5) and small[1] == Jitter(1) and small[-1] == Jitter(1)
+    assert transforms_for_size(112)[0] == Pad(6, 0.5)
