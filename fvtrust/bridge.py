@@ -209,7 +209,8 @@ def _is_residual(module: nn.Module) -> bool:
 
 
 def _is_features_classifier(module: nn.Module) -> bool:
-    """torchvision MobileNet-style net: ``classifier(flatten(adaptive_avg_pool(features(x), 1)))``."""
+    """torchvision MobileNet-style net: ``classifier(flatten(avgpool(features(x))))``, with ``avgpool`` a module
+    or (torchvision) the functional ``adaptive_avg_pool2d(., 1)``."""
     return not isinstance(module, nn.Sequential) and all(
         isinstance(getattr(module, a, None), nn.Sequential) for a in ("features", "classifier")
     )
@@ -237,7 +238,13 @@ def _expand(module: nn.Module, prefix: str, target: str | None) -> tuple[list[Op
         ops, reached = _expand(module.features, _join(prefix, "features"), target)
         if reached:
             return ops, True
-        ops.append((_join(prefix, "avgpool+flatten"), GlobalAvgPool()))
+        pool = getattr(module, "avgpool", None)
+        if isinstance(pool, nn.Module):  # an explicit pooling module, followed by a functional flatten
+            ops += [(_join(prefix, "avgpool"), pool), (_join(prefix, "flatten"), nn.Flatten())]
+            if target == _join(prefix, "avgpool"):
+                return ops[:-1], True
+        else:
+            ops.append((_join(prefix, "avgpool+flatten"), GlobalAvgPool()))
         rest, reached = _expand(module.classifier, _join(prefix, "classifier"), target)
         return ops + rest, reached
     return [(prefix, module)], here
