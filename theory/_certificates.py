@@ -40,20 +40,22 @@ def counterexample(cls: FunctionClass, question: str, fv: FeatureVisualization, 
 
 
 def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
-    """The witness's value at x in exact form: a fraction, or a closed form such as sqrt(2)/4 for norm cones."""
-    spec = w.to_spec()
-    if spec["kind"] != "sympy" or "sqrt" not in spec["expr"]:
-        # piecewise-affine with rational data: the value is rational and the snapped float recovers it (the
-        # verifier re-evaluates it exactly); only Euclidean cones need a closed form
+    """The witness's value at x in exact form: a closed form for Euclidean cones (e.g. sqrt(2)/4); otherwise a
+    fraction (piecewise-affine witnesses with rational data take rational values, which the snapped float
+    recovers; the verifier re-evaluates every value exactly)."""
+    exact = getattr(w, "exact_value", None)
+    if exact is None or getattr(w, "p", None) != "2":
         return fraction_str(approx)
+    val = exact(x)
+    if abs(float(sympy_value(val)) - approx) > 1e-9 * max(1.0, abs(approx)):
+        raise ValueError(f"witness value {val} at x disagrees with the range end {approx}")
+    return val
+
+
+def sympy_value(text: str) -> float:
     import sympy
 
-    syms = {v: sympy.Symbol(v, real=True) for v in spec["vars"]}
-    expr = sympy.sympify(spec["expr"], locals=syms, rational=True)
-    val = sympy.nsimplify(expr.subs({syms[f"x{k}"]: sympy.Rational(fraction_str(c)) for k, c in enumerate(x)}))
-    if abs(float(val) - approx) > 1e-9 * max(1.0, abs(approx)):
-        raise ValueError(f"witness value {val} at x disagrees with the range end {approx}")
-    return str(val)
+    return float(sympy.sympify(text))
 
 
 def proof(cls: FunctionClass, question: str, decoder: dict[str, Any]) -> dict[str, Any]:

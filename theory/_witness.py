@@ -159,6 +159,32 @@ class ConeWitness(Witness):
             return np.minimum(self.cap, (self.values[None] + self.L * dist).min(axis=1))
         return np.maximum(self.cap, (self.values[None] - self.L * dist).max(axis=1))
 
+    def exact_value(self, x: FloatArray) -> str:
+        """The value at a rational point in closed form (sympy string), e.g. ``sqrt(2)/4``."""
+        import sympy
+
+        from theory._numbers import to_fraction
+
+        def q(v: float) -> sympy.Rational:
+            f = to_fraction(v)
+            return sympy.Rational(f.numerator, f.denominator)
+
+        def dist(p: FloatArray) -> sympy.Expr:
+            diffs = [abs(q(a) - q(b)) for a, b in zip(x, p, strict=True)]
+            if self.p == "1":
+                return sum(diffs, sympy.Integer(0))
+            if self.p == "inf":
+                return max(diffs, default=sympy.Integer(0))
+            return sympy.sqrt(sum((t * t for t in diffs), sympy.Integer(0)))
+
+        L, cap = q(self.L), q(self.cap)
+        terms = [
+            q(v) + L * dist(p) if self.side == "upper" else q(v) - L * dist(p)
+            for p, v in zip(self.points, self.values, strict=True)
+        ]
+        val = sympy.Min(cap, *terms) if self.side == "upper" else sympy.Max(cap, *terms)
+        return str(val)
+
     def to_spec(self) -> dict[str, Any]:
         sign, op = ("+", "Min") if self.side == "upper" else ("-", "Max")
         cones = [
