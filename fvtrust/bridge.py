@@ -952,7 +952,7 @@ def plot(result: BridgeResult, path: Path, title: str) -> None:
     rank = np.arange(len(order))
     rep = result.report
     lip = rep["lipschitz"]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     ax.fill_between(
         rank,
         result.certified[0][order],
@@ -979,7 +979,7 @@ def plot(result: BridgeResult, path: Path, title: str) -> None:
         ax.axhline(y, ls=style, lw=0.8, color="tab:red")
         ax.annotate(name, (len(order) - 1, y), fontsize=8, color="tab:red", va="bottom", ha="right")
     ax.set(xlabel="natural test image (sorted by activation)", ylabel="unit activation f(x)", title=title)
-    ax.legend(fontsize=8, loc="center left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)  # fmt: skip
