@@ -35,7 +35,7 @@ def counterexample(cls: FunctionClass, question: str, fv: FeatureVisualization, 
         "disagreement": vr.width / fv.delta if fv.delta else 0.0,
         "method": vr.method,
     }
-    cert.update(vr.extra)
+    cert.update({k: v for k, v in vr.extra.items() if k != "exact_witnesses"})
     return cert
 
 

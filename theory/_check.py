@@ -207,7 +207,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
         )
 
     # exact ------------------------------------------------------------------------------------------------
-    fv, vr = max(probes, key=lambda p: _rel_width(*p))
+    fv, vr = max(probes, key=lambda p: (_rel_width(*p), p[1].extra.get("exact_witnesses", True)))
     if _rel_width(fv, vr) > 1e-9:
         answers["exact"] = Answer(
             "exact",
@@ -268,11 +268,12 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
         if isinstance(fc, _WithL):
             # try the undecided instances closest (relative to ||x_max - x_min||) to a visualization point first:
             # that is where a smaller L would certify the answer; a handful suffices
-            for f0, v0 in sorted(undecided, key=lambda p: _closeness(*p))[:8]:
+            exact = [p for p in undecided if p[1].extra.get("exact_witnesses", True)]  # certifiable witnesses
+            for f0, v0 in sorted(exact, key=lambda p: _closeness(*p))[:8]:
                 depends = _parameter_dependence(fc, "min_or_max", f0, v0, None)
                 if depends:
                     break
-        f0, v0 = max(undecided, key=lambda p: _straddle(*p))
+        f0, v0 = max(undecided, key=lambda p: (_straddle(*p), p[1].extra.get("exact_witnesses", True)))
         answers["min_or_max"] = depends or Answer(
             "min_or_max",
             "no",

@@ -76,3 +76,14 @@ def test_cli_table_writes_files_and_compares(tmp_path, capsys):
     assert out.startswith("class,label,params")
     assert "30/30 cells agree" in out
     assert (tmp_path / "theory_table.json").exists()
+
+
+@pytest.mark.slow
+def test_extended_rows_are_verified():
+    rows = T.build_table(verify=True, rows=T.EXTENDED_ROWS)
+    assert [r.cls for r in rows] == ["convex_lipschitz", "monotone_lipschitz"]
+    for r in rows:
+        assert (r.verdict("exact"), r.verdict("approx"), r.verdict("min_or_max")) == ("no", "no", "depends")
+        # membership was checked against each part of the intersection
+        names = [c["certificate"] for c in r.verification["exact"]]
+        assert any("as lipschitz" in n for n in names) and len(names) == 2

@@ -16,6 +16,7 @@ boundary of the box are limits of such interpolants; they add no values at point
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,11 @@ class Convex(FunctionClass):
                         cons.append(G[i, c] <= 0)
         return pts, F, G, cons
 
+    @staticmethod
+    def _gradient_ok(g: list[Fraction]) -> bool:
+        """Extra exact condition on a snapped subgradient (none for plain convexity)."""
+        return True
+
     def check_consistent(self, obs: Observations) -> None:
         import cvxpy as cp
 
@@ -86,13 +92,26 @@ class Convex(FunctionClass):
             solver = solve(prob)
             if prob.status not in ("optimal", "optimal_inaccurate"):
                 raise InconsistentVisualization(f"the convex value-range LP ended with status {prob.status}")
-            vals, grads = _rationalise(pts, np.asarray(F.value), np.asarray(G.value), obs)
-            ends.append((vals[ix], MaxAffineWitness(pts, vals, grads)))
-        (lo, w_lo), (hi, w_hi) = ends
-        return ValueRange(float(lo), float(hi), True, True, w_lo, w_hi, x, obs, f"LP interpolation (cvxpy, {solver})")
+            vals, grads, exact = _rationalise(pts, np.asarray(F.value), np.asarray(G.value), obs, self._gradient_ok)
+            ends.append((vals[ix], MaxAffineWitness(pts, vals, grads), exact))
+        (lo, w_lo, ex_lo), (hi, w_hi, ex_hi) = ends
+        return ValueRange(
+            float(lo),
+            float(hi),
+            True,
+            True,
+            w_lo,
+            w_hi,
+            x,
+            obs,
+            f"LP interpolation (cvxpy, {solver})",
+            extra={"exact_witnesses": ex_lo and ex_hi},
+        )
 
 
-def _rationalise(pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observations) -> tuple[FloatArray, FloatArray]:
+def _rationalise(
+    pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observations, gradient_ok: Any = None
+) -> tuple[FloatArray, FloatArray, bool]:
     """Snap an LP vertex to nearby small-denominator rationals when they satisfy every constraint exactly
     (so that witnesses are exact); otherwise return the floats unchanged."""
     Fr = [Fraction(float(v)).limit_denominator(10**4) for v in F]
@@ -115,6 +134,8 @@ def _rationalise(pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observation
                     (Gr[i][k] == 0) if 0 < P[i][k] < 1 else (Gr[i][k] >= 0 if P[i][k] == 0 else Gr[i][k] <= 0)
                     for k in range(d)
                 )
+    if ok and gradient_ok is not None:
+        ok = all(gradient_ok(row) for row in Gr)
     if not ok:
-        return F, G
-    return np.array([float(v) for v in Fr]), np.array([[float(g) for g in row] for row in Gr])
+        return F, G, False
+    return np.array([float(v) for v in Fr]), np.array([[float(g) for g in row] for row in Gr]), True

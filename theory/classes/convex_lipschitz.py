@@ -10,6 +10,7 @@ certificate); conversely the max-of-affine interpolant with such slopes is L-Lip
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,15 @@ class ConvexLipschitz(Convex):
         q = DUAL[self.norm]
         cons.append(cp.norm(G, q, axis=1) <= self.L)
         return pts, F, G, cons
+
+    def _gradient_ok(self, g: list[Fraction]) -> bool:  # type: ignore[override]
+        """The snapped subgradient still has dual norm <= L, in exact arithmetic."""
+        L = Fraction(self.L)
+        if self.norm == "1":
+            return max(abs(v) for v in g) <= L
+        if self.norm == "inf":
+            return sum(abs(v) for v in g) <= L
+        return sum(v * v for v in g) <= L * L
 
     def probe_visualizations(self) -> Iterator[FeatureVisualization]:
         """The convex class's probes with x_max at the vertex 0 or 1, and Delta such that the slope
