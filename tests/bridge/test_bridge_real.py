@@ -17,7 +17,7 @@ def fashion() -> tuple:
 
     torch.manual_seed(0)
     model = models.load_model("fashion_cnn", device="cpu")
-    return model, load_bridge_data("fashion_cnn", 200, 2000, seed=0)
+    return model, load_bridge_data("fashion_cnn", 150, 1000, seed=0)
 
 
 def _conv_layer(model: torch.nn.Module) -> str:
@@ -32,7 +32,7 @@ def test_every_activation_lies_in_its_certified_range(fashion: tuple, where: str
 
     model, data = fashion
     layer = _conv_layer(model) if where == "conv" else "logits"
-    result = analyse(model, layer, 3, data, exemplars=3, steps=128, random_points=32, progress=False)
+    result = analyse(model, layer, 3, data, exemplars=3, steps=96, random_points=16, progress=False)
     rep = result.report
     lip = rep["lipschitz"]
     assert lip["upper"]["forward_error"] < 1e-4
