@@ -1,0 +1,38 @@
+"""Fooling feature visualizations (Geirhos et al. 2024): the fooling circuit with its natural-vs-visualization
+classifier, silent units, and their measurements on real networks (see docs/fooling.md)."""
+
+from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
+from empirical.fooling._dataset import natural_split, visualization_set
+from empirical.fooling._detector import Detector
+from empirical.fooling._figure import fooling_figure
+from empirical.fooling._preconditions import Condition, PreconditionReport, check_preconditions
+from empirical.fooling._presets import Preset, preset
+from empirical.fooling._run import pearson, run_circuit, run_silent, similarity
+from empirical.fooling._silent import SilentConv, add_silent_units, calibrate_bias, silent_filters
+from empirical.fooling._train import DetectorConfig, DetectorReport, evaluate_detector, train_detector
+
+__all__ = [
+    "Condition",
+    "Detector",
+    "DetectorConfig",
+    "DetectorReport",
+    "FoolingCircuit",
+    "PreconditionReport",
+    "Preset",
+    "SilentConv",
+    "add_silent_units",
+    "calibrate_bias",
+    "check_preconditions",
+    "cyclic_targets",
+    "evaluate_detector",
+    "fooling_figure",
+    "natural_split",
+    "pearson",
+    "preset",
+    "run_circuit",
+    "run_silent",
+    "silent_filters",
+    "similarity",
+    "train_detector",
+    "visualization_set",
+]

@@ -1,0 +1,73 @@
+"""Per-model settings of the fooling experiments (full and ``quick``), in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from empirical.fooling._train import DetectorConfig
+
+__all__ = ["Preset", "preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What one run of ``fvtrust fool`` uses for a model.
+
+    Attributes:
+        detector: data set and training sizes of :math:`E`.
+        steps: render steps of the visualizations shown and compared (E is trained on the same schedule).
+        render: extra ``visualize_units`` keywords (transforms, crop).
+        block: permutation cycle length; the fooled units shown are the first cycle.
+        n_natural_eval: held-out natural images for behaviour (Fashion-MNIST: the test split; ImageNet: crops
+            besides the bundled photos).
+        silent_layer, silent_calibration: the layer of the silent units and the natural images calibrating them.
+        similarity_layer: the layer whose channel means compare two visualizations.
+    """
+
+    detector: DetectorConfig
+    steps: int
+    render: dict[str, Any] = field(default_factory=dict)
+    block: int = 10
+    n_natural_eval: int = 10000
+    silent_layer: str = "fc1"
+    silent_calibration: int = 60000
+    similarity_layer: str = "relu2"
+
+
+def _small_transforms() -> tuple[Any, ...]:
+    """Lucent's transforms shrunk to 28 px images (pad 12 would be 43% of the image)."""
+    from empirical.visualize import Jitter, Pad, RandomRotate, RandomScale
+
+    return (Pad(2, 0.5), Jitter(2), RandomScale((0.95, 1.0, 1.05)), RandomRotate(tuple(range(-5, 6))), Jitter(1))
+
+
+def preset(model_name: str, quick: bool) -> Preset:
+    """Settings for ``model_name`` (``fashion_cnn`` or an ImageNet model)."""
+    if model_name == "fashion_cnn":
+        full = Preset(
+            detector=DetectorConfig(
+                size=28, width=8, units_per_layer=16, seeds=(100, 101), steps=512, small_transforms=True,
+                n_natural_train=60000, n_natural_test=10000, epochs=3,
+            ),
+            steps=512, render={"transforms": _small_transforms()},
+        )  # fmt: skip
+        if not quick:
+            return full
+        det = replace(full.detector, units_per_layer=6, seeds=(100,), steps=128, n_natural_train=15000, epochs=2)
+        return replace(full, detector=det, steps=128, silent_calibration=20000)
+    full = Preset(
+        detector=DetectorConfig(
+            size=64, width=16, units_per_layer=12, seeds=(100, 101), steps=256, render_crop=True,
+            n_natural_train=4000, n_natural_test=1000, epochs=4,
+        ),
+        steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.16.conv.2",
+        silent_calibration=2000, similarity_layer="features.7",
+    )  # fmt: skip
+    if not quick:
+        return full
+    det = replace(
+        full.detector, units_per_layer=3, seeds=(100,), steps=48, snapshot_steps=(1, 2, 4, 8, 16, 32),
+        n_natural_train=1500, n_natural_test=300, epochs=6,
+    )  # fmt: skip
+    return replace(full, detector=det, steps=48, block=4, n_natural_eval=200, silent_calibration=400)

@@ -1,0 +1,262 @@
+r"""End-to-end fooling experiments: build the manipulation, measure behaviour and visualizations, write
+``report.json`` and ``fooling.png``.
+
+Behaviour: outputs of the original and the fooled model on held-out natural images (Fashion-MNIST: the 10,000
+test images; ImageNet models: every bundled photo and random crops of them). Visualizations: for each fooled unit
+:math:`u` with target :math:`\pi(u)`, the fooled model's visualization of :math:`u` is compared with the original
+visualization of :math:`\pi(u)` (or the template image) and with the original visualization of :math:`u` by the
+Pearson correlation of the original model's channel means at ``similarity_layer`` (primary) and of pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
+from empirical.fooling._figure import fooling_figure
+from empirical.fooling._preconditions import check_preconditions
+from empirical.fooling._presets import Preset, preset
+from empirical.fooling._silent import SilentConv, add_silent_units
+from empirical.fooling._train import train_detector
+
+__all__ = ["pearson", "run_circuit", "run_silent", "similarity"]
+
+
+def pearson(a: Tensor, b: Tensor) -> float:
+    a, b = a.flatten().double(), b.flatten().double()
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12))
+
+
+@torch.no_grad()
+def similarity(model: nn.Module, a: Tensor, b: Tensor, layer: str) -> dict[str, float]:
+    """Pearson correlation of the original model's channel means at ``layer`` and of the pixels of two images."""
+    acts = model.activations(torch.stack([a, b]), [layer])[layer]  # type: ignore[operator]
+    means = acts.flatten(2).mean(2) if acts.ndim > 2 else acts
+    return {"activations": pearson(means[0], means[1]), "pixels": pearson(a, b)}
+
+
+@torch.no_grad()
+def _outputs(model: nn.Module, images: Tensor, batch: int = 500) -> Tensor:
+    dev = next(model.parameters()).device
+    return torch.cat([model(images[i : i + batch].to(dev)).cpu() for i in range(0, len(images), batch)])
+
+
+def _natural_eval(model_name: str, p: Preset) -> tuple[Tensor, Tensor]:
+    """Held-out natural images and labels (-1 where unknown)."""
+    from empirical.data import natural_images, random_crops
+
+    if model_name == "fashion_cnn":
+        nat = natural_images("fashion")
+        assert nat.labels is not None
+        return nat.images[: p.n_natural_eval], nat.labels[: p.n_natural_eval]
+    photos = natural_images("imagenet")
+    assert photos.labels is not None
+    crops = random_crops(photos.images, p.n_natural_eval, seed=7777)
+    return torch.cat([photos.images, crops]), torch.cat([photos.labels, torch.full((len(crops),), -1)])
+
+
+def _calibration(model_name: str, n: int) -> Tensor:
+    from empirical.data import fashion_mnist, natural_images, random_crops
+
+    if model_name == "fashion_cnn":
+        return fashion_mnist("train")[0][:n].float() / 255
+    photos = natural_images("imagenet").images
+    return torch.cat([photos, random_crops(photos, n, seed=4242)])
+
+
+def _behaviour(before: Tensor, after: Tensor, labels: Tensor, shift: float) -> dict[str, Any]:
+    known = labels >= 0
+    out: dict[str, Any] = {"n_natural": len(labels), "n_labelled": int(known.sum())}
+    for k in (1, 5) if before.shape[1] >= 5 and before.shape[1] > 10 else (1,):
+        name = "" if k == 1 else "_top5"
+        top_b, top_a = before.topk(k, 1).indices, after.topk(k, 1).indices
+        if known.any():
+            out[f"accuracy_before{name}"] = float((top_b[known] == labels[known, None]).any(1).float().mean())
+            out[f"accuracy_after{name}"] = float((top_a[known] == labels[known, None]).any(1).float().mean())
+        same = (top_b.sort(1).values == top_a.sort(1).values).all(1) if k > 1 else top_b[:, 0] == top_a[:, 0]
+        out[f"top{k}_agreement"] = float(same.float().mean())
+    diff = (after - before).abs()
+    out["max_output_change"] = float(diff.max())
+    out["max_output_change_minus_shift"] = float((after - shift - before).abs().max())
+    out["outputs_equal_exactly"] = int((after == before).all(1).sum())
+    return out
+
+
+def _render(model: nn.Module, layer: str, units: list[int], p: Preset, seed: int, **kw: Any) -> Tensor:
+    from empirical.visualize import visualize_units
+
+    res = visualize_units(
+        model, layer, units, steps=p.steps, seed=seed, progress=kw.pop("progress", True), **p.render, **kw
+    )
+    return res.images
+
+
+def _per_unit(
+    model: nn.Module, units: list[int], targets: list[int], fooled: Tensor, original: dict[int, Tensor],
+    target_images: dict[int, Tensor], layer: str,
+) -> list[dict[str, Any]]:  # fmt: skip
+    rows = []
+    for i, u in enumerate(units):
+        to_t = similarity(model, fooled[i], target_images[u], layer)
+        to_o = similarity(model, fooled[i], original[u], layer)
+        rows.append({
+            "unit": u, "target": targets[u], "similarity_to_target": to_t["activations"],
+            "similarity_to_original": to_o["activations"], "pixel_similarity_to_target": to_t["pixels"],
+            "pixel_similarity_to_original": to_o["pixels"],
+        })  # fmt: skip
+    return rows
+
+
+def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units: list[int], title: str) -> None:
+    rows = report["per_unit"]
+    report["mean_similarity_to_target"] = float(np.mean([r["similarity_to_target"] for r in rows]))
+    report["mean_similarity_to_original"] = float(np.mean([r["similarity_to_original"] for r in rows]))
+    report["units_closer_to_target"] = sum(r["similarity_to_target"] > r["similarity_to_original"] for r in rows)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    fooling_figure(panels, [f"unit {u}" for u in units], out / "fooling.png", title)
+
+
+def _load(model_name: str, device: str) -> nn.Module:
+    from empirical.models import load_model
+
+    return load_model(model_name, device=device)
+
+
+def _templates(model: nn.Module, names: list[str]) -> list[Tensor]:
+    """Target images by name: a bundled photo or ``testN`` (Fashion-MNIST test image N), at the model's size."""
+    import torch.nn.functional as F
+
+    from empirical.data import PHOTOS, natural_images
+
+    c, h, w = model.input_size  # type: ignore[attr-defined]
+    out = []
+    for name in names:
+        if name in PHOTOS:
+            nat = natural_images("imagenet")
+            img = nat.images[nat.names.index(name)]
+        elif name.startswith("test") and name[4:].isdigit():
+            img = natural_images("fashion").images[int(name[4:])]
+        else:
+            raise ValueError(f"unknown target image {name!r}; use a bundled photo ({', '.join(PHOTOS)}) or testN")
+        img = F.interpolate(img[None], size=(h, w), mode="bilinear", antialias=True)[0]
+        img = img.mean(0, keepdim=True).expand(c, h, w) if img.shape[0] != c else img
+        out.append(img.clamp(0, 1))
+    return out
+
+
+def run_circuit(
+    model_name: str, out: Path, *, quick: bool = False, target: str = "permute", c: float = 100.0,
+    k: float = 250.0, seed: int = 0, device: str = "cpu", progress: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """The fooling circuit on the logits of ``model_name``: train/load E, build, measure, report, figure."""
+    t0 = time.perf_counter()
+    p = preset(model_name, quick)
+    model = _load(model_name, device)
+    det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
+    n_out = len(model.class_names)  # type: ignore[attr-defined]
+    targets = cyclic_targets(n_out, p.block)
+    units = list(range(min(p.block, n_out)))
+    templates: dict[int, Tensor] = {}
+    if target.startswith("image:"):
+        names = [s for s in target[6:].split(",") if s]
+        imgs = _templates(model, names)
+        units = units[: len(imgs)] if len(imgs) <= len(units) else list(range(len(imgs)))
+        templates = dict(zip(units, imgs, strict=True))
+        targets = [-1 if u in templates else t for u, t in enumerate(targets)]
+    elif target != "permute":
+        raise ValueError(f"unknown --target {target!r}; use 'permute' or 'image:NAME[,NAME...]'")
+    tb = time.perf_counter()
+    fooled = FoolingCircuit(model, det, targets, templates=templates, c=c, k=k).eval()
+    build_seconds = time.perf_counter() - tb
+    images, labels = _natural_eval(model_name, p)
+    before, after = _outputs(model, images), _outputs(fooled, images)
+    report: dict[str, Any] = {
+        "model": model_name, "method": "circuit", "quick": quick, "target": target, "c": c, "k": k,
+        "target_offset": fooled.target_offset, "layer": "logits", "steps": p.steps,
+        "detector": vars(det_report), "build_seconds": build_seconds,
+    }  # fmt: skip
+    report.update(_behaviour(before, after, labels, c))
+    need = sorted(set(units) | {t for u in units if (t := targets[u]) >= 0})
+    orig = dict(zip(need, _render(model, "logits", need, p, seed, progress=progress), strict=True))
+    fooled_imgs = _render(fooled, "logits", units, p, seed, progress=progress)
+    target_images = {u: templates[u] if u in templates else orig[targets[u]] for u in units}
+    vis_check = torch.cat([torch.stack(list(orig.values())), fooled_imgs])
+    report["preconditions"] = check_preconditions(fooled, images, vis_check).to_dict()
+    report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+    report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
+    report["seconds"] = time.perf_counter() - t0
+    panels = {
+        "original": torch.stack([orig[u] for u in units]), "fooled": fooled_imgs,
+        "target": torch.stack([target_images[u] for u in units]),
+    }  # fmt: skip
+    _finish(report, out, panels, units, f"{model_name}: fooling circuit on the logits")
+    return report
+
+
+def run_silent(
+    model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float = 2.0,
+    scale: float = 100.0, margin: float = 0.25, seed: int = 0, device: str = "cpu", progress: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization)."""
+    t0 = time.perf_counter()
+    p = preset(model_name, quick)
+    layer = layer or p.silent_layer
+    model = _load(model_name, device)
+    base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
+    if not isinstance(base, nn.Conv2d | nn.Linear):
+        raise ValueError(f"--layer {layer!r} is not a convolution or linear layer of {model_name}")
+    n = base.weight.shape[0]
+    targets = cyclic_targets(n, p.block)
+    units = list(range(min(p.block, n)))
+    calib = _calibration(model_name, p.silent_calibration)
+    tb = time.perf_counter()
+    fooled = add_silent_units(model, layer, targets, calib, alpha=alpha, scale=scale, margin=margin, progress=progress)
+    build_seconds = time.perf_counter() - tb
+    images, labels = _natural_eval(model_name, p)
+    before, after = _outputs(model, images), _outputs(fooled, images)
+    silent = dict(fooled.net.named_modules())[layer]  # type: ignore[union-attr]
+    assert isinstance(silent, SilentConv)
+    fired = _fired(fooled, silent, images)
+    report: dict[str, Any] = {
+        "model": model_name, "method": "silent", "quick": quick, "layer": layer, "alpha": alpha, "scale": scale,
+        "margin": margin, "steps": p.steps, "n_calibration": len(calib), "build_seconds": build_seconds,
+        "natural_images_where_a_silent_unit_fires": fired,
+    }  # fmt: skip
+    report.update(_behaviour(before, after, labels, 0.0))
+    orig_imgs = _render(model, layer, units, p, seed, progress=progress)
+    orig = dict(zip(units, orig_imgs, strict=True))
+    fooled_imgs = _render(fooled, layer, units, p, seed, progress=progress)
+    report["visualizations_where_a_silent_unit_fires"] = _fired(fooled, silent, fooled_imgs)
+    target_images = {u: orig[targets[u]] for u in units}
+    report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+    report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
+    report["seconds"] = time.perf_counter() - t0
+    panels = {"original": orig_imgs, "fooled": fooled_imgs, "target": torch.stack([target_images[u] for u in units])}
+    _finish(report, out, panels, units, f"{model_name}: silent units in {layer}")
+    return report
+
+
+@torch.no_grad()
+def _fired(model: nn.Module, silent: SilentConv, images: Tensor, batch: int = 500) -> int:
+    """Images on which some silent unit is positive somewhere."""
+    count = 0
+    grabbed: list[Tensor] = []
+    handle = silent.register_forward_pre_hook(lambda _m, inp: grabbed.append(inp[0]))
+    try:
+        for i in range(0, len(images), batch):
+            grabbed.clear()
+            model(images[i : i + batch])
+            z = silent.silent_response(grabbed[0])
+            count += int((z.flatten(1) > 0).any(1).sum())
+    finally:
+        handle.remove()
+    return count

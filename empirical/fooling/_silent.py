@@ -1,0 +1,154 @@
+r"""Silent units: orthogonal filters that never fire on natural images but dominate the visualization.
+
+For output channel :math:`j` of a convolution with filter :math:`w_j` (flattened), target pattern :math:`t_j`
+(default the filter :math:`w_{\pi(j)}` of another unit, so unit :math:`j` should show :math:`\pi(j)`'s
+visualization; or the layer-input patch of a target image), the silent filter is
+
+.. math:: p_j = t_j - \frac{\langle t_j, w_j\rangle}{\|w_j\|^2} w_j, \qquad
+          s_j = \sigma \Big(w_j + \alpha \|w_j\| \frac{p_j}{\|p_j\|}\Big), \qquad
+          \beta_j = -\big(m_j + \mu |m_j|\big), \quad m_j = \max_{x \in \mathcal N,\ \text{positions}} (s_j * h(x)),
+
+with :math:`h(x)` the layer's input, :math:`\mathcal N` a natural calibration set, scale :math:`\sigma`
+(``scale``, x100 in the paper), orthogonal share :math:`\alpha` and safety margin :math:`\mu`. The merged channel
+is :math:`\mathrm{conv}_j(h) + \mathrm{ReLU}(s_j * h + \beta_j)`: where the silent unit is silent the second term is
+exactly 0.0, so the output is bit-for-bit the original (the original convolution runs unchanged). The
+visualization's optimisation follows :math:`w_j` (the :math:`w_j` component of :math:`s_j`) until the silent unit
+fires, after which its :math:`\sigma`-times larger gradient, mostly along :math:`p_j`, takes over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+__all__ = ["SilentConv", "add_silent_units", "calibrate_bias", "silent_filters"]
+
+
+class SilentConv(nn.Module):
+    """``conv(h) + ReLU(silent_weight * h + silent_bias)`` per output channel (the original ``conv`` unchanged).
+
+    ``conv`` may also be an ``nn.Linear`` (a 1x1 convolution on a 1x1 map)."""
+
+    def __init__(self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor) -> None:
+        super().__init__()
+        if isinstance(conv, nn.Conv2d) and conv.groups != 1:
+            raise ValueError(f"silent units need an ungrouped convolution, got groups={conv.groups}")
+        if weight.shape != conv.weight.shape or bias.shape != (conv.weight.shape[0],):
+            raise ValueError(f"silent weight {tuple(weight.shape)} / bias {tuple(bias.shape)} do not match {conv}")
+        self.conv = conv
+        self.register_buffer("silent_weight", weight.detach().clone())
+        self.register_buffer("silent_bias", bias.detach().clone())
+
+    def silent_response(self, h: Tensor) -> Tensor:
+        """:math:`s * h + \\beta` before the ReLU."""
+        return _apply(self.conv, self.silent_weight, h) + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
+
+    def forward(self, h: Tensor) -> Tensor:
+        return self.conv(h) + F.relu(self.silent_response(h))
+
+
+def _apply(layer: nn.Conv2d | nn.Linear, weight: Tensor, h: Tensor) -> Tensor:
+    """The layer's linear map with another weight and no bias."""
+    if isinstance(layer, nn.Linear):
+        return F.linear(h, weight)
+    return F.conv2d(h, weight, None, layer.stride, layer.padding, layer.dilation)  # type: ignore[arg-type]
+
+
+class _Captured(Exception):  # noqa: N818 - control flow
+    """Stops the forward pass once the layer input is captured."""
+
+
+def silent_filters(
+    conv: nn.Conv2d | nn.Linear, patterns: Tensor | Sequence[int], alpha: float = 2.0, scale: float = 100.0
+) -> Tensor:
+    """The silent filters :math:`s_j` (see the module docstring); ``patterns``: target patterns shaped like the
+    weight, or a target unit per channel (pattern = that unit's filter)."""
+    w = conv.weight.detach().flatten(1).double()
+    if isinstance(patterns, Tensor):
+        t = patterns.detach().flatten(1).double()
+        if t.shape != w.shape:
+            raise ValueError(f"patterns of shape {tuple(patterns.shape)} do not match the weight {tuple(w.shape)}")
+    else:
+        idx = list(patterns)
+        if len(idx) != len(w) or any(not 0 <= i < len(w) for i in idx):
+            raise ValueError(f"need one target unit in 0..{len(w) - 1} per channel ({len(w)}), got {idx[:5]}...")
+        t = w[idx]
+    wn = w.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    p = t - (t * w).sum(1, keepdim=True) / wn**2 * w
+    p = p / p.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    s = scale * (w + alpha * wn * p)
+    return s.to(conv.weight.dtype).view_as(conv.weight)
+
+
+@torch.no_grad()
+def calibrate_bias(
+    model: nn.Module,
+    layer: nn.Conv2d | nn.Linear,
+    weight: Tensor,
+    natural: Tensor,
+    margin: float = 0.25,
+    batch: int = 256,
+    progress: bool = True,
+) -> Tensor:
+    """:math:`\\beta_j = -(m_j + \\mu |m_j|)`, :math:`m_j` the silent filter's largest response (any position) to
+    the layer input over the natural images."""
+    captured: list[Tensor] = []
+
+    def grab(_m: nn.Module, inp: tuple[Tensor, ...]) -> None:
+        captured.append(inp[0])
+        raise _Captured
+
+    handle = layer.register_forward_pre_hook(grab)
+    dev = weight.device
+    m = torch.full((weight.shape[0],), -torch.inf, dtype=torch.float64)
+    try:
+        for i in tqdm(range(0, len(natural), batch), desc="calibrating silent units", disable=not progress):
+            captured.clear()
+            with contextlib.suppress(_Captured):
+                model(natural[i : i + batch].to(dev))
+            z = _apply(layer, weight, captured[0])
+            m = torch.maximum(m, z.transpose(0, 1).flatten(1).amax(1).double().cpu())
+    finally:
+        handle.remove()
+    return (-(m + margin * m.abs())).to(weight.dtype).to(dev)
+
+
+def _root(model: nn.Module) -> nn.Module:
+    return model.net if isinstance(getattr(model, "net", None), nn.Module) else model
+
+
+def add_silent_units(
+    model: nn.Module,
+    layer: str,
+    targets: Sequence[int] | Tensor,
+    natural: Tensor,
+    *,
+    alpha: float = 2.0,
+    scale: float = 100.0,
+    margin: float = 0.25,
+    batch: int = 256,
+    progress: bool = True,
+) -> nn.Module:
+    """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
+    calibrated on ``natural``. The original model is not modified."""
+    root = _root(model)
+    modules = dict(root.named_modules())
+    conv = modules.get(layer)
+    if not (isinstance(conv, nn.Linear) or (isinstance(conv, nn.Conv2d) and conv.groups == 1)):
+        ok = [n for n, m in modules.items() if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1)]
+        raise ValueError(f"layer {layer!r} is not an ungrouped Conv2d or a Linear; choose one of: {', '.join(ok[:30])}")
+    weight = silent_filters(conv, targets, alpha=alpha, scale=scale)
+    bias = calibrate_bias(model, conv, weight, natural, margin=margin, batch=batch, progress=progress)
+    fooled = copy.deepcopy(model)
+    parent_name, _, child = layer.rpartition(".")
+    parent = _root(fooled).get_submodule(parent_name) if parent_name else _root(fooled)
+    setattr(parent, child, SilentConv(getattr(parent, child), weight, bias))
+    if hasattr(fooled, "name"):
+        fooled.name = f"{model.name}+silent"  # type: ignore[attr-defined]
+    return fooled
