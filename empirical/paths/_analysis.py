@@ -14,8 +14,8 @@ and the normalised score of a layer is :math:`s = (\bar a - \bar c) / (\bar b - 
 0 = as similar to class k as images of other classes are, 1 = as similar as other images of class k are.
 Controls replace :math:`V_k` by :math:`Q_k` (same class, expected 1) or by the control images of the other classes,
 :math:`\frac{1}{K-1}\sum_{j \ne k}\langle \bar\varphi_{Q_j}, \bar\varphi_{R_k}\rangle` (expected 0).
-Confidence intervals: percentile bootstrap over classes (resampling :math:`k` with replacement and
-recomputing the ratio of means).
+Confidence intervals: percentile bootstrap over classes and over images within classes (buckets of images, and the
+visualization seeds, resampled with replacement; see :mod:`empirical.paths._bootstrap`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from empirical.paths._bootstrap import gram_blocks, ratio_with_ci
 from empirical.paths._defaults import PATH_DEFAULTS, PathSettings
 from empirical.paths._metrics import METRICS
 from empirical.paths._stream import batches, embed_images, stream_group_means
@@ -36,10 +37,11 @@ from empirical.paths._stream import batches, embed_images, stream_group_means
 __all__ = [
     "ROLES",
     "LayerScore",
+    "NaturalStats",
     "PathResult",
-    "bootstrap_ratio",
     "path_similarity",
     "natural_means",
+    "natural_stats",
     "path_terms",
     "role_groups",
 ]
@@ -112,14 +114,18 @@ class PathResult:
         return out
 
 
-def role_groups(labels: Tensor, classes: Sequence[int], per_class: int, seen: dict[int, int] | None = None) -> Tensor:
-    """Group id per image: ``role * K + k`` for the ``i``-th image of ``classes[k]`` seen so far (role
-    ``i mod 3``, while ``i < 3 * per_class``), ``-1`` for other classes and surplus images. ``seen`` carries the
-    per-class counters across batches of a stream."""
+def role_groups(
+    labels: Tensor, classes: Sequence[int], per_class: int, seen: dict[int, int] | None = None, n_buckets: int = 1
+) -> tuple[Tensor, Tensor]:
+    """Group and bucket ids per image. The ``i``-th image of ``classes[k]`` seen so far gets group ``role * K + k``
+    with role ``i mod 3`` while ``i < 3 * per_class`` (``-1`` for other classes and surplus images) and bucket
+    ``(i // 3) mod min(n_buckets, per_class)``. ``seen`` carries the per-class counters across batches."""
     seen = {} if seen is None else seen
     index = {int(c): k for k, c in enumerate(classes)}
     k_classes = len(classes)
+    m = max(1, min(n_buckets, per_class))
     groups = torch.full((len(labels),), -1, dtype=torch.long)
+    buckets = torch.zeros(len(labels), dtype=torch.long)
     for i, lab in enumerate(labels.tolist()):
         k = index.get(int(lab))
         if k is None:
@@ -127,8 +133,9 @@ def role_groups(labels: Tensor, classes: Sequence[int], per_class: int, seen: di
         n = seen.get(k, 0)
         if n < 3 * per_class:
             groups[i] = (n % 3) * k_classes + k
+            buckets[i] = (n // 3) % m
         seen[k] = n + 1
-    return groups
+    return groups, buckets
 
 
 def path_terms(vis: Tensor, ref: Tensor, held: Tensor, ctrl: Tensor) -> dict[str, np.ndarray]:
@@ -146,27 +153,6 @@ def path_terms(vis: Tensor, ref: Tensor, held: Tensor, ctrl: Tensor) -> dict[str
     return {n: v.numpy() for n, v in {"a": a, "b": b, "c": c, "same": same, "other": other}.items()}
 
 
-def bootstrap_ratio(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, n_bootstrap: int, confidence: float, seed: int
-) -> LayerScore:
-    """:math:`(\\bar a - \\bar c)/(\\bar b - \\bar c)` over classes with a percentile bootstrap over classes."""
-    den = b.mean() - c.mean()
-    score = float((a.mean() - c.mean()) / den) if den != 0 else math.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_class = ((a - c) / (b - c)).tolist()
-    lo = hi = math.nan
-    if n_bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, len(a), size=(n_bootstrap, len(a)))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            boot = (a[idx].mean(1) - c[idx].mean(1)) / (b[idx].mean(1) - c[idx].mean(1))
-        boot = boot[np.isfinite(boot)]
-        if len(boot):
-            alpha = (1 - confidence) / 2
-            lo, hi = (float(v) for v in np.quantile(boot, [alpha, 1 - alpha]))
-    return LayerScore(score, lo, hi, [float(v) for v in per_class])
-
-
 def _check(settings: PathSettings) -> None:
     if settings.metric not in METRICS:
         raise ValueError(f"unknown metric {settings.metric!r}; choose one of {', '.join(METRICS)}")
@@ -174,11 +160,27 @@ def _check(settings: PathSettings) -> None:
         raise ValueError(f"unknown pooling {settings.pooling!r}; choose 'mean' or 'flatten'")
     if settings.images_per_class < 1:
         raise ValueError(f"images_per_class must be >= 1, got {settings.images_per_class}")
+    if settings.image_buckets < 1:
+        raise ValueError(f"image_buckets must be >= 1, got {settings.image_buckets}")
     if not 0 < settings.confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {settings.confidence}")
 
 
-def natural_means(
+@dataclass(frozen=True)
+class NaturalStats:
+    """Streamed statistics of the natural images: per layer, bucket sums of embeddings ``(3, K, M, D)`` (roles x
+    classes x buckets) and counts ``(3, K, M)``."""
+
+    sums: dict[str, Tensor]
+    counts: Tensor
+
+    def means(self) -> dict[str, Tensor]:
+        """Mean embedding per role and class, ``(3, K, D)``."""
+        n = self.counts.sum(-1)[..., None]
+        return {name: s.sum(2) / n for name, s in self.sums.items()}
+
+
+def natural_stats(
     model: nn.Module,
     natural: Tensor | Iterable[tuple[Tensor, Tensor]],
     labels: Tensor | None,
@@ -186,8 +188,8 @@ def natural_means(
     layers: Sequence[str],
     settings: PathSettings = PATH_DEFAULTS,
     progress: bool = True,
-) -> tuple[dict[str, Tensor], Tensor]:
-    """Streamed mean embeddings per layer, shape ``(3, K, D)`` (roles x classes), and counts ``(3, K)``.
+) -> NaturalStats:
+    """Stream the natural images once and keep bucketed running sums (see :class:`NaturalStats`).
 
     ``natural``: a tensor with ``labels`` (shuffled with ``settings.seed``, streamed in batches) or an iterable of
     ``(images, labels)`` batches. Raises ``ValueError`` if a (role, class) is empty."""
@@ -203,13 +205,29 @@ def natural_means(
     else:
         stream, total = natural, None
     seen: dict[int, int] = {}
-    grouped = ((x, role_groups(y, classes, settings.images_per_class, seen)) for x, y in stream)
-    acc = stream_group_means(model, grouped, layers, 3 * k, settings.metric, settings.pooling, progress, total)
-    counts = acc.counts.view(3, k).long()
-    empty = [(ROLES[r], classes[j]) for r in range(3) for j in range(k) if counts[r, j] == 0]
+    m = settings.image_buckets
+    grouped = ((x, *role_groups(y, classes, settings.images_per_class, seen, m)) for x, y in stream)
+    acc = stream_group_means(model, grouped, layers, 3 * k, settings.metric, settings.pooling, progress, total, m)
+    counts = acc.bucket_counts().view(3, k, m)
+    per_group = counts.sum(-1)
+    empty = [(ROLES[r], classes[j]) for r in range(3) for j in range(k) if per_group[r, j] == 0]
     if empty:
         raise ValueError(f"no natural images for (role, class) {empty[:5]}; need >= 3 images of every class")
-    return {name: m.view(3, k, -1) for name, m in acc.means().items()}, counts
+    return NaturalStats({name: s.view(3, k, m, -1) for name, s in acc.bucket_sums().items()}, counts)
+
+
+def natural_means(
+    model: nn.Module,
+    natural: Tensor | Iterable[tuple[Tensor, Tensor]],
+    labels: Tensor | None,
+    classes: Sequence[int],
+    layers: Sequence[str],
+    settings: PathSettings = PATH_DEFAULTS,
+    progress: bool = True,
+) -> tuple[dict[str, Tensor], Tensor]:
+    """Streamed mean embeddings per layer ``(3, K, D)`` (roles x classes) and counts ``(3, K)``."""
+    stats = natural_stats(model, natural, labels, classes, layers, settings, progress)
+    return stats.means(), stats.counts.sum(-1).long()
 
 
 def path_similarity(
@@ -250,21 +268,22 @@ def path_similarity(
         raise ValueError("no layers to analyse")
     model.eval()
 
-    means, counts = natural_means(model, natural, labels, classes, layers, settings, progress)
+    stats = natural_stats(model, natural, labels, classes, layers, settings, progress)
+    means = stats.means()
 
-    flat = visualizations.flatten(0, 1)
-    vis_emb = embed_images(model, flat, layers, settings.metric, settings.pooling)
+    n_vis = visualizations.shape[1]
+    vis_emb = embed_images(model, visualizations.flatten(0, 1), layers, settings.metric, settings.pooling)
 
     score, same, other, terms = {}, {}, {}, {}
     for i, name in enumerate(layers):
         m = means[name]
-        v = vis_emb[name].cpu().view(k, visualizations.shape[1], -1).mean(1)
-        t = path_terms(v, m[0], m[1], m[2])
-        seed = settings.seed + i
-        boot = (settings.n_bootstrap, settings.confidence, seed)
-        score[name] = bootstrap_ratio(t["a"], t["b"], t["c"], *boot)
-        same[name] = bootstrap_ratio(t["same"], t["b"], t["c"], *boot)
-        other[name] = bootstrap_ratio(t["other"], t["b"], t["c"], *boot)
+        v = vis_emb[name].cpu().view(k, n_vis, -1)
+        t = path_terms(v.mean(1), m[0], m[1], m[2])
+        blocks = gram_blocks(v, stats.sums[name], stats.counts)
+        boot = (settings.n_bootstrap, settings.confidence, settings.seed + i)
+        score[name] = LayerScore(*ratio_with_ci(blocks, "a", *boot))
+        same[name] = LayerScore(*ratio_with_ci(blocks, "same", *boot))
+        other[name] = LayerScore(*ratio_with_ci(blocks, "other", *boot))
         terms[name] = {key: [float(x) for x in val] for key, val in t.items()}
     names = list(class_names) if class_names is not None else [str(c) for c in classes]
     return PathResult(
@@ -275,6 +294,6 @@ def path_similarity(
         control_same_class=same,
         control_other_class=other,
         terms=terms,
-        counts={role: counts[r].tolist() for r, role in enumerate(ROLES)},
+        counts={role: stats.counts[r].sum(-1).long().tolist() for r, role in enumerate(ROLES)},
         settings={**settings.as_dict(), "visualizations_per_class": int(visualizations.shape[1])},
     )

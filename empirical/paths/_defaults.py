@@ -29,7 +29,9 @@ class PathSettings:
             or ``"flatten"`` (every activation; position-sensitive).
         images_per_class: natural images per class in each of the three disjoint roles (reference, held-out,
             control), so up to ``3 * images_per_class`` images of each class are used.
-        n_bootstrap: bootstrap resamples of the classes for the confidence intervals.
+        n_bootstrap: bootstrap replicates for the confidence intervals (classes and images resampled).
+        image_buckets: the images of each (role, class) are spread round robin over this many buckets, whose running
+            sums the image-level bootstrap resamples (memory grows linearly with it; 1: class-only bootstrap).
         confidence: two-sided level of the percentile intervals.
         seed: shuffling of the natural images and bootstrap.
         batch_size: images per forward pass while streaming.
@@ -39,6 +41,7 @@ class PathSettings:
     pooling: str = "mean"
     images_per_class: int = 300
     n_bootstrap: int = 2000
+    image_buckets: int = 10
     confidence: float = 0.95
     seed: int = 0
     batch_size: int = 250

@@ -2,7 +2,9 @@ r"""Streaming per-group mean embeddings of activations: one batch at a time, onl
 
 For group :math:`g` and layer :math:`\ell` the stream accumulates :math:`S_g = \sum_{x \in g} \varphi(p(f_\ell(x)))`
 and :math:`n_g`, where :math:`p` pools (channel means or flattening) and :math:`\varphi` is the metric's embedding
-(:func:`empirical.paths.embed`). Memory is :math:`O(G \cdot D_\ell)` per layer, independent of the number of images.
+(:func:`empirical.paths.embed`). Sums are kept per bucket (images of a group are spread over
+:math:`M` buckets, for the image-level bootstrap), so memory is :math:`O(G \cdot M \cdot D_\ell)` per layer, independent
+of the number of images.
 """
 
 from __future__ import annotations
@@ -62,25 +64,55 @@ def batches(
 
 
 class GroupMeans:
-    """Running sums of embeddings per group and layer; :meth:`means` gives :math:`S_g / n_g`."""
+    """Running sums of embeddings per group, bucket and layer.
 
-    def __init__(self, n_groups: int) -> None:
+    Each group's images are spread over ``n_buckets`` buckets (the caller assigns them); the sums per bucket are what
+    the image-level bootstrap resamples (:mod:`empirical.paths._bootstrap`). Memory: ``n_groups * n_buckets * D``
+    floats per layer. :meth:`means` gives the group means :math:`S_g / n_g` (all buckets pooled)."""
+
+    def __init__(self, n_groups: int, n_buckets: int = 1) -> None:
+        if n_groups < 1 or n_buckets < 1:
+            raise ValueError(f"need n_groups >= 1 and n_buckets >= 1, got {n_groups} and {n_buckets}")
         self.n_groups = n_groups
-        self.sums: dict[str, Tensor] = {}
-        self.counts = torch.zeros(n_groups, dtype=torch.float64)
+        self.n_buckets = n_buckets
+        self._sums: dict[str, Tensor] = {}
+        self._counts = torch.zeros(n_groups * n_buckets, dtype=torch.float64)
 
-    def add(self, embeddings: dict[str, Tensor], groups: Tensor) -> None:
-        """Add a batch: ``embeddings[layer]`` ``(N, D)``, ``groups`` ``(N,)`` in ``[0, n_groups)``, ``-1``: skip."""
+    def add(self, embeddings: dict[str, Tensor], groups: Tensor, buckets: Tensor | None = None) -> None:
+        """Add a batch: ``embeddings[layer]`` ``(N, D)``, ``groups`` ``(N,)`` in ``[0, n_groups)`` (``-1``: skip),
+        ``buckets`` ``(N,)`` in ``[0, n_buckets)`` (default all 0)."""
         keep = groups >= 0
         if not bool(keep.any()):
             return
         g = groups[keep].cpu()
+        bk = torch.zeros_like(g) if buckets is None else buckets[keep].cpu()
+        if bool((bk < 0).any()) or bool((bk >= self.n_buckets).any()):
+            raise ValueError(f"bucket ids must be in [0, {self.n_buckets})")
+        slot = g * self.n_buckets + bk
         for name, e in embeddings.items():
-            e = e[keep.to(e.device)].cpu()
-            if name not in self.sums:
-                self.sums[name] = torch.zeros(self.n_groups, e.shape[1], dtype=torch.float64)
-            self.sums[name].index_add_(0, g, e)
-        self.counts.index_add_(0, g, torch.ones(len(g), dtype=torch.float64))
+            e = e[keep.to(e.device)].to(torch.float64).cpu()
+            if name not in self._sums:
+                self._sums[name] = torch.zeros(self.n_groups * self.n_buckets, e.shape[1], dtype=torch.float64)
+            self._sums[name].index_add_(0, slot, e)
+        self._counts.index_add_(0, slot, torch.ones(len(slot), dtype=torch.float64))
+
+    @property
+    def sums(self) -> dict[str, Tensor]:
+        """Sums per group (buckets pooled), ``(G, D)``."""
+        return {n: s.view(self.n_groups, self.n_buckets, -1).sum(1) for n, s in self._sums.items()}
+
+    @property
+    def counts(self) -> Tensor:
+        """Images per group, ``(G,)``."""
+        return self.bucket_counts().sum(1)
+
+    def bucket_sums(self) -> dict[str, Tensor]:
+        """Sums per group and bucket, ``(G, M, D)``."""
+        return {n: s.view(self.n_groups, self.n_buckets, -1) for n, s in self._sums.items()}
+
+    def bucket_counts(self) -> Tensor:
+        """Images per group and bucket, ``(G, M)``."""
+        return self._counts.view(self.n_groups, self.n_buckets)
 
     def means(self) -> dict[str, Tensor]:
         """Mean embedding per group, ``(G, D)``; NaN rows for empty groups."""
@@ -90,20 +122,25 @@ class GroupMeans:
 
 def stream_group_means(
     model: nn.Module,
-    stream: Iterable[tuple[Tensor, Tensor]],
+    stream: Iterable[tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]],
     layers: Sequence[str],
     n_groups: int,
     metric: str = "spearman",
     pooling: str = "mean",
     progress: bool = True,
     total: int | None = None,
+    n_buckets: int = 1,
 ) -> GroupMeans:
-    """Consume ``(images, groups)`` batches (groups ``-1`` are skipped, and batches without any group are not
-    run through the model) and return the per-group running sums."""
-    acc = GroupMeans(n_groups)
-    for images, groups in tqdm(stream, desc="activations", total=total, disable=not progress, leave=False):
-        if not bool((groups >= 0).any()):
-            continue
+    """Consume ``(images, groups)`` or ``(images, groups, buckets)`` batches (groups ``-1`` are skipped, and
+    batches without any group are not run through the model) and return the running sums. Only the current batch's
+    activations are alive at any time."""
+    acc = GroupMeans(n_groups, n_buckets)
+    for item in tqdm(stream, desc="activations", total=total, disable=not progress, leave=False):
+        images, groups = item[0], item[1]
+        buckets = item[2] if len(item) > 2 else None
         keep = groups >= 0
-        acc.add(embed_images(model, images[keep], layers, metric, pooling), groups[keep])
+        if not bool(keep.any()):
+            continue
+        emb = embed_images(model, images[keep], layers, metric, pooling)
+        acc.add(emb, groups[keep], None if buckets is None else buckets[keep])
     return acc

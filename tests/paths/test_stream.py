@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
@@ -45,15 +46,38 @@ def test_streaming_equals_all_at_once() -> None:
             for name, a in acts.items():
                 e = embed(pool(a, pooling), metric)
                 ref = torch.stack([e[groups == k].mean(0) for k in range(5)])
-                torch.testing.assert_close(streamed[name], ref, equal_nan=True)
+                np.testing.assert_allclose(streamed[name].numpy(), ref.numpy(), rtol=0, atol=1e-6)  # float32 batching
+
+
+def test_bucketed_streaming_equals_all_at_once() -> None:
+    model = _Toy()
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(41, 1, 8, 8, generator=g)
+    groups = torch.randint(-1, 4, (41,), generator=g)
+    buckets = torch.randint(0, 3, (41,), generator=g)
+    acc = stream_group_means(
+        model, ((x[i : i + 6], groups[i : i + 6], buckets[i : i + 6]) for i in range(0, 41, 6)), ["conv"], 4,
+        "pearson", "flatten", progress=False, n_buckets=3,
+    )  # fmt: skip
+    e = embed(pool(model.activations(x, ["conv"])["conv"], "flatten"), "pearson")
+    for k in range(4):
+        for m in range(3):
+            sel = (groups == k) & (buckets == m)
+            np.testing.assert_allclose(acc.bucket_sums()["conv"][k, m].numpy(), e[sel].sum(0).numpy(), atol=1e-12)
+            assert acc.bucket_counts()[k, m] == int(sel.sum())
+    ref = torch.stack([e[groups == k].mean(0) for k in range(4)])
+    np.testing.assert_allclose(acc.means()["conv"].numpy(), ref.numpy(), atol=1e-12)
 
 
 def test_role_groups_round_robin_across_batches() -> None:
     seen: dict[int, int] = {}
-    first = role_groups(torch.tensor([3, 3, 7, 9]), [7, 3], per_class=1, seen=seen)
-    second = role_groups(torch.tensor([3, 3, 7]), [7, 3], per_class=1, seen=seen)
+    first, _ = role_groups(torch.tensor([3, 3, 7, 9]), [7, 3], per_class=1, seen=seen)
+    second, _ = role_groups(torch.tensor([3, 3, 7]), [7, 3], per_class=1, seen=seen)
     assert first.tolist() == [1, 3, 0, -1]  # role * K + k: 3 is k=1, 7 is k=0; 9 not a class
     assert second.tolist() == [5, -1, 2]  # third image of class 3 -> control; fourth: surplus
+    groups, buckets = role_groups(torch.zeros(9, dtype=torch.long), [0, 1], per_class=3, n_buckets=2)
+    assert groups.tolist() == [0, 2, 4] * 3
+    assert buckets.tolist() == [0, 0, 0, 1, 1, 1, 0, 0, 0]  # (i // 3) mod min(n_buckets, per_class)
 
 
 def test_toy_analysis_controls_and_identity() -> None:

@@ -1,0 +1,131 @@
+r"""Two-level bootstrap of the normalised score: over classes, and over images within each class.
+
+The natural images of role :math:`r` (reference R, held-out H, control Q) and class :math:`k` are spread over
+:math:`M` buckets with embedding sums :math:`S_{rkm}` and counts :math:`N_{rkm}`. A bootstrap replicate draws
+
+* bucket weights :math:`w_{rk} \sim \mathrm{Multinomial}(M, 1/M)` for every role and class (resampling the buckets,
+  i.e. groups of images, with replacement), and visualization weights :math:`u_k \sim \mathrm{Multinomial}(n, 1/n)`
+  over the :math:`n` visualizations (seeds) of class :math:`k`;
+* class indices :math:`k_1, \dots, k_K` uniformly with replacement.
+
+Resampled means are :math:`m_{rk} = \sum_m w_{rkm} S_{rkm} / \sum_m w_{rkm} N_{rkm}`, so every term is a
+bilinear form in the weights over precomputed Gram blocks :math:`\langle S_{Rkm}, S_{Hjm'}\rangle` etc.; the cost
+of a replicate is independent of the dimension :math:`D` and of the number of images. With unit weights the terms
+are exactly the point estimates. :math:`M = 1` gives the class-only bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["GramBlocks", "bootstrap_terms", "gram_blocks", "ratio_with_ci", "unit_weights"]
+
+
+@dataclass(frozen=True)
+class GramBlocks:
+    """Inner products needed by the terms of one layer (float64).
+
+    ``vr`` ``(K, n, M)``: :math:`\\langle \\varphi(v_{kj}), S_{Rkm}\\rangle`; ``rh``/``rq`` ``(K, M, K, M)``:
+    :math:`\\langle S_{Rkm}, S_{Hjm'}\\rangle` / :math:`\\langle S_{Rkm}, S_{Qjm'}\\rangle`; ``counts`` ``(3, K, M)``.
+    """
+
+    vr: Tensor
+    rh: Tensor
+    rq: Tensor
+    counts: Tensor
+
+
+def gram_blocks(vis: Tensor, sums: Tensor, counts: Tensor) -> GramBlocks:
+    """From visualization embeddings ``(K, n, D)``, bucket sums ``(3, K, M, D)`` and counts ``(3, K, M)``."""
+    ref, held, ctrl = (sums[r].double() for r in range(3))
+    return GramBlocks(
+        vr=torch.einsum("knd,kmd->knm", vis.double(), ref),
+        rh=torch.einsum("kmd,jpd->kmjp", ref, held),
+        rq=torch.einsum("kmd,jpd->kmjp", ref, ctrl),
+        counts=counts.double(),
+    )
+
+
+def _offdiag_mean(cross: Tensor) -> tuple[Tensor, Tensor]:
+    """Diagonal and mean of the off-diagonal entries of ``(B, K, K)`` along the last axis."""
+    k = cross.shape[-1]
+    diag = cross.diagonal(dim1=-2, dim2=-1)
+    return diag, (cross.sum(-1) - diag) / (k - 1)
+
+
+def bootstrap_terms(blocks: GramBlocks, w: Tensor, u: Tensor) -> dict[str, Tensor]:
+    """Per-class terms ``a, b, c, same, other`` ``(B, K)`` for bucket weights ``w`` ``(B, 3, K, M)`` and
+    visualization weights ``u`` ``(B, K, n)``.
+
+    :math:`a_k = \\langle \\bar v_k, m_{Rk}\\rangle`, :math:`b_k = \\langle m_{Hk}, m_{Rk}\\rangle`,
+    :math:`c_k = \\mathrm{mean}_{j \\ne k}\\langle m_{Rk}, m_{Hj}\\rangle`, ``same`` :math:`= \\langle m_{Qk},
+    m_{Rk}\\rangle`, ``other`` :math:`= \\mathrm{mean}_{j \\ne k}\\langle m_{Rk}, m_{Qj}\\rangle`.
+    """
+    w, u = w.double(), u.double()
+    wn = w * blocks.counts  # (B, 3, K, M)
+    n_r, n_h, n_q = (wn[:, r].sum(-1) for r in range(3))  # (B, K)
+    a = torch.einsum("bkn,knm,bkm->bk", u, blocks.vr, w[:, 0]) / (u.sum(-1) * n_r)
+    rh = torch.einsum("bkm,kmjp,bjp->bkj", w[:, 0], blocks.rh, w[:, 1]) / (n_r[:, :, None] * n_h[:, None, :])
+    rq = torch.einsum("bkm,kmjp,bjp->bkj", w[:, 0], blocks.rq, w[:, 2]) / (n_r[:, :, None] * n_q[:, None, :])
+    b, c = _offdiag_mean(rh)
+    same, other = _offdiag_mean(rq)
+    return {"a": a, "b": b, "c": c, "same": same, "other": other}
+
+
+def unit_weights(k: int, m: int, n: int) -> tuple[Tensor, Tensor]:
+    """Weights of the point estimate: every bucket and visualization once, ``(1, 3, K, M)`` and ``(1, K, n)``."""
+    return torch.ones(1, 3, k, m, dtype=torch.float64), torch.ones(1, k, n, dtype=torch.float64)
+
+
+def _ratio(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (a.mean(-1) - c.mean(-1)) / (b.mean(-1) - c.mean(-1))
+
+
+def _bucket_weights(rng: np.random.Generator, occupied: np.ndarray, size: int) -> np.ndarray:
+    """``(size, 3, K, M)`` multinomial resampling weights over the occupied buckets of each (role, class)."""
+    w = np.zeros((size, *occupied.shape), dtype=np.int64)
+    for r, k in np.ndindex(*occupied.shape[:2]):
+        idx = np.flatnonzero(occupied[r, k])
+        if len(idx):
+            w[:, r, k, idx] = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)), size=size)
+    return w
+
+
+def ratio_with_ci(
+    blocks: GramBlocks, numerator: str, n_bootstrap: int, confidence: float, seed: int, chunk: int = 256
+) -> tuple[float, float, float, list[float]]:
+    """Score :math:`(\\bar t - \\bar c)/(\\bar b - \\bar c)` of the term ``numerator`` (``"a"``, ``"same"`` or
+    ``"other"``), its percentile-bootstrap interval (classes and images resampled) and the per-class ratios.
+
+    Replicates are drawn in chunks of ``chunk``; non-finite replicates (empty resampled sets) are dropped."""
+    k, m = (int(v) for v in blocks.counts.shape[1:])
+    n = blocks.vr.shape[1]
+    point = {key: v[0].numpy() for key, v in bootstrap_terms(blocks, *unit_weights(k, m, n)).items()}
+    score = float(_ratio(point[numerator], point["b"], point["c"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_class = ((point[numerator] - point["c"]) / (point["b"] - point["c"])).tolist()
+    lo = hi = math.nan
+    if n_bootstrap > 0:
+        rng = np.random.default_rng(seed)
+        occupied = (blocks.counts > 0).numpy()
+        boot = []
+        for start in range(0, n_bootstrap, chunk):
+            size = min(chunk, n_bootstrap - start)
+            w = torch.from_numpy(_bucket_weights(rng, occupied, size))
+            u = torch.from_numpy(rng.multinomial(n, np.full(n, 1 / n), size=(size, k)))
+            t = {key: v.numpy() for key, v in bootstrap_terms(blocks, w, u).items()}
+            idx = rng.integers(0, k, size=(size, k))
+            rows = np.arange(size)[:, None]
+            boot.append(_ratio(t[numerator][rows, idx], t["b"][rows, idx], t["c"][rows, idx]))
+        values = np.concatenate(boot)
+        values = values[np.isfinite(values)]
+        if len(values):
+            alpha = (1 - confidence) / 2
+            lo, hi = (float(v) for v in np.quantile(values, [alpha, 1 - alpha]))
+    return score, lo, hi, [float(v) for v in per_class]
