@@ -1,0 +1,108 @@
+"""Benchmark of the fooling manipulations: build time, evaluation cost relative to the original model, and the
+wall time of the full ``fvtrust fool --quick`` runs. Writes ``benchmarks/results/fooling.json``.
+
+    python benchmarks/bench_fooling.py [--models fashion_cnn mobilenet_v2] [--skip-runs] [--rounds 5]
+
+Cost ratio: median over ``rounds`` alternating rounds of the forward time of the fooled model divided by that of
+the original on the same batch of natural images (target for the circuit on the logits: at most 1.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+RESULTS = Path(__file__).parent / "results" / "fooling.json"
+
+
+@torch.no_grad()
+def _time(model: nn.Module, x: Tensor, repeats: int) -> float:
+    model(x)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        model(x)
+    return (time.perf_counter() - t0) / repeats
+
+
+def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[str, Any]:
+    from empirical.data import fashion_mnist, natural_images, random_crops
+    from empirical.fooling import FoolingCircuit, add_silent_units, cyclic_targets, preset, train_detector
+    from empirical.fooling._run import _calibration
+    from empirical.models import load_model
+
+    p = preset(name, quick=True)
+    model = load_model(name)
+    t0 = time.perf_counter()
+    det, rep = train_detector(model, name, p.detector, progress=False)
+    detector_seconds = time.perf_counter() - t0
+    n_out = len(model.class_names)
+    t0 = time.perf_counter()
+    circuit = FoolingCircuit(model, det, cyclic_targets(n_out, p.block)).eval()
+    circuit_build = time.perf_counter() - t0
+    layer = p.silent_layer
+    n_units = dict(model.net.named_modules())[layer].weight.shape[0]
+    calib = _calibration(name, p.silent_calibration)
+    t0 = time.perf_counter()
+    silent = add_silent_units(model, layer, cyclic_targets(n_units, p.block), calib, progress=False).eval()
+    silent_build = time.perf_counter() - t0
+    if name == "fashion_cnn":
+        x = fashion_mnist("test")[0][:1000].float() / 255
+        repeats = 5
+    else:
+        photos = natural_images("imagenet").images
+        x = torch.cat([photos, random_crops(photos, 24, seed=3)])
+        repeats = 1
+    times: dict[str, list[float]] = {"original": [], "circuit": [], "silent": [], "detector": []}
+    for _ in range(rounds):
+        times["original"].append(_time(model, x, repeats))
+        times["circuit"].append(_time(circuit, x, repeats))
+        times["silent"].append(_time(silent, x, repeats))
+        times["detector"].append(_time(det, x, repeats))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    row: dict[str, Any] = {
+        "model": name, "batch": len(x), "detector_seconds_train_or_load": detector_seconds,
+        "detector_cached": rep.cached, "detector_train_seconds": rep.train_seconds,
+        "detector_data_seconds": rep.data_seconds, "build_circuit_seconds": circuit_build,
+        "build_silent_seconds": silent_build, "silent_calibration_images": len(calib),
+        "forward_ms": {k: 1000 * v for k, v in med.items()},
+        "cost_ratio_circuit": med["circuit"] / med["original"], "cost_ratio_silent": med["silent"] / med["original"],
+    }  # fmt: skip
+    if run_quick:
+        from empirical.fooling import run_circuit, run_silent
+
+        for method, fn in (("circuit", run_circuit), ("silent", run_silent)):
+            t0 = time.perf_counter()
+            fn(name, out_dir / f"{name}_{method}", quick=True, progress=False)
+            row[f"quick_{method}_seconds"] = time.perf_counter() - t0
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", nargs="+", default=["fashion_cnn", "mobilenet_v2"])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--skip-runs", action="store_true", help="skip the full --quick runs")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fooling"))
+    args = ap.parse_args()
+    rows = [bench_model(m, args.rounds, not args.skip_runs, args.out) for m in args.models]
+    result = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__},
+        "note": "quick_*_seconds include training E / generating its data unless cached (see detector_cached)",
+        "rows": rows,
+    }  # fmt: skip
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

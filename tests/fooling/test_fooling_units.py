@@ -1,0 +1,111 @@
+"""Fast tests of the fooling constructions on small synthetic models (no training, no zoo)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from empirical.fooling import (
+    Detector,
+    FoolingCircuit,
+    SilentConv,
+    add_silent_units,
+    check_preconditions,
+    cyclic_targets,
+    silent_filters,
+)
+from fvtrust.cli import main
+
+
+class ConstantDetector(Detector):
+    """E fixed to 0 (natural) or 1 (visualization)."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(1, 8)
+        self.value = value
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(images),), 1.0 if self.value else -1.0)
+
+
+def tiny_net() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 8 * 8, 4))
+
+
+def test_cyclic_targets() -> None:
+    assert cyclic_targets(4) == [1, 2, 3, 0]
+    assert cyclic_targets(6, 3) == [1, 2, 0, 4, 5, 3]
+    assert sorted(cyclic_targets(10, 4)) == list(range(10))
+    with pytest.raises(ValueError, match="at least 2"):
+        cyclic_targets(1)
+
+
+def test_circuit_algebra() -> None:
+    """E = 0: A = F + c; E = 1: A = ReLU(D + c_D) with D the permuted units; c_D = 0 gives the notebook's C."""
+    net, x = tiny_net().eval(), torch.rand(5, 1, 8, 8)
+    f = net(x).detach()
+    targets = cyclic_targets(4)
+    natural = FoolingCircuit(net, ConstantDetector(0), targets).eval()
+    torch.testing.assert_close(natural(x), f + 100.0)
+    assert torch.equal(natural(x).argmax(1), f.argmax(1))
+    vis = FoolingCircuit(net, ConstantDetector(1), targets, target_offset=0.0).eval()
+    torch.testing.assert_close(vis(x), torch.relu(f[:, targets]))
+
+
+def test_circuit_gradient_follows_target() -> None:
+    net = tiny_net().eval()
+    x = torch.rand(1, 1, 8, 8, requires_grad=True)
+    FoolingCircuit(net, ConstantDetector(1), cyclic_targets(4)).eval()(x)[0, 0].backward()
+    g_fooled = x.grad.clone()
+    x.grad = None
+    net(x)[0, 1].backward()
+    torch.testing.assert_close(g_fooled, x.grad)
+
+
+def test_preconditions_flag_small_k() -> None:
+    net, x = tiny_net().eval(), torch.rand(8, 1, 8, 8)
+    ok = check_preconditions(FoolingCircuit(net, ConstantDetector(0), cyclic_targets(4)), x)
+    assert ok.ok, str(ok)
+    bad = check_preconditions(FoolingCircuit(net, ConstantDetector(0), cyclic_targets(4), k=50.0), x)
+    assert not bad.ok
+    assert [c.text for c in bad.violated()] == ["natural: D + c_D < k"]
+    assert bad.violated()[0].violations == 8 and bad.violated()[0].worst > 50.0
+
+
+def test_silent_units_bit_exact_and_orthogonal() -> None:
+    net = tiny_net().eval()
+    natural = torch.rand(64, 1, 8, 8)
+    fooled = add_silent_units(net, "0", cyclic_targets(6), natural, progress=False).eval()
+    assert isinstance(fooled[0], SilentConv) and not isinstance(net[0], SilentConv)
+    with torch.no_grad():
+        assert torch.equal(fooled(natural), net(natural))
+        w = net[0].weight.flatten(1)
+        s = silent_filters(net[0], cyclic_targets(6), alpha=2.0, scale=1.0).flatten(1)
+        p = s - w  # the orthogonal part, norm alpha * |w|
+        torch.testing.assert_close((p * w).sum(1), torch.zeros(6), atol=1e-5, rtol=0)
+        torch.testing.assert_close(p.norm(dim=1), 2.0 * w.norm(dim=1))
+        far = torch.rand(4, 1, 8, 8) * 50  # far outside the calibration range: the silent units fire
+        assert not torch.equal(fooled(far), net(far))
+
+
+def test_silent_units_reject_grouped_conv() -> None:
+    net = nn.Sequential(nn.Conv2d(2, 2, 3, groups=2))
+    with pytest.raises(ValueError, match="not an ungrouped Conv2d"):
+        add_silent_units(net, "0", [1, 0], torch.rand(2, 2, 5, 5), progress=False)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "resnet9", "--method", "circuit"], "not supported"),
+        (["--model", "fashion_cnn", "--method", "magic"], "not one of"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--target", "cats"], "use 'permute'"),
+        (["--model", "fashion_cnn", "--method", "silent", "--target", "image:coffee"], "permute only"),
+    ],
+)
+def test_cli_bad_input(argv: list[str], message: str, tmp_path, capsys) -> None:  # noqa: ANN001
+    assert main(["fool", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
