@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import z3
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from counterexamples.verify._exact import frac
 
@@ -60,6 +60,103 @@ def evaluate(net: ReluNet, y: list[Fraction]) -> Fraction:
     return h[0]
 
 
+def _region(net: ReluNet, y: list[Fraction]) -> tuple[list[tuple[list[Fraction], Fraction, bool]], list[Fraction]]:
+    """The activation region of y, exactly: for every hidden neuron its pre-activation as an affine function of the
+    input (coefficients, constant) and whether it is active at y; and the gradient of f on that region."""
+    d = net.d
+    A = [[Fraction(int(i == k)) for k in range(d)] for i in range(d)]  # h = A y + c
+    c = [Fraction(0)] * d
+    h = list(y)
+    cons = []
+    for i, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        ZA = [[sum((w * A[m][k] for m, w in enumerate(row) if w), Fraction(0)) for k in range(d)] for row in W]
+        Zc = [sum((w * c[m] for m, w in enumerate(row) if w), Fraction(0)) + bb for row, bb in zip(W, b, strict=True)]
+        z = [sum((w * v for w, v in zip(row, h, strict=True)), Fraction(0)) + bb for row, bb in zip(W, b, strict=True)]
+        if i == len(net.weights) - 1:
+            return cons, ZA[0]
+        act = [v > 0 for v in z]
+        cons += [(ZA[j], Zc[j], act[j]) for j in range(len(W))]
+        A = [ZA[j] if act[j] else [Fraction(0)] * d for j in range(len(W))]
+        c = [Zc[j] if act[j] else Fraction(0) for j in range(len(W))]
+        h = [max(v, Fraction(0)) for v in z]
+    raise AssertionError("unreachable")
+
+
+def _solve_exact(rows: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction] | None:
+    """The unique solution of a square rational linear system (Gauss-Jordan), or None if it is singular."""
+    n = len(rows)
+    M = [list(r) + [v] for r, v in zip(rows, rhs, strict=True)]
+    for col in range(n):
+        piv = next((r for r in range(col, n) if M[r][col] != 0), None)
+        if piv is None:
+            return None
+        M[col], M[piv] = M[piv], M[col]
+        inv = 1 / M[col][col]
+        M[col] = [v * inv for v in M[col]]
+        for r in range(n):
+            if r != col and M[r][col] != 0:
+                f = M[r][col]
+                M[r] = [a - f * b for a, b in zip(M[r], M[col], strict=True)]
+    return [M[r][n] for r in range(n)]
+
+
+def _snap(net: ReluNet, y: np.ndarray, sense: str) -> tuple[Fraction, list[Fraction]]:
+    """An exact optimiser near the solver's float point y: the best, in exact arithmetic, of y rounded to a few
+    precisions and of the exact vertex of y's activation region that optimises f on that region (its float LP
+    solution, snapped to the rational solution of its tight constraints)."""
+    better = (lambda a, b: a > b) if sense == "max" else (lambda a, b: a < b)
+    cands = [[Fraction(float(v)).limit_denominator(10**k) for v in np.clip(y, 0, 1)] for k in (9, 6, 3)]
+    try:
+        cons, grad = _region(net, cands[0])
+        d = net.d
+        # rows r.y <= q: region sign conditions and the box
+        rows = [([-v for v in a], cst) if act else (list(a), -cst) for a, cst, act in cons]
+        rows += [([Fraction(int(i == k)) for k in range(d)], Fraction(1)) for i in range(d)]
+        rows += [([Fraction(-int(i == k)) for k in range(d)], Fraction(0)) for i in range(d)]
+        g = np.array([float(v) for v in grad])
+        R = np.array([[float(v) for v in r] for r, _ in rows])
+        q = np.array([float(v) for _, v in rows])
+        lp = linprog(-g if sense == "max" else g, A_ub=R, b_ub=q, bounds=[(None, None)] * d, method="highs")
+        if lp.status == 0:
+            slack = q - R @ lp.x
+            order = np.argsort(np.abs(slack) / (1 + np.abs(R).sum(axis=1)))
+            basis: list[int] = []
+            for i in order[: 4 * d + 8]:
+                trial = [rows[j][0] for j in (*basis, i)]
+                if _rank(trial) == len(trial):
+                    basis.append(int(i))
+                if len(basis) == d:
+                    break
+            if len(basis) == d:
+                v = _solve_exact([rows[j][0] for j in basis], [rows[j][1] for j in basis])
+                if v is not None and all(0 <= t <= 1 for t in v):
+                    cands.insert(0, v)
+    except (ValueError, ZeroDivisionError):  # the float LP is only a guide: fall back to the rounded points
+        pass
+    best_v, best_y = None, None
+    for cand in cands:
+        val = evaluate(net, cand)
+        if best_v is None or better(val, best_v):
+            best_v, best_y = val, cand
+    return best_v, best_y  # type: ignore[return-value]
+
+
+def _rank(rows: list[list[Fraction]]) -> int:
+    M = [list(r) for r in rows]
+    rank, ncol = 0, len(M[0]) if M else 0
+    for col in range(ncol):
+        piv = next((r for r in range(rank, len(M)) if M[r][col] != 0), None)
+        if piv is None:
+            continue
+        M[rank], M[piv] = M[piv], M[rank]
+        for r in range(len(M)):
+            if r != rank and M[r][col] != 0:
+                f = M[r][col] / M[rank][col]
+                M[r] = [a - f * b for a, b in zip(M[r], M[rank], strict=True)]
+        rank += 1
+    return rank
+
+
 def _interval_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
     lo, hi = np.zeros(net.d), np.ones(net.d)
     out = []
@@ -73,9 +170,20 @@ def _interval_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _encode(net: ReluNet, bounds: list[tuple[np.ndarray, np.ndarray]], layers: int, relax: bool) -> dict[str, Any]:
+def _encode(
+    net: ReluNet,
+    bounds: list[tuple[np.ndarray, np.ndarray]],
+    layers: int,
+    relax: bool,
+    gain: list[float] | None = None,
+) -> dict[str, Any]:
     """Big-M encoding of the first ``layers`` hidden layers. Variables: y, then per hidden layer z, a, s.
-    Stable neurons (l >= 0 or u <= 0) are linear; ``relax`` drops integrality (the LP relaxation)."""
+    Stable neurons (l >= 0 or u <= 0) are linear; ``relax`` drops integrality (the LP relaxation).
+
+    ``gain`` (the objective's coefficients on the last encoded layer, signed so that the solver maximises) makes
+    the last layer one-sided: a neuron the objective wants small (gain < 0) keeps only a >= z, a >= 0, which at
+    the optimum, and in any point with a given objective level, can be lowered to a = relu(z) without hurting the
+    objective, so it needs no binary; a neuron with gain 0 is dropped. This is exact, not a relaxation."""
     d = net.d
     idx, layout = d, []
     for W in net.weights[:layers]:
@@ -110,7 +218,13 @@ def _encode(net: ReluNet, bounds: list[tuple[np.ndarray, np.ndarray]], layers: i
             row(coefs, -float(bb), -float(bb))  # W h - z = -b
             lb[z], ub[z] = zl[j], zu[j]
             lb[s_], ub[s_] = 0, 1
-            if zl[j] >= 0:  # always active: a = z
+            g = gain[j] if gain is not None and li == layers - 1 else None
+            if g == 0:  # the objective ignores this neuron
+                lb[a], ub[a], lb[s_], ub[s_] = 0, 0, 0, 0
+            elif g is not None and g < 0 and zl[j] < 0 < zu[j]:  # a >= max(z, 0) suffices
+                lb[a], ub[s_] = 0, 0
+                row({a: 1, z: -1}, 0, np.inf)
+            elif zl[j] >= 0:  # always active: a = z
                 row({a: 1, z: -1}, 0, 0)
                 lb[s_] = 1
             elif zu[j] <= 0:  # never active: a = 0
@@ -171,9 +285,11 @@ def _milp_opt(
 ) -> tuple[bool, np.ndarray | None, float | None]:
     """Maximise (sense "max") or minimise f over the box; with ``above``, only ask whether f >= above (max) or
     f <= above (min) is feasible."""
-    enc = _encode(net, bounds or _tightened_bounds(net), len(net.weights) - 1, relax=False)
+    out_w = [float(v) for v in net.weights[-1][0]]
+    gain = out_w if sense == "max" else [-v for v in out_w]
+    enc = _encode(net, bounds or _tightened_bounds(net), len(net.weights) - 1, relax=False, gain=gain)
     c = np.zeros(enc["nvar"])
-    c[enc["prev"]] = [float(v) for v in net.weights[-1][0]]
+    c[enc["prev"]] = out_w
     const = float(net.biases[-1][0])
     extra = []
     if above is not None:
@@ -196,8 +312,7 @@ def relu_net_extrema(spec: dict[str, Any] | ReluNet, method: str = "milp") -> di
             ok, y, _ = _milp_opt(net, sense, bounds=bounds)
             if not ok or y is None:
                 raise RuntimeError(f"MILP for the {sense} failed")
-            ys = [Fraction(float(v)).limit_denominator(10**9) for v in np.clip(y, 0, 1)]
-            val = evaluate(net, ys)
+            val, ys = _snap(net, y, sense)
             # confirm: nothing beyond val + 1e-5 max(1, |val|) exists (big-M slack under HiGHS tolerances ~1e-6)
             margin = 1e-5 * max(1.0, abs(float(val)))
             beyond, _, _ = _milp_opt(net, sense, float(val) + (margin if sense == "max" else -margin), bounds)
