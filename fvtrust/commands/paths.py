@@ -3,7 +3,8 @@
 ``fvtrust paths --model fashion_cnn --out DIR [--metric spearman|pearson|cosine]`` renders one logit visualization
 per class (and seed), streams natural images of every class through the model, and writes ``DIR/paths.json``
 (``layers``, ``score`` per layer with bootstrap CIs, ``control_same_class``, ``control_other_class``, settings),
-``DIR/paths.csv``, ``DIR/paths.png`` (normalised similarity across depth with CI bands) and ``DIR/visualizations.png``.
+``DIR/paths.csv``, ``DIR/paths.png`` (normalised similarity across depth with CI bands), ``DIR/visualizations.png``
+and ``DIR/visualizations.pt`` (reusable with ``--visualizations``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["imagenet_folder", "load_natural", "plot_paths", "register", "run"]
+__all__ = ["imagenet_folder", "load_natural", "load_visualizations", "plot_paths", "register", "run"]
 
 _MODELS = ("fashion_cnn", "mobilenet_v2")
 _IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -40,7 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--images-per-class", type=int, default=None, help="natural images per class and role")
     p.add_argument("--steps", type=int, default=None, help="visualization steps (default: per model)")
     p.add_argument("--fv-per-class", type=int, default=None, help="visualizations (seeds) per class")
-    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default %(default)s)")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap replicates (default %(default)s)")
+    p.add_argument(
+        "--image-buckets", type=int, default=10,
+        help="buckets of images per class and role resampled by the bootstrap; 1: classes only (default %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--visualizations", type=Path, default=None,
+        help="reuse visualizations saved by an earlier run (its visualizations.pt) instead of rendering",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="few steps and images: a smoke run in about a minute")
     p.add_argument("--imagenet-dir", type=Path, default=None, help="folder of class subfolders (index or name)")
@@ -171,6 +180,23 @@ def _save_grid(images: Tensor, names: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+def load_visualizations(path: Path, classes: list[int]) -> tuple[Tensor, dict[str, Any]]:
+    """``visualizations.pt`` of an earlier run: ``{"images": (K, n, C, H, W), "classes": [...], ...}`` or a bare
+    tensor; the classes must match this run's."""
+    if not path.is_file():
+        raise ValueError(f"--visualizations {path}: no such file")
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(data, Tensor):
+        data = {"images": data, "classes": classes}
+    images = data["images"]
+    if images.ndim == 4:
+        images = images[:, None]
+    if list(data.get("classes", classes)) != list(classes) or images.shape[0] != len(classes):
+        raise ValueError(f"--visualizations {path}: classes {data.get('classes')} do not match this run's {classes}")
+    meta = {k: v for k, v in data.items() if k not in ("images", "classes") and isinstance(v, int | float | str | bool)}
+    return images.float(), meta
+
+
 def run(args: argparse.Namespace) -> int:
     from empirical.models import load_model
     from empirical.paths import IMAGES_PER_CLASS, PATH_DEFAULTS, class_visualizations, fv_settings, path_similarity
@@ -181,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
     if args.bootstrap < 0:
         raise ValueError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.image_buckets < 1:
+        raise ValueError(f"--image-buckets must be >= 1, got {args.image_buckets}")
     progress = not args.no_progress
     model = load_model(args.model, device=args.device)
     layers = args.layers
@@ -197,13 +225,20 @@ def run(args: argparse.Namespace) -> int:
         fv = replace(fv, fv_per_class=args.fv_per_class)
     settings = replace(
         PATH_DEFAULTS, metric=args.metric, pooling=args.pooling, images_per_class=per_class,
-        n_bootstrap=args.bootstrap, seed=args.seed, batch_size=250 if args.model == "fashion_cnn" else 32,
+        n_bootstrap=args.bootstrap, image_buckets=args.image_buckets, seed=args.seed,
+        batch_size=250 if args.model == "fashion_cnn" else 32,
     )  # fmt: skip
     natural, labels, classes, info = load_natural(model, per_class, args.seed, args.imagenet_dir, settings.batch_size)
     args.out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    vis = class_visualizations(model, classes, fv, progress=progress)
+    fv_meta: dict[str, Any] = {"fv_steps": fv.steps, "fv_per_class": fv.fv_per_class}
+    if args.visualizations is not None:
+        vis, loaded = load_visualizations(args.visualizations, classes)
+        fv_meta = {"fv_file": str(args.visualizations), "fv_per_class": int(vis.shape[1]), **loaded}
+    else:
+        vis = class_visualizations(model, classes, fv, progress=progress)
+        torch.save({"images": vis, "classes": classes, "steps": fv.steps}, args.out / "visualizations.pt")
     t_fv = time.perf_counter() - t0
     names = [model.class_names[c] for c in classes]
     res = path_similarity(model, vis, natural, labels, classes, layers, settings, names, progress)
@@ -213,8 +248,8 @@ def run(args: argparse.Namespace) -> int:
     out["model"] = args.model
     out["natural_images"] = info
     out["settings"].update(
-        {"fv_steps": fv.steps, "fv_per_class": fv.fv_per_class, "fv_small_transforms": fv.small_transforms,
-         "fv_crop": fv.crop, "quick": args.quick, "device": args.device},
+        {**fv_meta, "fv_small_transforms": fv.small_transforms, "fv_crop": fv.crop, "quick": args.quick,
+         "device": args.device},
     )  # fmt: skip
     out["seconds"] = {"visualizations": round(t_fv, 2), "total": round(t_all, 2)}
     (args.out / "paths.json").write_text(json.dumps(out, indent=1))
@@ -223,7 +258,8 @@ def run(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    title = f"{args.model}: {len(classes)} classes, {fv.steps}-step logit FVs, {args.metric}, {args.pooling} pooling"
+    steps = fv_meta.get("steps", fv_meta.get("fv_steps", "?"))
+    title = f"{args.model}: {len(classes)} classes, {steps}-step logit FVs, {args.metric}, {args.pooling} pooling"
     plot_paths(out, args.out / "paths.png", title)
     _save_grid(vis, names, args.out / "visualizations.png")
     for row in rows:
