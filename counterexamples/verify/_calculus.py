@@ -6,6 +6,9 @@ Each rule is a textbook closure property, so a "yes" is a proof and a "no" only 
   concave:     the mirror rules (Min of concave, ...).
   nondecreasing (coordinatewise): affine with coefficients >= 0; Max/Min/sum of nondecreasing;
                c * nondecreasing (c >= 0); c * nonincreasing (c <= 0).
+  smooth fallback (polynomials only, so every derivative is defined on the box): convex iff the Hessian is
+               PSD on the box, nondecreasing iff every partial derivative is >= 0 on the box, both proved by z3
+               (unsat of "some y in [0,1]^d and v with v'H(y)v < 0", resp. "some y with df/dy_k < 0").
   piecewise affine (continuous): built from affine terms with +, constant *, Min, Max, Abs.
   Lipschitz in the p-norm: for a piecewise-affine expression, the largest dual norm over a superset of its
   gradients (Max/Min: union; Abs: +-; sum: Minkowski sum; c *: scaling), which is exact when the superset is;
@@ -19,6 +22,7 @@ import itertools
 from fractions import Fraction
 
 import sympy
+import z3
 
 Vec = tuple[Fraction, ...]
 
@@ -55,6 +59,59 @@ def _split_scalar(e: sympy.Expr) -> tuple[Fraction, sympy.Expr] | None:
     return None
 
 
+def _polynomial(e: sympy.Expr, syms: list[sympy.Symbol]) -> bool:
+    """A polynomial with rational coefficients (no Min/Max/Abs/Piecewise, no roots, no division by variables)."""
+    if e.atoms(sympy.Function, sympy.Piecewise) or any(
+        p.exp.is_negative or not p.exp.is_Integer for p in e.atoms(sympy.Pow) if p.base.free_symbols
+    ):
+        return False
+    try:
+        sympy.Poly(sympy.expand(e), *syms)
+    except sympy.PolynomialError:
+        return False
+    return all(c.is_Rational for c in sympy.Poly(sympy.expand(e), *syms).coeffs())
+
+
+def _z3_unsat_on_box(syms: list[sympy.Symbol], build, timeout_ms: int = 10000) -> bool:  # noqa: ANN001
+    """z3 proves that no point of [0,1]^d satisfies the condition ``build(z3 variables)``."""
+    from counterexamples.verify._z3expr import Z3Expr
+
+    zs = [z3.Real(s.name) for s in syms]
+    tr = Z3Expr(dict(zip(syms, zs, strict=True)))
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    s.add(*[c for v in zs for c in (v >= 0, v <= 1)], build(tr))
+    return s.check() == z3.unsat
+
+
+def hessian_psd_on_box(e: sympy.Expr, syms: list[sympy.Symbol], want: str) -> bool:
+    """A polynomial is convex (concave) on the box iff v'H(y)v >= 0 (<= 0) for all y in the box and all v."""
+    if not _polynomial(e, syms):
+        return False
+    H = sympy.hessian(e, syms)
+    vs = [sympy.Symbol(f"_v{k}", real=True) for k in range(len(syms))]
+    form = sympy.expand((sympy.Matrix([vs]) * H * sympy.Matrix(vs))[0, 0])
+    sign = 1 if want == "convex" else -1
+    if form == 0:
+        return True
+
+    def build(tr):  # noqa: ANN001, ANN202
+        for v in vs:
+            tr.env[v] = z3.Real(v.name)
+        return tr(sign * form) < 0
+
+    return _z3_unsat_on_box(syms, build)
+
+
+def partials_nonneg_on_box(e: sympy.Expr, syms: list[sympy.Symbol], direction: int) -> bool:
+    if not _polynomial(e, syms):
+        return False
+    return all(
+        _z3_unsat_on_box(syms, lambda tr, g=sympy.diff(e, s): tr(direction * g) < 0)  # noqa: B008
+        for s in syms
+    )
+
+
 def is_affine(e: sympy.Expr, syms: list[sympy.Symbol]) -> bool:
     return _affine_coeffs(e, syms) is not None
 
@@ -67,9 +124,13 @@ def curvature(e: sympy.Expr, syms: list[sympy.Symbol], want: str) -> bool:
     sc = _split_scalar(e)
     if sc is not None:
         c, rest = sc
-        return curvature(rest, syms, want if c > 0 else other)
+        if curvature(rest, syms, want if c > 0 else other):
+            return True
+        return hessian_psd_on_box(e, syms, want)
     if e.is_Add:
-        return all(curvature(a, syms, want) for a in e.args)
+        if all(curvature(a, syms, want) for a in e.args):
+            return True
+        return hessian_psd_on_box(e, syms, want)
     if isinstance(e, sympy.Max):
         return want == "convex" and all(curvature(a, syms, "convex") for a in e.args)
     if isinstance(e, sympy.Min):
@@ -80,7 +141,7 @@ def curvature(e: sympy.Expr, syms: list[sympy.Symbol], want: str) -> bool:
         inner = e.args[0]
         terms = inner.args if inner.is_Add else (inner,)
         return all(t.is_Pow and t.args[1] == 2 and is_affine(t.args[0], syms) for t in terms)
-    return False
+    return hessian_psd_on_box(e, syms, want)
 
 
 def monotone(e: sympy.Expr, syms: list[sympy.Symbol], direction: int = 1) -> bool:
@@ -99,7 +160,7 @@ def monotone(e: sympy.Expr, syms: list[sympy.Symbol], direction: int = 1) -> boo
         return all(
             t.is_Pow and t.args[1] == 2 and _nonneg(t.args[0]) and monotone(t.args[0], syms, direction) for t in terms
         )
-    return False
+    return partials_nonneg_on_box(e, syms, direction)
 
 
 def _nonneg(e: sympy.Expr) -> bool:

@@ -123,8 +123,12 @@ def _decoder_env(decoder: dict[str, Any]) -> tuple[sympy.Expr, dict[str, sympy.S
     return sympy.sympify(decoder["expr"], locals=local, rational=True), syms
 
 
-def verify_yes_proof(cert: dict[str, Any], timeout_ms: int = 30000) -> Report:
-    """z3: no member, visualization and x make the decoder wrong (the negation is unsat)."""
+def verify_yes_proof(cert: dict[str, Any], timeout_ms: int = 30000, encoding: str = "vertices") -> Report:
+    """z3: no member, visualization and x make the decoder wrong (the negation is unsat).
+
+    For affine d = 1, "x_max is a global maximiser and x_min a global minimiser over [0,1]" is encoded either at
+    the end points (``encoding="vertices"``: an affine function on [0,1] is bounded by its values at 0 and 1) or
+    literally, with a universally quantified t in [0,1] (``encoding="forall"``)."""
     cls, d = cert["class"], int(cert["params"]["d"])
     rep = Report(f"proof for {cls} (d = {d}) / {cert.get('question')}")
     expr, syms = _decoder_env(cert["decoder"])
@@ -152,14 +156,18 @@ def verify_yes_proof(cert: dict[str, Any], timeout_ms: int = 30000) -> Report:
 
         # x_max is a global maximiser and x_min a global minimiser over [0,1]: an affine function on an interval
         # is bounded by its values at the end points, so "for all y in [0,1]" is equivalent to y in {0, 1}.
-        member = [
-            fmax == f(xmax[0]),
-            fmin == f(xmin[0]),
-            *[f(t) <= fmax for t in (0, 1)],
-            *[f(t) >= fmin for t in (0, 1)],
-        ]
+        member = [fmax == f(xmax[0]), fmin == f(xmin[0])]
+        if encoding == "forall":
+            t = z3.Real("t")
+            member.append(z3.ForAll([t], z3.Implies(z3.And(t >= 0, t <= 1), z3.And(f(t) <= fmax, f(t) >= fmin))))
+            how = "f = w x + b; extremality as a z3 for-all over t in [0,1]"
+        elif encoding == "vertices":
+            member += [*[f(t) <= fmax for t in (0, 1)], *[f(t) >= fmin for t in (0, 1)]]
+            how = "f = w x + b; extremality checked at the end points 0 and 1"
+        else:
+            rep.add("encoding", False, f"unknown encoding {encoding!r}; expected 'vertices' or 'forall'")
+            return rep
         truth = f(x[0])
-        how = "f = w x + b; extremality checked at the end points 0 and 1"
     else:
         rep.add("class", False, f"no proof procedure for {cls} with d = {d}")
         return rep

@@ -9,6 +9,7 @@ import sympy
 
 from counterexamples.verify import _calculus as calc
 from counterexamples.verify._exact import equal, frac, parse_expr, rational
+from counterexamples.verify._regions import TooManyRegions, lipschitz_at_most, region_gradients
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
 from counterexamples.verify._report import Report
 from counterexamples.verify._z3expr import box_extreme_holds
@@ -86,10 +87,7 @@ def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Repor
         report.add(f"{tag}: member of black_box", True, "every function is")
         return
     if w.net is not None:
-        if cls in ("neural_network", "piecewise_affine", "erm_network"):
-            report.add(f"{tag}: member of {cls}", True, "a ReLU network (continuous piecewise affine)")
-        else:
-            report.add(f"{tag}: member of {cls}", False, f"no structural check of {cls} for ReLU-network specs")
+        _check_net_member(w.net, cls, params, report, tag)
         return
     e, s = w.expr, w.syms
     if cls == "constant":
@@ -112,5 +110,35 @@ def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Repor
         report.add(
             f"{tag}: {p}-norm Lipschitz constant <= L",
             bound <= float(L) * (1 + 1e-12),
-            f"calculus bound {bound:.6g} vs L = {L}",
+            f"expression-tree Lipschitz calculus (sound upper bound; exact gradient sets for Min/Max/Abs of affine "
+            f"terms): {bound:.6g} vs L = {L}",
         )
+
+
+def _check_net_member(net: ReluNet, cls: str, params: dict[str, Any], report: Report, tag: str) -> None:
+    """Membership of a ReLU-network spec: by its form, or from the exact gradients of its activation regions."""
+    if cls in ("neural_network", "piecewise_affine", "erm_network"):
+        report.add(f"{tag}: member of {cls}", True, "a ReLU network (continuous piecewise affine)")
+        return
+    if cls == "convex" and len(net.weights) == 2 and all(v >= 0 for v in net.weights[-1][0]):
+        report.add(f"{tag}: convex", True, "one hidden layer, nonnegative output weights: a sum of convex ReLUs")
+        return
+    try:
+        grads = region_gradients(net)
+    except TooManyRegions as err:
+        report.add(f"{tag}: member of {cls}", False, f"activation regions not enumerated ({err})")
+        return
+    how = f"exact gradients of {len(grads)} distinct pieces (LP-enumerated activation regions)"
+    zero = tuple(Fraction(0) for _ in range(net.d))
+    if cls == "lipschitz":
+        L, p = frac(str(params["L"])), str(params.get("norm", "2"))
+        ok, detail = lipschitz_at_most(grads, L, p)
+        report.add(f"{tag}: {p}-norm Lipschitz constant <= L", ok, f"{how}: {detail}")
+    elif cls == "monotonic":
+        report.add(f"{tag}: nondecreasing", all(v >= 0 for g in grads for v in g), f"{how}: all components >= 0")
+    elif cls == "affine":
+        report.add(f"{tag}: affine", len(grads) == 1, f"{how}: one gradient")
+    elif cls == "constant":
+        report.add(f"{tag}: constant", grads <= {zero}, f"{how}: all zero")
+    else:
+        report.add(f"{tag}: member of {cls}", False, f"no check of {cls} for ReLU-network specs")

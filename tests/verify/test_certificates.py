@@ -190,3 +190,50 @@ def test_lipschitz_region_claims():
     vacuous = {**claim, "params": {"d": 2, "L": "1/2", "norm": "2"}}  # Delta > L ||x_max - x_min||: impossible FV
     rep = verify_lipschitz_region(vacuous)
     assert not rep.ok and any("consistent" in c.name and not c.ok for c in rep.checks)
+
+
+def net(layers):
+    return {"kind": "relu_net", "layers": [{"W": W, "b": b} for W, b in layers]}
+
+
+def test_relu_net_lipschitz_by_activation_regions():
+    tents = tent_net([["1", "1"], ["0", "0"]], ["1", "0"], 2)  # gradient (2, 2) near (1, 1), 0 elsewhere
+    for norm, L_ok, L_bad in (("1", "2", "19/10"), ("inf", "4", "39/10"), ("2", "2829/1000", "2828/1000")):
+        good = verify_witness(tents, FV2, "lipschitz", {"d": 2, "L": L_ok, "norm": norm})
+        assert good.ok, good.to_dict()
+        assert any("activation regions" in c.detail for c in good.checks)
+        bad = verify_witness(tents, FV2, "lipschitz", {"d": 2, "L": L_bad, "norm": norm})
+        assert not bad.ok and any("Lipschitz" in c.name and not c.ok for c in bad.checks)
+
+
+def test_relu_net_monotone_affine_constant():
+    ramp = net([([["1"], ["1"]], ["0", "-1/2"]), ([["1", "-1"]], ["0"])])  # min(x0, 1/2)
+    fv = {"x_max": ["1"], "f_max": "1/2", "x_min": ["0"], "f_min": "0"}
+    assert verify_witness(ramp, fv, "monotonic", {"d": 1}).ok
+    assert not verify_witness(ramp, fv, "affine", {"d": 1}).ok  # two slopes
+    down = net([([["1"]], ["0"]), ([["-1"]], ["1"])])  # 1 - x0
+    rep = verify_witness(down, {"x_max": ["0"], "f_max": "1", "x_min": ["1"], "f_min": "0"}, "monotonic", {"d": 1})
+    assert not rep.ok and any("nondecreasing" in c.name and not c.ok for c in rep.checks)
+    assert verify_witness(down, {"x_max": ["0"], "f_max": "1", "x_min": ["1"], "f_min": "0"}, "affine", {"d": 1}).ok
+    flat = net([([["0"]], ["1"]), ([["0"]], ["3"])])
+    assert verify_witness(flat, {"x_max": ["0"], "f_max": "3", "x_min": ["1"], "f_min": "3"}, "constant", {"d": 1}).ok
+    assert not verify_witness(down, {"x_max": ["0"], "f_max": "1", "x_min": ["1"], "f_min": "0"}, "constant", {}).ok
+
+
+def test_polynomials_by_hessian_and_partial_derivatives():
+    assert verify_witness(sym("x0**2"), FV1, "convex", {"d": 1}).ok  # Hessian 2 >= 0 (z3)
+    hump = verify_witness(sym("1 - (x0 - 1)**2"), FV1, "convex", {"d": 1})  # concave
+    assert not hump.ok and any(c.name.endswith("convex") and not c.ok for c in hump.checks)
+    assert verify_witness(sym("1 - (x0 - 1)**2"), FV1, "monotonic", {"d": 1}).ok  # f' = 2(1 - x0) >= 0 on [0,1]
+    wiggle = verify_witness(sym("27/4*x0*(x0 - 2/3)**2"), FV1, "monotonic", {"d": 1})  # f(1/3)=1/4 > f(2/3)=0
+    assert not wiggle.ok and any("nondecreasing" in c.name and not c.ok for c in wiggle.checks)
+
+
+@pytest.mark.parametrize("encoding", ["vertices", "forall"])
+def test_affine_proof_encodings(encoding):
+    cert = {"class": "affine", "params": {"d": 1}, "question": "exact"}
+    good = {"expr": "f_min + (f_max - f_min)*Abs(x0 - x_min0)", "vars": DEC}
+    assert verify_yes_proof({**cert, "decoder": good}, encoding=encoding).ok
+    wrong = {"expr": "f_max - (f_max - f_min)*Abs(x0 - x_max0)/2", "vars": DEC}
+    rep = verify_yes_proof({**cert, "decoder": wrong}, encoding=encoding)
+    assert not rep.ok and "sat" in rep.checks[-1].detail
