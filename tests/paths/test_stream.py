@@ -97,3 +97,19 @@ def test_toy_analysis_controls_and_identity() -> None:
     with pytest.raises(ValueError, match="at least 2 classes"):
         path_similarity(model, protos[:1], x[:60], labels[:60], layers=["conv"],
                         settings=PathSettings(images_per_class=5), progress=False)  # fmt: skip
+
+
+def test_sanity_score_for_a_unit() -> None:
+    from empirical.paths import sanity_score
+
+    model = _Toy()
+    g = torch.Generator().manual_seed(7)
+    x = torch.rand(200, 1, 8, 8, generator=g)
+    settings = PathSettings(images_per_class=10, n_bootstrap=0, batch_size=50, pooling="flatten")
+    # (channel means of uniform noise rank the 6 channels the same way for every image: flatten instead)
+    # the image that drives conv unit 2 most is a typical "top" image: high score at that layer
+    top = model.activations(x, ["conv"])["conv"][:, 2].flatten(1).mean(1).argmax()
+    s = sanity_score(model, x[top], ("conv", 2), x, layers=["conv", "logits"], settings=settings, progress=False)
+    assert s.layers == ["conv", "logits"] and s.score[0] > 0.5
+    with pytest.raises(ValueError, match="units"):
+        sanity_score(model, x[0], ("conv", 99), x, layers=["conv"], settings=settings, progress=False)
