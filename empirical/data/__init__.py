@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -13,11 +13,13 @@ from empirical.data._photos import PHOTOS, random_crops, to_tensor
 
 @dataclass(frozen=True)
 class NaturalImages:
-    """Images in [0, 1] (N, C, H, W), labels (N,) or None (-1 where unknown), and a name per image."""
+    """Images in [0, 1] (N, C, H, W), labels (N,) or None (-1 where unknown), a name per image, and the names of
+    the classes the labels index (``class_names[labels[i]]``)."""
 
     images: Tensor
     labels: Tensor | None
     names: list[str]
+    class_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -30,10 +32,12 @@ def natural_images(kind: str = "imagenet", *, split: str = "test", size: int = 2
         names = list(PHOTOS)
         imgs = torch.stack([to_tensor(PHOTOS[n][0](), size) for n in names])
         labels = torch.tensor([PHOTOS[n][1][0] if PHOTOS[n][1] else -1 for n in names])
-        return NaturalImages(imgs, labels, names)
+        from empirical.models._zoo import imagenet_class_names
+
+        return NaturalImages(imgs, labels, names, imagenet_class_names())
     if kind == "fashion":
         x, y = fashion_mnist(split)
-        return NaturalImages(x.float() / 255.0, y, [f"{split}{i}" for i in range(len(y))])
+        return NaturalImages(x.float() / 255.0, y, [f"{split}{i}" for i in range(len(y))], list(FASHION_CLASSES))
     raise ValueError(f"kind {kind!r} is not one of 'imagenet', 'fashion'")
 
 

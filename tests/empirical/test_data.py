@@ -44,5 +44,15 @@ def test_photos_and_crops():
     torch.testing.assert_close(crops, random_crops(nat.images, 5, size=64, seed=1))  # seeded
     assert not torch.allclose(crops, random_crops(nat.images, 5, size=64, seed=2))
     assert np.isfinite(crops.numpy()).all()
+    assert nat.class_names[int(nat.labels[nat.names.index("coffee")])] == "espresso"
     with pytest.raises(ValueError, match="kind 'cifar' is not one of"):
         natural_images("cifar")
+
+
+def test_fashion_natural_images():
+    nat = natural_images("fashion")
+    assert nat.images.shape == (10000, 1, 28, 28) and nat.images.dtype == torch.float32
+    assert float(nat.images.min()) >= 0 and float(nat.images.max()) <= 1
+    x, y = fashion_mnist("test")
+    torch.testing.assert_close(nat.images, x.float() / 255)
+    assert torch.equal(nat.labels, y) and nat.class_names[0] == "T-shirt/top" and nat.class_names[9] == "Ankle boot"
