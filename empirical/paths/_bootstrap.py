@@ -51,13 +51,6 @@ def gram_blocks(vis: Tensor, sums: Tensor, counts: Tensor) -> GramBlocks:
     )
 
 
-def _offdiag_mean(cross: Tensor) -> tuple[Tensor, Tensor]:
-    """Diagonal and mean of the off-diagonal entries of ``(B, K, K)`` along the last axis."""
-    k = cross.shape[-1]
-    diag = cross.diagonal(dim1=-2, dim2=-1)
-    return diag, (cross.sum(-1) - diag) / (k - 1)
-
-
 def bootstrap_terms(blocks: GramBlocks, w: Tensor, u: Tensor) -> dict[str, Tensor]:
     """Per-class terms ``a, b, c, same, other`` ``(B, K)`` for bucket weights ``w`` ``(B, 3, K, M)`` and
     visualization weights ``u`` ``(B, K, n)``.
@@ -70,11 +63,21 @@ def bootstrap_terms(blocks: GramBlocks, w: Tensor, u: Tensor) -> dict[str, Tenso
     wn = w * blocks.counts  # (B, 3, K, M)
     n_r, n_h, n_q = (wn[:, r].sum(-1) for r in range(3))  # (B, K)
     a = torch.einsum("bkn,knm,bkm->bk", u, blocks.vr, w[:, 0]) / (u.sum(-1) * n_r)
-    rh = torch.einsum("bkm,kmjp,bjp->bkj", w[:, 0], blocks.rh, w[:, 1]) / (n_r[:, :, None] * n_h[:, None, :])
-    rq = torch.einsum("bkm,kmjp,bjp->bkj", w[:, 0], blocks.rq, w[:, 2]) / (n_r[:, :, None] * n_q[:, None, :])
-    b, c = _offdiag_mean(rh)
-    same, other = _offdiag_mean(rq)
+    b, c = _diag_and_rest(blocks.rh, w[:, 0] / n_r[..., None], w[:, 1] / n_h[..., None])
+    same, other = _diag_and_rest(blocks.rq, w[:, 0] / n_r[..., None], w[:, 2] / n_q[..., None])
     return {"a": a, "b": b, "c": c, "same": same, "other": other}
+
+
+def _diag_and_rest(gram: Tensor, left: Tensor, right: Tensor) -> tuple[Tensor, Tensor]:
+    r"""For ``gram`` ``(K, M, K, M)`` and normalised weights ``left``/``right`` ``(B, K, M)``, with
+    :math:`x_{kj} = \sum_{m, p} \mathrm{left}_{km}\, G_{kmjp}\, \mathrm{right}_{jp}`: the diagonal :math:`x_{kk}`
+    and :math:`\mathrm{mean}_{j \ne k} x_{kj}`, ``(B, K)`` each. One ``(B, KM) x (KM, KM)`` product: no
+    ``(B, K, K)`` intermediate."""
+    bsz, k, m = left.shape
+    diag = torch.einsum("bkm,kmp,bkp->bk", left, gram.diagonal(dim1=0, dim2=2).permute(2, 0, 1), right)
+    full = (right.reshape(bsz, k * m) @ gram.reshape(k * m, k * m).T).view(bsz, k, m)
+    total = (left * full).sum(-1)
+    return diag, (total - diag) / (k - 1)
 
 
 def unit_weights(k: int, m: int, n: int) -> tuple[Tensor, Tensor]:
