@@ -248,7 +248,12 @@ def _encode(
     }
 
 
-def _solve(enc: dict[str, Any], c: np.ndarray, extra: list[tuple[np.ndarray, float, float]] = ()) -> Any:  # type: ignore[assignment]
+def _solve(
+    enc: dict[str, Any],
+    c: np.ndarray,
+    extra: list[tuple[np.ndarray, float, float]] = (),  # type: ignore[assignment]
+    time_limit: float = 600,
+) -> Any:
     rows = enc["rows"] + [r for r, _, _ in extra]
     lbs = enc["lbs"] + [lo for _, lo, _ in extra]
     ubs = enc["ubs"] + [hi for _, _, hi in extra]
@@ -257,7 +262,7 @@ def _solve(enc: dict[str, Any], c: np.ndarray, extra: list[tuple[np.ndarray, flo
         constraints=LinearConstraint(np.array(rows), lbs, ubs) if rows else None,
         integrality=enc["integrality"],
         bounds=Bounds(enc["lb"], enc["ub"]),
-        options={"time_limit": 120},
+        options={"time_limit": time_limit, "mip_rel_gap": 0},
     )
 
 
@@ -283,8 +288,8 @@ def _tightened_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
 def _milp_opt(
     net: ReluNet, sense: str, above: float | None = None, bounds: list[tuple[np.ndarray, np.ndarray]] | None = None
 ) -> tuple[bool, np.ndarray | None, float | None]:
-    """Maximise (sense "max") or minimise f over the box; with ``above``, only ask whether f >= above (max) or
-    f <= above (min) is feasible."""
+    """Maximise (sense "max") or minimise f over the box; with ``above``, subject to f >= above (max) or
+    f <= above (min). Returns (False, None, None) only when HiGHS proves the problem infeasible."""
     out_w = [float(v) for v in net.weights[-1][0]]
     gain = out_w if sense == "max" else [-v for v in out_w]
     enc = _encode(net, bounds or _tightened_bounds(net), len(net.weights) - 1, relax=False, gain=gain)
@@ -297,9 +302,56 @@ def _milp_opt(
             (c.copy(), above - const if sense == "max" else -np.inf, np.inf if sense == "max" else above - const)
         )
     res = _solve(enc, -c if sense == "max" else c, extra)
-    if res.status != 0 or res.x is None:
+    if res.x is not None:  # optimal, or a feasible point found before a limit
+        return True, res.x[: net.d], float(c @ res.x + const)
+    if res.status == 2:  # proved infeasible
         return False, None, None
-    return True, res.x[: net.d], float(c @ res.x + const)
+    raise RuntimeError(f"MILP ended without a verdict (HiGHS status {res.status}: {res.message})")
+
+
+def _forward(net: ReluNet, Y: np.ndarray) -> np.ndarray:
+    h = Y
+    for i, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        h = h @ np.array([[float(v) for v in r] for r in W]).T + np.array([float(v) for v in b])
+        if i < len(net.weights) - 1:
+            h = np.maximum(h, 0)
+    return h[:, 0]
+
+
+def _incumbent(net: ReluNet, sense: str, samples: int = 4096, seed: int = 0) -> tuple[Fraction, list[Fraction]]:
+    """A good starting point: the best of random points and box vertices (float), made an exact local optimum by
+    optimising f on its activation region (``_snap``)."""
+    rng = np.random.default_rng(seed)
+    Y = rng.random((samples, net.d))
+    if net.d <= 12:
+        corners = ((np.arange(2**net.d)[:, None] >> np.arange(net.d)) & 1).astype(float)
+        Y = np.vstack([Y, corners])
+    vals = _forward(net, Y)
+    return _snap(net, Y[np.argmax(vals) if sense == "max" else np.argmin(vals)], sense)
+
+
+def _milp_certified(
+    net: ReluNet, sense: str, bounds: list[tuple[np.ndarray, np.ndarray]], max_rounds: int = 20
+) -> tuple[Fraction, list[Fraction], int]:
+    """Exact optimum: the MILP's optimiser, snapped to the exact optimal vertex of its activation region (a
+    rational point and its exact value v); then a second MILP asks for a point with f >= v + margin
+    (f <= v - margin for the min). Infeasible: nothing beats v by more than the margin, 1e-5 max(1, |v|) (HiGHS's
+    feasibility tolerances are about 1e-6; z3 closes that gap exactly). Feasible: its exact local optimum is the new
+    incumbent, and the check repeats. Returns the value, the point and the number of MILP solves."""
+    found, y, _ = _milp_opt(net, sense, bounds=bounds)
+    if not found or y is None:
+        raise RuntimeError(f"MILP for the {sense} found no point")
+    val, ys = _snap(net, y, sense)
+    for rounds in range(2, max_rounds + 2):
+        margin = 1e-5 * max(1.0, abs(float(val)))
+        found, y, _ = _milp_opt(net, sense, float(val) + (margin if sense == "max" else -margin), bounds)
+        if not found or y is None:
+            return val, ys, rounds
+        v2, y2 = _snap(net, y, sense)
+        if (v2 <= val) if sense == "max" else (v2 >= val):  # the solver's point is no better in exact terms
+            raise RuntimeError(f"MILP point {y} does not improve on {val} in exact arithmetic")
+        val, ys = v2, y2
+    raise RuntimeError(f"no certified {sense} after {max_rounds} MILP rounds")
 
 
 def relu_net_extrema(spec: dict[str, Any] | ReluNet, method: str = "milp") -> dict[str, Any]:
@@ -309,16 +361,9 @@ def relu_net_extrema(spec: dict[str, Any] | ReluNet, method: str = "milp") -> di
     bounds = _tightened_bounds(net) if method == "milp" else None
     for sense in ("max", "min"):
         if method == "milp":
-            ok, y, _ = _milp_opt(net, sense, bounds=bounds)
-            if not ok or y is None:
-                raise RuntimeError(f"MILP for the {sense} failed")
-            val, ys = _snap(net, y, sense)
-            # confirm: nothing beyond val + 1e-5 max(1, |val|) exists (big-M slack under HiGHS tolerances ~1e-6)
-            margin = 1e-5 * max(1.0, abs(float(val)))
-            beyond, _, _ = _milp_opt(net, sense, float(val) + (margin if sense == "max" else -margin), bounds)
-            out[sense] = val
-            out[f"arg{sense}"] = ys
-            out[f"{sense}_confirmed"] = not beyond
+            val, ys, rounds = _milp_certified(net, sense, bounds)  # type: ignore[arg-type]
+            out[sense], out[f"arg{sense}"], out[f"{sense}_confirmed"] = val, ys, True
+            out[f"{sense}_milp_solves"] = rounds
         elif method == "z3":
             val, ys = _z3_opt(net, sense)
             out[sense], out[f"arg{sense}"], out[f"{sense}_confirmed"] = val, ys, True
