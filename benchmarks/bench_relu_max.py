@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -56,7 +57,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "relu_max.json")
     args = ap.parse_args()
     rows, alive = [], {"milp": True, "z3": True}
-    for width in (4, 8, 16, 32, 48, 64, 96, 128, 192, 256):
+    load_before = os.getloadavg()
+    for width in (4, 8, 12, 16, 24, 32, 48, 64, 96, 128):
         s = spec(args.d, width, seed=width)
         row: dict = {"d": args.d, "hidden": [width, width]}
         for method in ("milp", "z3"):
@@ -80,7 +82,16 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
-            {"budget_s": args.budget, "rows": rows, "largest_width": best, "median_z3_over_milp": ratio}, indent=1
+            {
+                "budget_s": args.budget,
+                "weights": "W, b uniform on multiples of 1/16 in [-1, 1], seed = width",
+                "cpus": os.cpu_count(),
+                "load_average_before_after": [load_before, os.getloadavg()],
+                "rows": rows,
+                "largest_width": best,
+                "median_z3_over_milp": ratio,
+            },
+            indent=1,
         )
     )
 
