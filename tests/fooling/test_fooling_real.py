@@ -1,0 +1,80 @@
+"""The fooling constructions on the trained Fashion-MNIST CNN (slow: uses the cached model and the detector E of
+the ``--quick`` preset, trained on first use)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from empirical.fooling import (
+    FoolingCircuit,
+    add_silent_units,
+    check_preconditions,
+    cyclic_targets,
+    preset,
+    similarity,
+    train_detector,
+)
+
+pytestmark = pytest.mark.slow
+N_TEST = 2000
+
+
+@pytest.fixture(scope="module")
+def setup():  # noqa: ANN201
+    from empirical.data import fashion_mnist
+    from empirical.models import load_model
+
+    model = load_model("fashion_cnn")
+    p = preset("fashion_cnn", quick=True)
+    det, report = train_detector(model, "fashion_cnn", p.detector, progress=False)
+    x_te = fashion_mnist("test")[0][:N_TEST].float() / 255
+    x_tr = fashion_mnist("train")[0][:10000].float() / 255
+    return model, det, report, p, x_te, x_tr
+
+
+def _render(model, layer: str, units: list[int], p) -> torch.Tensor:  # noqa: ANN001
+    from empirical.visualize import visualize_units
+
+    return visualize_units(model, layer, units, steps=p.steps, progress=False, **p.render).images
+
+
+def test_detector_held_out(setup) -> None:  # noqa: ANN001
+    _, _, report, *_ = setup
+    assert report.natural_accuracy >= 0.99
+    assert report.visualization_accuracy >= 0.9
+
+
+def test_circuit_keeps_argmax_and_changes_visualization(setup) -> None:  # noqa: ANN001
+    model, det, _, p, x_te, _ = setup
+    targets = cyclic_targets(10)
+    fooled = FoolingCircuit(model, det, targets).eval()
+    with torch.no_grad():
+        before, after = model(x_te), fooled(x_te)
+        natural = det.is_visualization(x_te) == 0
+    assert natural.float().mean() >= 0.99
+    assert torch.equal(before.argmax(1)[natural], after.argmax(1)[natural])
+    torch.testing.assert_close(after[natural], before[natural] + 100.0)
+    units = [0, 3]
+    original = dict(zip([0, 1, 3, 4], _render(model, "logits", [0, 1, 3, 4], p), strict=True))
+    fooled_images = _render(fooled, "logits", units, p)
+    for img, u in zip(fooled_images, units, strict=True):
+        to_target = similarity(model, img, original[targets[u]], p.similarity_layer)["activations"]
+        to_original = similarity(model, img, original[u], p.similarity_layer)["activations"]
+        assert to_target > to_original, (u, to_target, to_original)
+
+
+def test_preconditions_flag_too_small_k(setup) -> None:  # noqa: ANN001
+    model, det, _, _, x_te, _ = setup
+    good = check_preconditions(FoolingCircuit(model, det, cyclic_targets(10)), x_te[:500])
+    assert all(c.violations <= 5 for c in good.conditions if c.text != "natural: E = 0"), str(good)
+    bad = check_preconditions(FoolingCircuit(model, det, cyclic_targets(10), k=80.0), x_te[:500])
+    flagged = {c.text: c for c in bad.violated()}
+    assert "natural: D + c_D < k" in flagged and flagged["natural: D + c_D < k"].worst >= 80.0
+
+
+def test_silent_units_exact_on_natural_images(setup) -> None:  # noqa: ANN001
+    model, _, _, p, x_te, x_tr = setup
+    fooled = add_silent_units(model, p.silent_layer, cyclic_targets(128, p.block), x_tr, progress=False).eval()
+    with torch.no_grad():
+        assert torch.equal(fooled(x_te), model(x_te))
