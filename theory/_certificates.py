@@ -43,19 +43,13 @@ def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     """The witness's value at x in exact form: a closed form for Euclidean cones (e.g. sqrt(2)/4); otherwise a
     fraction (piecewise-affine witnesses with rational data take rational values, which the snapped float
     recovers; the verifier re-evaluates every value exactly)."""
-    exact = getattr(w, "exact_value", None)
+    exact = getattr(w, "exact_value_and_float", None)
     if exact is None or getattr(w, "p", None) != "2":
         return fraction_str(approx)
-    val = exact(x)
-    if abs(float(sympy_value(val)) - approx) > 1e-9 * max(1.0, abs(approx)):
+    val, num = exact(x)
+    if abs(num - approx) > 1e-9 * max(1.0, abs(approx)):
         raise ValueError(f"witness value {val} at x disagrees with the range end {approx}")
     return val
-
-
-def sympy_value(text: str) -> float:
-    import sympy
-
-    return float(sympy.sympify(text))
 
 
 def proof(cls: FunctionClass, question: str, decoder: dict[str, Any]) -> dict[str, Any]:

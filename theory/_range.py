@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -37,12 +38,12 @@ class ValueRange:
     def width(self) -> float:
         return self.hi - self.lo
 
-    @property
+    @cached_property
     def f_max(self) -> float:
         v = self.observations.f_max
         return float(np.max(self.observations.values)) if v is None else v
 
-    @property
+    @cached_property
     def f_min(self) -> float:
         v = self.observations.f_min
         return float(np.min(self.observations.values)) if v is None else v

@@ -91,6 +91,15 @@ class Observations:
         object.__setattr__(self, "kinds", kinds_t)  # type: ignore[arg-type]
         self._check_basic()
 
+    @classmethod
+    def _trusted(cls, points: FloatArray, values: FloatArray, kinds: tuple[Kind, ...]) -> Observations:
+        """Observations from data already validated (a FeatureVisualization's): no checks repeated."""
+        obs = object.__new__(cls)
+        object.__setattr__(obs, "points", points)
+        object.__setattr__(obs, "values", values)
+        object.__setattr__(obs, "kinds", kinds)
+        return obs
+
     @property
     def d(self) -> int:
         return int(self.points.shape[1])
@@ -192,7 +201,15 @@ class FeatureVisualization:
         return (self.f_max + self.f_min) / 2
 
     def observations(self) -> Observations:
-        return Observations(np.vstack([self.x_max, self.x_min]), [self.f_max, self.f_min], ("max", "min"))
+        """The two observations (x_max, f_max, "max") and (x_min, f_min, "min"); built once per visualization
+        (both objects are immutable)."""
+        obs = self.__dict__.get("_observations")
+        if obs is None:
+            obs = Observations._trusted(
+                np.vstack([self.x_max, self.x_min]), np.array([self.f_max, self.f_min]), ("max", "min")
+            )
+            object.__setattr__(self, "_observations", obs)
+        return obs
 
     def to_dict(self) -> dict[str, Any]:
         """Exact JSON form (numbers as fraction strings)."""

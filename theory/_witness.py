@@ -160,7 +160,20 @@ class ConeWitness(Witness):
         return np.maximum(self.cap, (self.values[None] - self.L * dist).max(axis=1))
 
     def exact_value(self, x: FloatArray) -> str:
-        """The value at a rational point in closed form (sympy string), e.g. ``sqrt(2)/4``."""
+        """The value at a rational point in closed form (sympy string), e.g. ``sqrt(2)/4``. Only the terms
+        within 1e-6 (relative) of the active one in floating point enter sympy's Min/Max, which then decides
+        exactly; the result is cached per point."""
+        return self.exact_value_and_float(x)[0]
+
+    def exact_value_and_float(self, x: FloatArray) -> tuple[str, float]:
+        """The closed form and its numerical value (evaluated by sympy from the expression, not from floats)."""
+        cache: dict[bytes, tuple[str, float]] = self.__dict__.setdefault("_exact_cache", {})
+        key = np.asarray(x, dtype=float).tobytes()
+        if key not in cache:
+            cache[key] = self._exact_value(np.asarray(x, dtype=float))
+        return cache[key]
+
+    def _exact_value(self, x: FloatArray) -> tuple[str, float]:
         import sympy
 
         from theory._numbers import to_fraction
@@ -177,13 +190,19 @@ class ConeWitness(Witness):
                 return max(diffs, default=sympy.Integer(0))
             return sympy.sqrt(sum((t * t for t in diffs), sympy.Integer(0)))
 
-        L, cap = q(self.L), q(self.cap)
-        terms = [
-            q(v) + L * dist(p) if self.side == "upper" else q(v) - L * dist(p)
-            for p, v in zip(self.points, self.values, strict=True)
-        ]
-        val = sympy.Min(cap, *terms) if self.side == "upper" else sympy.Max(cap, *terms)
-        return str(val)
+        sign = 1.0 if self.side == "upper" else -1.0
+        approx = np.append(self.values + sign * self.L * norm(x[None, :] - self.points, self.p), self.cap)
+        best = approx.min() if self.side == "upper" else approx.max()
+        near = np.flatnonzero(np.abs(approx - best) <= 1e-6 * max(1.0, abs(best)))
+        terms: list[sympy.Expr] = []
+        for i in near:
+            if i == len(self.values):
+                terms.append(q(self.cap))
+            else:
+                v, p = self.values[i], self.points[i]
+                terms.append(q(v) + q(self.L) * dist(p) if self.side == "upper" else q(v) - q(self.L) * dist(p))
+        val = terms[0] if len(terms) == 1 else sympy.Min(*terms) if self.side == "upper" else sympy.Max(*terms)
+        return str(val), float(val)
 
     def to_spec(self) -> dict[str, Any]:
         sign, op = ("+", "Min") if self.side == "upper" else ("-", "Max")

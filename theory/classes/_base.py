@@ -62,6 +62,11 @@ class FunctionClass(ABC):
     @abstractmethod
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange: ...
 
+    def _value_ranges(self, obs: Observations, X: FloatArray) -> list[ValueRange]:
+        """Value ranges at each row of X (consistent observations assumed); classes with a closed form
+        override this with one vectorised evaluation."""
+        return [self._value_range(obs, x) for x in X]
+
     def value_range(self, fv: FeatureVisualization | Observations, x: ArrayLike) -> ValueRange:
         obs = as_observations(fv)
         if obs.d != self.d:
@@ -112,9 +117,11 @@ class FunctionClass(ABC):
 
     def probe_instances(self) -> Iterator[tuple[FeatureVisualization, FloatArray]]:
         pts = self.probe_points()
+        keys = [tuple(x.tolist()) for x in pts]
         for fv in self.probe_visualizations():
-            for x in pts:
-                if not (np.array_equal(x, fv.x_max) or np.array_equal(x, fv.x_min)):
+            skip = {tuple(fv.x_max.tolist()), tuple(fv.x_min.tolist())}
+            for x, key in zip(pts, keys, strict=True):
+                if key not in skip:
                     yield fv, x
 
     def decoder(self) -> dict[str, Any] | None:

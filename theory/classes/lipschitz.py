@@ -89,13 +89,23 @@ class Lipschitz(FunctionClass):
             )
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
+        return self._value_ranges(obs, x[None, :])[0]
+
+    def _value_ranges(self, obs: Observations, X: FloatArray) -> list[ValueRange]:
+        """lo(x) = max(f_min, max_i v_i - L||x - p_i||), hi(x) = min(f_max, min_i v_i + L||x - p_i||), for every
+        row x of X at once; the two McShane-Whitney witnesses do not depend on x."""
         fmin, fmax = float(obs.f_min), float(obs.f_max)  # type: ignore[arg-type]
-        dists = norm(x[None, :] - obs.points, self.norm)
-        lo = max(fmin, float(np.max(obs.values - self.L * dists)))
-        hi = min(fmax, float(np.min(obs.values + self.L * dists)))
+        n, d = X.shape[0], self.d
+        dists = norm((X[:, None, :] - obs.points[None, :, :]).reshape(-1, d), self.norm).reshape(n, obs.n)
+        lo = np.maximum(fmin, np.max(obs.values[None, :] - self.L * dists, axis=1))
+        hi = np.minimum(fmax, np.min(obs.values[None, :] + self.L * dists, axis=1))
         w_hi = ConeWitness("upper", obs.points, obs.values, self.L, self.norm, cap=fmax)
         w_lo = ConeWitness("lower", obs.points, obs.values, self.L, self.norm, cap=fmin)
-        return ValueRange(lo, hi, True, True, w_lo, w_hi, x, obs, "closed form (McShane-Whitney extension)")
+        method = "closed form (McShane-Whitney extension)"
+        return [
+            ValueRange(float(a), float(b), True, True, w_lo, w_hi, x, obs, method)
+            for a, b, x in zip(lo, hi, X, strict=True)
+        ]
 
     # ---- the parameter dependence of "closer to min or max" ---------------------------------------------
     def certified_radius(self, fv: FeatureVisualization) -> float:
