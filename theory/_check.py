@@ -341,11 +341,15 @@ def _parameter_dependence(
     lip = cast(_WithL, fc)
     x = vr.x
 
+    obs = fv.observations()
+
     def ok(L: float) -> bool:
+        other = lip.with_L(L)
         try:
-            r = lip.with_L(L).value_range(fv, x)
+            other.check_consistent(obs)
         except InconsistentVisualization:  # L below what the visualization (and the class) allow
             return False
+        r = other._value_range(obs, x)  # x is a validated point of the domain (it came from a value range)
         return r.decision() is not None if question == "min_or_max" else r.is_approximable(eps or 0.0)
 
     L_min = lip.smallest_L(fv)
@@ -357,7 +361,9 @@ def _parameter_dependence(
     if not good:
         return None
     lo_L, hi_L = max(good), lip.L
-    for _ in range(40):  # relative precision ~1e-12 of the bracket
+    for _ in range(60):  # until the bracket is 1e-10 relative (the closed-form check allows 1e-6)
+        if hi_L - lo_L <= 1e-10 * hi_L:
+            break
         mid = (lo_L + hi_L) / 2
         lo_L, hi_L = (mid, hi_L) if ok(mid) else (lo_L, mid)
     # Certify the region below L* through the plain Lipschitz class when the class is a subclass of it (a claim
