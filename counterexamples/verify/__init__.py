@@ -7,6 +7,7 @@ from counterexamples.verify._certificates import (
     verify_witness,
     verify_yes_proof,
 )
+from counterexamples.verify._pieces import parse_pieces, pieces_extrema, verify_pieces
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
 from counterexamples.verify._report import Check, Report, VerificationError
 
@@ -16,10 +17,13 @@ __all__ = [
     "Report",
     "VerificationError",
     "evaluate",
+    "parse_pieces",
     "parse_relu_net",
+    "pieces_extrema",
     "relu_net_extrema",
     "verify_counterexample",
     "verify_lipschitz_region",
+    "verify_pieces",
     "verify_witness",
     "verify_yes_proof",
     "z3_bound_holds",

@@ -9,6 +9,7 @@ import sympy
 
 from counterexamples.verify import _calculus as calc
 from counterexamples.verify._exact import equal, frac, parse_expr, rational
+from counterexamples.verify._pieces import Pieces, check_convex, parse_pieces, pieces_extrema, structure_checks
 from counterexamples.verify._regions import TooManyRegions, lipschitz_at_most, region_gradients
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
 from counterexamples.verify._report import Report
@@ -28,12 +29,19 @@ CLASSES = (
 
 
 class SpecWitness:
-    """A witness spec as an exact object: a ReLU network or a sympy expression on [0,1]^d."""
+    """A witness spec as an exact object: a ReLU network, a sympy expression or a piecewise-affine function given
+    by its pieces (``pwa_pieces``, ``pwa_1d``) on [0,1]^d."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.kind = spec.get("kind")
-        if self.kind == "relu_net":
+        self.pieces: Pieces | None = None
+        self._extrema: dict[str, Any] | None = None
+        if self.kind in ("pwa_pieces", "pwa_1d"):
+            self.net = None
+            self.pieces = parse_pieces(spec)
+            self.d = self.pieces.d
+        elif self.kind == "relu_net":
             self.net: ReluNet | None = parse_relu_net(spec)
             self.d = self.net.d
         elif self.kind == "sympy":
@@ -41,17 +49,34 @@ class SpecWitness:
             self.expr, self.syms = parse_expr(spec)
             self.d = len(self.syms)
         else:
-            raise ValueError(f"unknown witness kind {self.kind!r}; expected 'relu_net' or 'sympy'")
+            raise ValueError(
+                f"unknown witness kind {self.kind!r}; expected 'relu_net', 'sympy', 'pwa_pieces' or 'pwa_1d'"
+            )
 
     def value(self, x: list[Fraction]) -> sympy.Expr:
-        """f(x) exactly (a sympy number)."""
+        """f(x) exactly (a sympy number; nan if x is in no piece of a pieces spec)."""
+        if self.pieces is not None:
+            v = self.pieces.value(x)
+            return sympy.nan if v is None else rational(v)
         if self.net is not None:
             return rational(evaluate(self.net, x))
         return sympy.nsimplify(self.expr.subs(dict(zip(self.syms, [rational(v) for v in x], strict=True))))
 
     def check_bound(self, bound: Fraction, sense: str) -> list[tuple[str, bool, str]]:
         """Prove f <= bound ("max") or f >= bound ("min") on the box: MILP and z3 for networks (they must
-        agree), z3 for expressions."""
+        agree), z3 for expressions, the exact per-piece optimum (z3 Optimize) for pieces."""
+        if self.pieces is not None:
+            try:
+                if self._extrema is None:
+                    self._extrema = pieces_extrema(self.pieces)
+            except RuntimeError as err:
+                return [(f"{sense} over the pieces", False, str(err))]
+            v = self._extrema[sense]
+            ok = v <= bound if sense == "max" else v >= bound
+            where = [str(t) for t in self._extrema[f"arg{sense}"]]
+            return [
+                (f"{sense} over the pieces", ok, f"exact {sense} {v} at {where} (z3 Optimize per piece) vs {bound}")
+            ]
         if self.net is not None:
             ext = relu_net_extrema(self.net, "milp")
             milp_ok = (ext[sense] <= bound if sense == "max" else ext[sense] >= bound) and ext[f"{sense}_confirmed"]
@@ -85,6 +110,9 @@ def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Repor
         return
     if cls == "black_box":
         report.add(f"{tag}: member of black_box", True, "every function is")
+        return
+    if w.pieces is not None:
+        _check_pieces_member(w.pieces, cls, params, report, tag)
         return
     if w.net is not None:
         _check_net_member(w.net, cls, params, report, tag)
@@ -142,3 +170,31 @@ def _check_net_member(net: ReluNet, cls: str, params: dict[str, Any], report: Re
         report.add(f"{tag}: constant", grads <= {zero}, f"{how}: all zero")
     else:
         report.add(f"{tag}: member of {cls}", False, f"no check of {cls} for ReLU-network specs")
+
+
+def _check_pieces_member(P: Pieces, cls: str, params: dict[str, Any], report: Report, tag: str) -> None:
+    """Membership of a pieces spec: the pieces must cover the box and fit together (then f is continuous and
+    piecewise affine, so a ReLU network represents it: Arora et al. 2018); class facts from the pieces' exact
+    gradients, convexity from "f is the largest of its pieces' affine maps"."""
+    if not structure_checks(P, report, prefix=f"{tag}: "):
+        report.add(f"{tag}: member of {cls}", False, "not a continuous function on the box")
+        return
+    grads = P.gradients()
+    how = f"exact gradients of {len(P.pieces)} pieces"
+    zero = tuple(Fraction(0) for _ in range(P.d))
+    if cls in ("neural_network", "piecewise_affine", "erm_network"):
+        report.add(f"{tag}: member of {cls}", True, "continuous piecewise affine (a ReLU network, Arora et al. 2018)")
+    elif cls == "lipschitz":
+        L, p = frac(str(params["L"])), str(params.get("norm", "2"))
+        ok, detail = lipschitz_at_most(grads, L, p)
+        report.add(f"{tag}: {p}-norm Lipschitz constant <= L", ok, f"{how}: {detail}")
+    elif cls == "monotonic":
+        report.add(f"{tag}: nondecreasing", all(v >= 0 for g in grads for v in g), f"{how}: all components >= 0")
+    elif cls == "affine":
+        report.add(f"{tag}: affine", len(grads) == 1, f"{how}: one gradient")
+    elif cls == "constant":
+        report.add(f"{tag}: constant", grads <= {zero}, f"{how}: all zero")
+    elif cls == "convex":
+        report.add(f"{tag}: convex", *check_convex(P))
+    else:
+        report.add(f"{tag}: member of {cls}", False, f"no check of {cls} for pieces specs")
