@@ -1,4 +1,7 @@
-"""Counterexamples as self-contained JSON files: a reader needs nothing from this project to re-check them."""
+"""Counterexamples as self-contained JSON files: a reader needs nothing from this project to re-check them.
+
+ReLU-network witnesses of the piecewise-affine rows are also written as their pieces (``witnesses_as_pieces``,
+and in d = 1 ``witnesses_as_breakpoints``), so either form can be re-checked."""
 
 from __future__ import annotations
 
@@ -7,14 +10,47 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from counterexamples._pieces import TooManyPieces, pieces_of
+
+PIECES_CLASSES = ("piecewise_affine", "neural_network", "erm_network")
+CONVENTIONS = (
+    "relu_net: h = relu(W h + b) between layers, no ReLU after the last; numbers are exact "
+    "fractions; sympy: expressions in x0..x{d-1} over [0,1]^d; witnesses_as_pieces (same order as witnesses): "
+    "pwa_pieces, the same function as pieces {A, c, w, b}: f(y) = w . y + b on {y in [0,1]^d : A y <= c}, one "
+    "piece per full-dimensional activation region, the pieces cover the box and agree where they meet; "
+    "witnesses_as_breakpoints (d = 1): pwa_1d, f's values at breakpoints from 0 to 1, linear in between"
+)
+
+
+def _as_pieces(specs: list[dict[str, Any]], d: int, cache: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The relu_net witnesses as pieces (and breakpoints in d = 1); {} if one has too many regions."""
+    out: dict[str, list[dict[str, Any]]] = {"witnesses_as_pieces": []}
+    if d == 1:
+        out["witnesses_as_breakpoints"] = []
+    for spec in specs:
+        key = json.dumps(spec, sort_keys=True)
+        if key not in cache:
+            try:
+                cache[key] = (pieces_of(spec), pieces_of(spec, form="1d") if d == 1 else None)
+            except (TooManyPieces, ValueError):
+                cache[key] = None
+        if cache[key] is None:
+            return {}
+        out["witnesses_as_pieces"].append(cache[key][0])
+        if d == 1:
+            out["witnesses_as_breakpoints"].append(cache[key][1])
+    return out
+
 
 def write_witnesses(directory: str | Path, certificates: Iterable[dict[str, Any]]) -> list[Path]:
     """One JSON file per counterexample certificate: class, parameters, visualization, x, both witnesses (as
-    exact ReLU-network layers or sympy expressions) and their exact values at x."""
+    exact ReLU-network layers or sympy expressions) and their exact values at x. ReLU-network witnesses of the
+    piecewise_affine, neural_network and erm_network rows are written a second time as their pieces."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     seen: dict[str, int] = {}
+    cache: dict[str, Any] = {}
     for cert in certificates:
         if cert.get("type") != "counterexample":
             raise ValueError(f"only counterexample certificates are exported, got type {cert.get('type')!r}")
@@ -34,9 +70,10 @@ def write_witnesses(directory: str | Path, certificates: Iterable[dict[str, Any]
             "witnesses": cert["witnesses"],
             "values_at_x": cert["values_at_x"],
             "disagreement_over_delta": cert.get("disagreement"),
-            "conventions": "relu_net: h = relu(W h + b) between layers, no ReLU after the last; numbers are exact "
-            "fractions; sympy: expressions in x0..x{d-1} over [0,1]^d",
+            "conventions": CONVENTIONS,
         }
+        if cert["class"] in PIECES_CLASSES and all(s.get("kind") == "relu_net" for s in cert["witnesses"]):
+            doc.update(_as_pieces(cert["witnesses"], int(p["d"]), cache))
         if "dataset" in cert:
             doc["dataset"] = cert["dataset"]
         path = out / f"{stem}.json"
