@@ -333,7 +333,7 @@ def pieces_to_sympy(spec: dict[str, Any]) -> sympy.Piecewise:
             (v[k] + (v[k + 1] - v[k]) / (t[k + 1] - t[k]) * (x - t[k]), sympy.And(x >= t[k], x <= t[k + 1]))
             for k in range(len(t) - 1)
         ]
-        return sympy.Piecewise(*branches, (sympy.nan, True))
+        return sympy.Piecewise(*branches, (sympy.nan, True), evaluate=False)
     d = int(spec["d"])
     xs = [sympy.Symbol(f"x{k}", real=True) for k in range(d)]
     box = [c for x in xs for c in (x >= 0, x <= 1)]
@@ -347,4 +347,4 @@ def pieces_to_sympy(spec: dict[str, Any]) -> sympy.Piecewise:
             ),
         )
         branches.append((sum((q(a) * x for a, x in zip(p["w"], xs, strict=True)), sympy.Integer(0)) + q(p["b"]), cond))
-    return sympy.Piecewise(*branches, (sympy.nan, True))
+    return sympy.Piecewise(*branches, (sympy.nan, True), evaluate=False)
