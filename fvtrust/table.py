@@ -34,6 +34,7 @@ PAPER_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
 EXTENDED_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("convex_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "convex and L-Lipschitz"),
     ("monotone_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "monotonic and L-Lipschitz"),
+    ("quadratic", {"d": 2}, "quadratic"),
 )
 #: A member of an intersection class is a member of each part: its counterexamples are verified against each
 #: part, and region claims against the Lipschitz superclass (a claim for every L-Lipschitz function holds for

@@ -43,6 +43,9 @@ def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     """The witness's value at x in exact form: a closed form for Euclidean cones (e.g. sqrt(2)/4); otherwise a
     fraction (piecewise-affine witnesses with rational data take rational values, which the snapped float
     recovers; the verifier re-evaluates every value exactly)."""
+    own = getattr(w, "exact_value_str", None)  # witnesses that know their exact value (quadratics, splines)
+    if own is not None:
+        return str(own(x))
     exact = getattr(w, "exact_value_and_float", None)
     if exact is None or getattr(w, "p", None) != "2":
         return fraction_str(approx)

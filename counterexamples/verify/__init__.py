@@ -10,6 +10,7 @@ from counterexamples.verify._certificates import (
 from counterexamples.verify._pieces import parse_pieces, pieces_extrema, verify_pieces
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
 from counterexamples.verify._report import Check, Report, VerificationError
+from counterexamples.verify._smooth import verify_smooth_region
 
 __all__ = [
     "Check",
@@ -24,6 +25,7 @@ __all__ = [
     "verify_counterexample",
     "verify_lipschitz_region",
     "verify_pieces",
+    "verify_smooth_region",
     "verify_witness",
     "verify_yes_proof",
     "z3_bound_holds",

@@ -13,6 +13,7 @@ from counterexamples.verify._pieces import Pieces, check_convex, parse_pieces, p
 from counterexamples.verify._regions import TooManyRegions, lipschitz_at_most, region_gradients
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
 from counterexamples.verify._report import Report
+from counterexamples.verify._smooth import polynomial_degree, smooth_member
 from counterexamples.verify._z3expr import box_extreme_holds
 
 CLASSES = (
@@ -25,6 +26,8 @@ CLASSES = (
     "convex",
     "affine",
     "constant",
+    "quadratic",
+    "smooth",
 )
 
 
@@ -132,6 +135,12 @@ def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Repor
             calc.is_piecewise_affine(e, s),
             "Min/Max/Abs of affine terms (representable by a ReLU network)",
         )
+    elif cls == "quadratic":
+        deg = polynomial_degree(e, s)
+        report.add(f"{tag}: quadratic", deg is not None and deg <= 2, f"{e}: a rational polynomial of degree {deg}")
+    elif cls == "smooth":
+        ok, detail = smooth_member(e, s, frac(str(params["L"])))
+        report.add(f"{tag}: gradient {params['L']}-Lipschitz (2-norm)", ok, detail)
     elif cls == "lipschitz":
         L, p = frac(str(params["L"])), str(params.get("norm", "2"))
         bound = calc.lipschitz_bound(e, s, p)

@@ -81,8 +81,8 @@ def test_cli_table_writes_files_and_compares(tmp_path, capsys):
 @pytest.mark.slow
 def test_extended_rows_are_verified():
     rows = T.build_table(verify=True, rows=T.EXTENDED_ROWS)
-    assert [r.cls for r in rows] == ["convex_lipschitz", "monotone_lipschitz"]
-    for r in rows:
+    assert [r.cls for r in rows][:2] == ["convex_lipschitz", "monotone_lipschitz"]
+    for r in rows[:2]:  # the intersections (the smooth classes: tests/theory/test_quadratic.py, test_smooth.py)
         assert (r.verdict("exact"), r.verdict("approx"), r.verdict("min_or_max")) == ("no", "no", "depends")
         # membership was checked against each part of the intersection
         names = [c["certificate"] for c in r.verification["exact"]]

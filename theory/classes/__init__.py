@@ -12,6 +12,7 @@ from theory.classes.monotone_lipschitz import MonotoneLipschitz
 from theory.classes.monotonic import Monotonic
 from theory.classes.neural_network import NeuralNetwork
 from theory.classes.piecewise_affine import PiecewiseAffine
+from theory.classes.quadratic import Quadratic
 
 __all__ = [
     "Affine",
@@ -27,6 +28,7 @@ __all__ = [
     "MonotoneLipschitz",
     "NeuralNetwork",
     "PiecewiseAffine",
+    "Quadratic",
     "class_names",
     "get_class",
 ]

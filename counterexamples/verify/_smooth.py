@@ -1,0 +1,158 @@
+"""Membership in the quadratic and L-smooth classes, and region claims for L-smooth functions, checked exactly.
+
+- quadratic: the expression is a polynomial with rational coefficients of total degree <= 2.
+- L-smooth (Euclidean norm), two exact sufficient forms:
+  * a polynomial of degree <= 2 with Hessian H (constant): ||H||_2 <= L iff L^2 I - H^2 is PSD, checked by
+    all principal minors >= 0 in rational arithmetic;
+  * a Piecewise in one variable t (pieces for t <= b_1, t <= b_2, ..., True) whose pieces are polynomials of
+    degree <= 2: C^1 (values and first derivatives agree at every breakpoint, exactly) and |f''| <= L on every
+    piece. f' is then continuous and piecewise linear with slopes in [-L, L], so it is L-Lipschitz.
+- region claims (d = 1): z3 proves, in linear real arithmetic, that no values F_i and derivatives G_i at a grid
+  of points satisfy the necessary conditions of every L-smooth f with the visualization,
+      F_j <= F_i + G_i (s_j - s_i) + L/2 (s_j - s_i)^2,   F_j >= F_i + G_i (s_j - s_i) - L/2 (s_j - s_i)^2,
+      |G_i - G_j| <= L |s_i - s_j|,   f_min <= F_i <= f_max,   F = f_max at x_max, F = f_min at x_min,
+      first-order conditions at x_max and x_min (0 inside, one-sided at 0 and 1),
+  while F at x lies on the wrong side of c.
+None of this imports the engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from typing import Any
+
+import sympy
+import z3
+
+from counterexamples.verify._exact import frac, vec
+from counterexamples.verify._report import Report
+
+
+def polynomial_degree(e: sympy.Expr, syms: list[sympy.Symbol]) -> int | None:
+    """Total degree of e if it is a polynomial in syms with rational coefficients, else None."""
+    if e.atoms(sympy.Function, sympy.Piecewise) or any(
+        p.base.free_symbols for p in e.atoms(sympy.Pow) if not (p.exp.is_Integer and p.exp >= 0)
+    ):
+        return None
+    try:
+        poly = sympy.Poly(sympy.expand(e), *syms)
+    except sympy.PolynomialError:
+        return None
+    if not all(c.is_Rational for c in poly.coeffs()):
+        return None
+    return int(poly.total_degree())
+
+
+def _psd(M: sympy.Matrix) -> bool:
+    """Exact PSD test: every principal minor is >= 0."""
+    n = M.shape[0]
+    return all(
+        M.extract(list(idx), list(idx)).det() >= 0
+        for r in range(1, n + 1)
+        for idx in itertools.combinations(range(n), r)
+    )
+
+
+def quadratic_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
+    H = sympy.hessian(sympy.expand(e), syms)
+    Lq = sympy.Rational(L.numerator, L.denominator)
+    ok = _psd(Lq**2 * sympy.eye(len(syms)) - H * H)
+    return ok, f"Hessian {H.tolist()}: L^2 I - H^2 is {'PSD' if ok else 'not PSD'} (principal minors, exact)"
+
+
+def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
+    """C^1 piecewise quadratic in one variable with |f''| <= L."""
+    free = sorted(e.free_symbols, key=str)
+    if len(free) != 1:
+        return False, f"a piecewise witness must depend on one variable, not {free}"
+    t = free[0]
+    if not isinstance(e, sympy.Piecewise):
+        return False, "not a Piecewise"
+    pieces, breaks = [], []
+    for i, (val, cond) in enumerate(e.args):
+        if cond == sympy.true:
+            if i != len(e.args) - 1:
+                return False, "a True condition before the last piece"
+        elif isinstance(cond, sympy.LessThan) and cond.args[0] == t and not cond.args[1].free_symbols:
+            breaks.append(cond.args[1])
+        else:
+            return False, f"condition {cond} is not of the form {t} <= constant"
+        pieces.append(sympy.expand(val))
+    if e.args[-1][1] != sympy.true or any(sympy.simplify(b - a) <= 0 for a, b in itertools.pairwise(breaks)):
+        return False, "breakpoints must increase and the last piece must hold otherwise"
+    Lq = sympy.Rational(L.numerator, L.denominator)
+    for p in pieces:
+        if sympy.degree(p, t) > 2 or p.free_symbols - {t}:
+            return False, f"piece {p} is not a quadratic in {t}"
+        if sympy.simplify(sympy.Abs(sympy.diff(p, t, 2)) - Lq) > 0:
+            return False, f"piece {p} has |f''| > L = {L}"
+    for b, left, right in zip(breaks, pieces, pieces[1:], strict=False):
+        for k in (0, 1):
+            gap = sympy.simplify(sympy.diff(left, t, k).subs(t, b) - sympy.diff(right, t, k).subs(t, b))
+            if gap != 0:
+                return False, f"the {'value' if k == 0 else 'derivative'} jumps by {gap} at {t} = {b}"
+    return True, f"{len(pieces)} quadratic pieces, C^1 at {len(breaks)} breakpoints, |f''| <= {L} on each"
+
+
+def smooth_member(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
+    deg = polynomial_degree(e, syms)
+    if deg is not None and deg <= 2:
+        return quadratic_smooth(e, syms, L)
+    if deg is not None:
+        return False, f"a polynomial of degree {deg} > 2 (no exact L-smoothness rule)"
+    return piecewise_smooth(e, syms, L)
+
+
+def verify_smooth_region(cert: dict[str, Any], grid: int = 32, timeout_ms: int = 60000) -> Report:
+    """z3 (linear real arithmetic): every L-smooth f on [0,1] with the visualization lies on the claimed side of
+    c = (f_max + f_min)/2 at x. See the module docstring for the necessary conditions used."""
+    params, fv = cert["params"], cert["fv"]
+    rep = Report(f"L-smooth region claim ({cert.get('decision')})")
+    if cert.get("class") != "smooth" or int(params["d"]) != 1:
+        rep.add("class", False, f"smooth region claims are checked in d = 1, not {cert.get('class')} d = {params['d']}")
+        return rep
+    L = frac(str(params["L"]))
+    (x,), (xmax,), (xmin,) = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])
+    fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+    pts = sorted({Fraction(i, grid) for i in range(grid + 1)} | {x, xmax, xmin})
+    F = {p: z3.Real(f"F_{i}") for i, p in enumerate(pts)}
+    G = {p: z3.Real(f"G_{i}") for i, p in enumerate(pts)}
+
+    def q(v: Fraction) -> Any:
+        return z3.RealVal(f"{v.numerator}/{v.denominator}")
+
+    cons = [F[xmax] == q(fmax), F[xmin] == q(fmin)]
+    cons += [c for p in pts for c in (F[p] <= q(fmax), F[p] >= q(fmin))]
+    for p, sense in ((xmax, 1), (xmin, -1)):
+        if 0 < p < 1:
+            cons.append(G[p] == 0)
+        elif p == 0:
+            cons.append(sense * G[p] <= 0)
+        else:
+            cons.append(sense * G[p] >= 0)
+    for a, b in itertools.permutations(pts, 2):
+        h = b - a
+        cons += [F[b] <= F[a] + G[a] * q(h) + q(L * h * h / 2), F[b] >= F[a] + G[a] * q(h) - q(L * h * h / 2)]
+        cons += [G[b] - G[a] <= q(L * abs(h)), G[a] - G[b] <= q(L * abs(h))]
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    s.add(*cons)
+    feasible = s.check()
+    rep.add("the visualization passes the necessary conditions (z3 sat)", feasible == z3.sat, f"z3: {feasible}")
+    c = q((fmax + fmin) / 2)
+    decision = cert.get("decision")
+    if decision == "min":
+        s.add(F[x] >= c)
+    elif decision == "max":
+        s.add(F[x] <= c)
+    else:
+        rep.add("decision", False, f"unknown decision {decision!r}")
+        return rep
+    res = s.check()
+    rep.add(
+        f"every L-smooth member answers '{decision}' at x (z3 on necessary conditions at {len(pts)} points, unsat)",
+        res == z3.unsat,
+        f"z3: {res}",
+    )
+    return rep
