@@ -27,6 +27,8 @@ CLASSES = (
     "monotonic",
     "convex",
     "affine",
+    "quadratic",
+    "smooth",
 )
 
 
@@ -80,7 +82,7 @@ class Counterexample:
 
 
 def generate(cls: str, d: int = 2, **params: Any) -> Counterexample:
-    """The strongest counterexample for ``cls`` in dimension ``d`` (Lipschitz: parameters L, norm)."""
+    """The strongest counterexample for ``cls`` in dimension ``d`` (Lipschitz: parameters L, norm; smooth: L)."""
     if cls not in CLASSES:
         raise ValueError(
             f"no counterexample for class {cls!r}: it is one of the 'yes' rows or unknown; "
@@ -107,7 +109,7 @@ def generate(cls: str, d: int = 2, **params: Any) -> Counterexample:
 
 
 def generate_all(ds: tuple[int, ...] = (1, 2, 3)) -> list[Counterexample]:
-    """Every class with a counterexample, in each dimension (Lipschitz with L = 1 in each norm)."""
+    """Every class with a counterexample, in each dimension (Lipschitz with L = 1 in each norm, smooth with L = 1)."""
     out = []
     for d in ds:
         for cls in CLASSES:
@@ -115,6 +117,8 @@ def generate_all(ds: tuple[int, ...] = (1, 2, 3)) -> list[Counterexample]:
                 continue
             if cls == "lipschitz":
                 out += [generate(cls, d=d, L=1.0, norm=p) for p in ("1", "2", "inf")]
+            elif cls == "smooth":
+                out.append(generate(cls, d=d, L=1.0))
             else:
                 out.append(generate(cls, d=d))
     return out

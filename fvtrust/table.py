@@ -35,6 +35,7 @@ EXTENDED_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("convex_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "convex and L-Lipschitz"),
     ("monotone_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "monotonic and L-Lipschitz"),
     ("quadratic", {"d": 2}, "quadratic"),
+    ("smooth", {"d": 1, "L": 1.0}, "L-smooth (d = 1)"),
 )
 #: A member of an intersection class is a member of each part: its counterexamples are verified against each
 #: part, and region claims against the Lipschitz superclass (a claim for every L-Lipschitz function holds for
@@ -104,8 +105,9 @@ def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
             raise CertificateError(f"{cert['above']['class']} / {question}: the claim below L* has no proof object")
         if below["class"] in INTERSECTIONS:
             below = _as(below, "lipschitz")
+        region = verify.verify_smooth_region if below["class"] == "smooth" else verify.verify_lipschitz_region
         reports = [
-            ("region below L*", verify.verify_lipschitz_region(below)),
+            ("region below L*", region(below)),
             *_counterexample_reports(verify, cert["above"], "counterexample above L*"),
         ]
     else:

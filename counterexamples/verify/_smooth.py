@@ -61,6 +61,18 @@ def quadratic_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tu
     return ok, f"Hessian {H.tolist()}: L^2 I - H^2 is {'PSD' if ok else 'not PSD'} (principal minors, exact)"
 
 
+def _upper_bound(cond: Any, t: sympy.Symbol) -> sympy.Expr | None:
+    """c for a condition t <= c; max c_i for Or(t <= c_i, ...) (sympy merges equal adjacent pieces that way)."""
+    if isinstance(cond, sympy.LessThan) and cond.args[0] == t and not cond.args[1].free_symbols:
+        return cond.args[1]
+    if isinstance(cond, sympy.Or):
+        bounds = [_upper_bound(c, t) for c in cond.args]
+        if any(b is None for b in bounds):
+            return None
+        return sympy.Max(*bounds)
+    return None
+
+
 def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
     """C^1 piecewise quadratic in one variable with |f''| <= L."""
     free = sorted(e.free_symbols, key=str)
@@ -74,10 +86,11 @@ def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tu
         if cond == sympy.true:
             if i != len(e.args) - 1:
                 return False, "a True condition before the last piece"
-        elif isinstance(cond, sympy.LessThan) and cond.args[0] == t and not cond.args[1].free_symbols:
-            breaks.append(cond.args[1])
         else:
-            return False, f"condition {cond} is not of the form {t} <= constant"
+            bound = _upper_bound(cond, t)
+            if bound is None:
+                return False, f"condition {cond} is not of the form {t} <= constant (or an Or of such)"
+            breaks.append(bound)
         pieces.append(sympy.expand(val))
     if e.args[-1][1] != sympy.true or any(sympy.simplify(b - a) <= 0 for a, b in itertools.pairwise(breaks)):
         return False, "breakpoints must increase and the last piece must hold otherwise"

@@ -13,6 +13,7 @@ from theory.classes.monotonic import Monotonic
 from theory.classes.neural_network import NeuralNetwork
 from theory.classes.piecewise_affine import PiecewiseAffine
 from theory.classes.quadratic import Quadratic
+from theory.classes.smooth import Smooth
 
 __all__ = [
     "Affine",
@@ -29,6 +30,7 @@ __all__ = [
     "NeuralNetwork",
     "PiecewiseAffine",
     "Quadratic",
+    "Smooth",
     "class_names",
     "get_class",
 ]

@@ -1,0 +1,294 @@
+"""The class ``smooth``: L-smooth functions on [0,1]^d, i.e. differentiable with L-Lipschitz gradient
+(Euclidean norm), for a known L > 0.
+
+Theorem (d = 1, exact). Shift so that f_min = 0. The first-order conditions at x_min and x_max (f' = 0 at an
+interior extremum, one-sided at 0 and 1) follow from 0 <= f <= Delta, and at an interior extremum they decouple
+the domain. With P the fastest rise from a minimum (``theory._smooth1d``: bang-bang in f'', with room T to the end
+of the domain on the side of x and zero initial slope iff the anchor is interior),
+
+    f(x) in [ f_max - P_{x_max}(|x - x_max|),  f_min + P_{x_min}(|x - x_min|) ],
+
+both ends attained by the C^1 piecewise quadratics f_min + P_{x_min}(|y - x_min|) and f_max - P_{x_max}(|y - x_max|)
+(the rise on both sides of an interior anchor). The visualization is consistent iff P_{x_min} reaches Delta at
+x_max: L D^2 >= 4 Delta if both points are interior, >= 2 Delta if one is at 0 or 1, always if both are
+(D = |x_max - x_min|).
+
+d >= 2 (a bracket, not exact). Outer range: the restriction of f to the chord through x_min and x is a 1-D
+L-smooth function with its minimum f_min at x_min, so f(x) <= f_min + P(|x - x_min|) with the chord's geometry
+(flat iff x_min is interior to the chord); likewise below from x_max. Inner range: members phi(y_k) of one
+coordinate, with phi the 1-D witnesses for the visualization's k-th coordinates (when those are consistent).
+``value_range`` returns the inner range (attained by its witnesses) and reports the outer one in
+``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the threshold analysis in L needs exact
+ranges and is therefore done in d = 1 only (``with_L`` exists for d = 1 only).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from theory._numbers import to_fraction
+from theory._quad_witness import PiecewiseQuadraticWitness
+from theory._range import ValueRange
+from theory._setting import TOL, FeatureVisualization, FloatArray, Observations
+from theory._smooth1d import critical_L, rise
+from theory.classes._base import FunctionClass, InconsistentVisualization
+
+
+class UndecidedConsistency(ValueError):
+    """d >= 2: the necessary conditions hold but no witness of one coordinate has the visualization."""
+
+
+def check_L(L: Any) -> float:
+    try:
+        val = float(L)
+    except (TypeError, ValueError):
+        raise ValueError(f"L = {L!r} is not a number; the smoothness constant must be a finite number > 0") from None
+    if not math.isfinite(val) or val <= 0:
+        raise ValueError(f"L = {L!r} is not allowed; the smoothness constant must be a finite number > 0")
+    return val
+
+
+def _interior(p: float) -> bool:
+    return 0 < p < 1
+
+
+def consistent_1d(xmax: float, xmin: float, delta: float, L: float) -> bool:
+    if delta == 0:
+        return True
+    if xmax == xmin:
+        return False
+    n = _interior(xmax) + _interior(xmin)
+    need = {2: 4.0, 1: 2.0, 0: 0.0}[n] * delta
+    return L * (xmax - xmin) ** 2 >= need * (1 - 1e-12)
+
+
+def _rise_1d(anchor: float, t: float, L: float, D: float) -> float:
+    """P_anchor(|t - anchor|) on [0, 1]."""
+    if t == anchor:
+        return 0.0
+    T = 1 - anchor if t > anchor else anchor
+    return rise(abs(t - anchor), T, _interior(anchor), L, D)
+
+
+class SmoothWitness(PiecewiseQuadraticWitness):
+    """base + sign * P_anchor(|y_k - anchor|) on [0,1]^d: the fastest rise on both sides of the anchor (exact
+    sympy pieces, built on demand)."""
+
+    def __init__(self, d: int, coord: int, anchor: float, L: float, D: float, base: float, sign: int) -> None:
+        self.d, self.coord = d, coord
+        self.anchor, self.L, self.D, self.base, self.sign = anchor, L, D, base, sign
+        self._exact_pieces: list[Any] | None = None
+
+    @property
+    def pieces(self) -> list[Any]:  # type: ignore[override]
+        if self._exact_pieces is None:
+            self._exact_pieces = _global_pieces(self.anchor, self.L, self.D, self.base, self.sign)
+        return self._exact_pieces
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        t = y[:, self.coord]
+        return np.array([self.base + self.sign * _rise_1d(self.anchor, float(s), self.L, self.D) for s in t])
+
+
+def _global_pieces(anchor: float, L: float, D: float, base: float, sign: int) -> list[Any]:
+    """Pieces (start, value, slope, curvature) in the global coordinate t in [0, 1], exact (sympy)."""
+    import sympy
+
+    from theory._smooth1d import rise_pieces
+
+    def q(v: float) -> Any:
+        return sympy.Rational(to_fraction(v))
+
+    a, Lq, Dq, bq = q(anchor), q(L), q(D), q(base)
+    out: list[Any] = []
+    if anchor > 0:  # left side: t = a - s, s from a down to 0, reversed into increasing t
+        left = rise_pieces(a, anchor < 1, Lq, Dq, sympy.sqrt)
+        ends = [p[0] for p in left[1:]] + [a]
+        for (s0, v, g, k), s1 in reversed(list(zip(left, ends, strict=True))):
+            val = v + g * (s1 - s0) + k / 2 * (s1 - s0) ** 2  # value at the far end s1 (= t = a - s1)
+            slope = g + k * (s1 - s0)  # dP/ds at s1; dt = -ds
+            out.append((a - s1, bq + sign * val, -sign * slope, sign * k))
+    if anchor < 1:
+        for s0, v, g, k in rise_pieces(1 - a, anchor > 0, Lq, Dq, sympy.sqrt):
+            out.append((a + s0, bq + sign * v, sign * g, sign * k))
+    merged: list[Any] = []
+    for p in out:
+        if merged and sympy.simplify(merged[-1][0] - p[0]) == 0:
+            merged[-1] = p
+        else:
+            merged.append(tuple(sympy.nsimplify(sympy.simplify(c)) for c in p))
+    return merged
+
+
+class Smooth(FunctionClass):
+    """f : [0,1]^d -> R differentiable with ||grad f(y) - grad f(z)||_2 <= L ||y - z||_2."""
+
+    name = "smooth"
+    label = "L-smooth"
+    param_names = ("L",)
+
+    def __init__(self, d: int = 1, L: float = 1.0) -> None:
+        super().__init__(d)
+        self.L = check_L(L)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"d": self.d, "L": self.L}
+
+    # ---- the parameter analysis (d = 1, where ranges are exact) ------------------------------------------
+    @property
+    def with_L(self) -> Callable[[float], Smooth]:
+        if self.d != 1:
+            raise AttributeError("with_L: the threshold analysis needs exact ranges, which are known for d = 1")
+        return lambda L: Smooth(self.d, L)
+
+    def smallest_L(self, fv: FeatureVisualization) -> float:
+        """The smallest L the visualization allows (d = 1): k Delta / D^2 with k = 4, 2, 0 for two, one, no
+        interior points."""
+        D = float(abs(fv.x_max[0] - fv.x_min[0]))
+        if fv.delta == 0 or D == 0:
+            return 0.0
+        n = _interior(float(fv.x_max[0])) + _interior(float(fv.x_min[0]))
+        return {2: 4.0, 1: 2.0, 0: 0.0}[n] * fv.delta / D**2
+
+    def critical_L(self, fv: FeatureVisualization, x: FloatArray) -> float:
+        """L*(x) = max over the two anchors of the L at which P(|x - anchor|) = Delta/2 (``_smooth1d``)."""
+        out = 0.0
+        for anchor in (float(fv.x_min[0]), float(fv.x_max[0])):
+            t = float(x[0])
+            T = 1 - anchor if t > anchor else anchor
+            out = max(out, critical_L(abs(t - anchor), T, _interior(anchor), fv.delta))
+        return out
+
+    def region_condition(self) -> str:
+        return (
+            "every member agrees at x iff P(|x - x_min|) < Delta/2 ('min') or P(|x - x_max|) < Delta/2 ('max'), "
+            "P the fastest L-smooth rise from the anchor; i.e. iff L < L*(x): Delta/u^2 from an interior anchor, "
+            "Delta (3 - 2 sqrt 2)/u^2 or Delta (1 - 2r)/(T^2 r (1 - r)) (r = u/T) from an end point"
+        )
+
+    def region_short(self) -> str:
+        return "only for small L: L < L*(x), e.g. Delta/|x - x_min|^2 near an interior minimiser"
+
+    # ---- consistency and ranges ----------------------------------------------------------------------------
+    def _fv(self, obs: Observations) -> tuple[FloatArray, float, FloatArray, float]:
+        if obs.n != 2 or sorted(obs.kinds) != ["max", "min"]:
+            raise ValueError(
+                "the L-smooth class takes a feature visualization (one global maximiser, one global minimiser); "
+                f"got {obs.n} observations of kinds {list(obs.kinds)}"
+            )
+        i, j = obs.kinds.index("max"), obs.kinds.index("min")
+        return obs.points[i], float(obs.values[i]), obs.points[j], float(obs.values[j])
+
+    def _axes(self, obs: Observations) -> list[int]:
+        xmax, fmax, xmin, fmin = self._fv(obs)
+        return [k for k in range(self.d) if consistent_1d(float(xmax[k]), float(xmin[k]), fmax - fmin, self.L)]
+
+    def check_consistent(self, obs: Observations) -> None:
+        xmax, fmax, xmin, fmin = self._fv(obs)
+        delta = fmax - fmin
+        if delta <= TOL * obs.scale or self._axes(obs):
+            return
+        if self.d == 1:
+            n = _interior(float(xmax[0])) + _interior(float(xmin[0]))
+            raise InconsistentVisualization(
+                f"no {self.L:g}-smooth function on [0,1] has f_max = {fmax:g} at {xmax[0]:g} and f_min = {fmin:g} at "
+                f"{xmin[0]:g}: that needs L |x_max - x_min|^2 >= {2 * n if n else 0} Delta"
+            )
+        # necessary: along the chord through x_min and x_max, P_{x_min} must reach Delta at x_max
+        u, T, flat = _chord(xmin, xmax)
+        if rise(u, T, flat, self.L, delta) < delta * (1 - 1e-12):
+            raise InconsistentVisualization(
+                f"no {self.L:g}-smooth function rises from f_min = {fmin:g} at {xmin.tolist()} to f_max = {fmax:g} at "
+                f"{xmax.tolist()}: over the distance {u:g} an L-smooth function with that minimum and maximum rises "
+                f"at most {rise(u, T, flat, self.L, delta):g} < Delta = {delta:g}"
+            )
+        raise UndecidedConsistency(
+            f"d = {self.d}: the visualization passes the necessary condition along the chord, but no member of one "
+            "coordinate has it; its consistency is not decided"
+        )
+
+    def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
+        xmax, fmax, xmin, fmin = self._fv(obs)
+        delta, L, d = fmax - fmin, self.L, self.d
+        best_lo: tuple[float, SmoothWitness] | None = None
+        best_hi: tuple[float, SmoothWitness] | None = None
+        axes = self._axes(obs) if delta > 0 else [0]
+        for k in axes:
+            w_hi = SmoothWitness(d, k, float(xmin[k]), L, delta, fmin, 1)
+            w_lo = SmoothWitness(d, k, float(xmax[k]), L, delta, fmax, -1)
+            hi = fmin + _rise_1d(float(xmin[k]), float(x[k]), L, delta)
+            lo = fmax - _rise_1d(float(xmax[k]), float(x[k]), L, delta)
+            if best_hi is None or hi > best_hi[0]:
+                best_hi = (hi, w_hi)
+            if best_lo is None or lo < best_lo[0]:
+                best_lo = (lo, w_lo)
+        assert best_lo is not None and best_hi is not None
+        if d == 1:
+            return ValueRange(
+                best_lo[0],
+                best_hi[0],
+                True,
+                True,
+                best_lo[1],
+                best_hi[1],
+                x,
+                obs,
+                "closed form (fastest L-smooth rise)",
+                extra={"exact_witnesses": True},
+            )
+        outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
+        exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
+        return ValueRange(
+            best_lo[0],
+            best_hi[0],
+            True,
+            True,
+            best_lo[1],
+            best_hi[1],
+            x,
+            obs,
+            "inner range of one-coordinate witnesses; outer range from chords" + (" (equal: exact)" if exact else ""),
+            extra={"outer": [outer[0], outer[1]], "exact_range": exact, "exact_witnesses": True},
+        )
+
+    # ---- probes ---------------------------------------------------------------------------------------------
+    def probe_visualizations(self) -> Iterator[FeatureVisualization]:
+        """Pairs of probe points (vertices, centre, quarter points) with Delta = L q^2/2 and L q^2 for
+        q in {1, 1/2, 1/4}: from tight (Delta near the largest the geometry allows) to loose. Delta = L q^2/2
+        makes s* = q rational, so end-point witnesses have rational coefficients."""
+        pts = self.probe_points()
+        for a, b in itertools.permutations(pts, 2):
+            for q in (1.0, 0.5, 0.25):
+                for delta in (self.L * q * q / 2, self.L * q * q):
+                    fv = FeatureVisualization(a, delta, b, 0.0)
+                    try:
+                        if self.is_consistent(fv):
+                            yield fv
+                    except UndecidedConsistency:
+                        continue
+
+
+def _chord(anchor: FloatArray, x: FloatArray) -> tuple[float, float, bool]:
+    """Distance u from the anchor to x, the chord length T from the anchor through x to the box boundary, and
+    whether the anchor is interior to the chord."""
+    v = x - anchor
+    u = float(np.linalg.norm(v))
+    if u == 0:
+        return 0.0, 0.0, True
+    e = v / u
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fwd = np.where(e > 0, (1 - anchor) / e, np.where(e < 0, -anchor / e, np.inf))
+    T = float(np.min(fwd))
+    flat = bool(np.all((e == 0) | ((e > 0) & (anchor > 0)) | ((e < 0) & (anchor < 1))))
+    return u, max(T, u), flat
+
+
+def _chord_rise(anchor: FloatArray, x: FloatArray, L: float, D: float) -> float:
+    u, T, flat = _chord(anchor, x)
+    return 0.0 if u == 0 else rise(u, T, flat, L, D)
