@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--export-witnesses", type=Path, metavar="DIR", help="write every counterexample as JSON into DIR")
     p.add_argument(
-        "--extended", action="store_true", help="add the rows beyond the paper (convex/monotonic and L-Lipschitz)"
+        "--extended",
+        action="store_true",
+        help="add the rows beyond the paper (convex/monotonic and L-Lipschitz, quadratic, L-smooth)",
     )
     p.add_argument("--no-compare", action="store_true", help="do not print the comparison with the paper's table")
     p.set_defaults(func=run)
