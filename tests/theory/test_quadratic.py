@@ -166,3 +166,18 @@ def test_table_row_is_verified():
     (built,) = T.build_table(verify=True, rows=(row,))
     assert [built.verdict(q) for q in ("exact", "approx", "min_or_max")] == ["no", "no", "no"]
     assert all(built.verification[q] for q in ("exact", "approx", "min_or_max"))
+
+
+def test_constant_visualization():
+    """Delta = 0: only constants, whatever x_max and x_min are."""
+    r = value_range("quadratic", FeatureVisualization([0.2, 0.9], 0.5, [0.7, 0.1], 0.5), [0.3, 0.3])
+    assert (r.lo, r.hi) == (0.5, 0.5)
+
+
+def test_general_observations():
+    """An extra observed value is one more linear equality: f(1/2) = 1/4 with x_min = 0, x_max = 1 forces a = 1."""
+    from theory import Observations
+
+    obs = Observations([[1.0], [0.0], [0.5]], [1.0, 0.0, 0.25], ["max", "min", "value"])
+    r = value_range("quadratic", obs, [0.25])
+    assert r.lo == pytest.approx(1 / 16, abs=1e-9) and r.hi == pytest.approx(1 / 16, abs=1e-9)

@@ -300,3 +300,10 @@ def test_table_row_is_verified():
     assert [built.verdict(q) for q in ("exact", "approx", "min_or_max")] == ["no", "no", "depends"]
     names = [c["certificate"] for c in built.verification["min_or_max"]]
     assert names == ["region below L*", "counterexample above L*"]
+
+
+def test_constant_visualization():
+    for d in (1, 2):
+        fv = FeatureVisualization([0.2] * d, 0.5, [0.7] * d, 0.5)
+        r = value_range("smooth", fv, [0.3] * d, L=1.0)
+        assert (r.lo, r.hi) == (0.5, 0.5)

@@ -16,7 +16,8 @@ conditions (observed values, vanishing partial derivatives at the visualization'
 other points where it touches f_max or f_min), and re-checked in exact arithmetic (global max exactly f_max,
 global min exactly f_min). If the exact member is only within 1e-6 of the optimum, the end is reported as
 approached (``lo_attained``/``hi_attained`` False); if no snap passes, the witness is the float solution and
-``extra["exact_witnesses"]`` is False.
+``extra["exact_witnesses"]`` is False. Consistency is decided the same way (an infeasible LP proves
+inconsistency; a converged one is consistent up to the 1e-8 Delta tolerance).
 """
 
 from __future__ import annotations
