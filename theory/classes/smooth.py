@@ -76,46 +76,57 @@ def _rise_1d(anchor: float, t: float, L: float, D: float) -> float:
 
 
 class SmoothWitness(PiecewiseQuadraticWitness):
-    """base + sign * P_anchor(|y_k - anchor|) on [0,1]^d: the fastest rise on both sides of the anchor (exact
-    sympy pieces, built on demand)."""
+    """base + sign * P_anchor(|y_k - anchor|) on [0,1]^d: the fastest rise on both sides of the anchor. Float
+    pieces for vectorised evaluation; exact sympy pieces (for export) built on demand."""
 
     def __init__(self, d: int, coord: int, anchor: float, L: float, D: float, base: float, sign: int) -> None:
         self.d, self.coord = d, coord
         self.anchor, self.L, self.D, self.base, self.sign = anchor, L, D, base, sign
+        self._num = np.array(_global_pieces(anchor, L, D, base, sign, exact=False), dtype=float)
         self._exact_pieces: list[Any] | None = None
 
     @property
     def pieces(self) -> list[Any]:  # type: ignore[override]
         if self._exact_pieces is None:
-            self._exact_pieces = _global_pieces(self.anchor, self.L, self.D, self.base, self.sign)
+            self._exact_pieces = _global_pieces(self.anchor, self.L, self.D, self.base, self.sign, exact=True)
         return self._exact_pieces
 
     def _eval(self, y: FloatArray) -> FloatArray:
         t = y[:, self.coord]
-        return np.array([self.base + self.sign * _rise_1d(self.anchor, float(s), self.L, self.D) for s in t])
+        idx = np.clip(np.searchsorted(self._num[:, 0], t, side="right") - 1, 0, len(self._num) - 1)
+        s, v, g, k = self._num[idx].T
+        return v + g * (t - s) + k / 2 * (t - s) ** 2
 
 
-def _global_pieces(anchor: float, L: float, D: float, base: float, sign: int) -> list[Any]:
-    """Pieces (start, value, slope, curvature) in the global coordinate t in [0, 1], exact (sympy)."""
-    import sympy
-
+def _global_pieces(anchor: float, L: float, D: float, base: float, sign: int, exact: bool = True) -> list[Any]:
+    """Pieces (start, value, slope, curvature) in the global coordinate t in [0, 1]: exact sympy numbers, or
+    floats (``exact=False``)."""
     from theory._smooth1d import rise_pieces
 
-    def q(v: float) -> Any:
-        return sympy.Rational(to_fraction(v))
+    q: Callable[[float], Any]
+    sqrt: Callable[[Any], Any]
+    if exact:
+        import sympy
 
+        q, sqrt = (lambda v: sympy.Rational(to_fraction(v))), sympy.sqrt
+    else:
+        q, sqrt = float, math.sqrt
     a, Lq, Dq, bq = q(anchor), q(L), q(D), q(base)
     out: list[Any] = []
     if anchor > 0:  # left side: t = a - s, s from a down to 0, reversed into increasing t
-        left = rise_pieces(a, anchor < 1, Lq, Dq, sympy.sqrt)
+        left = rise_pieces(a, anchor < 1, Lq, Dq, sqrt)
         ends = [p[0] for p in left[1:]] + [a]
         for (s0, v, g, k), s1 in reversed(list(zip(left, ends, strict=True))):
             val = v + g * (s1 - s0) + k / 2 * (s1 - s0) ** 2  # value at the far end s1 (= t = a - s1)
             slope = g + k * (s1 - s0)  # dP/ds at s1; dt = -ds
             out.append((a - s1, bq + sign * val, -sign * slope, sign * k))
     if anchor < 1:
-        for s0, v, g, k in rise_pieces(1 - a, anchor > 0, Lq, Dq, sympy.sqrt):
+        for s0, v, g, k in rise_pieces(1 - a, anchor > 0, Lq, Dq, sqrt):
             out.append((a + s0, bq + sign * v, sign * g, sign * k))
+    if not exact:
+        return [p for i, p in enumerate(out) if i + 1 == len(out) or out[i + 1][0] > p[0]]
+    import sympy
+
     merged: list[Any] = []
     for p in out:
         if merged and sympy.simplify(merged[-1][0] - p[0]) == 0:
