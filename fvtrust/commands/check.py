@@ -21,8 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check", help="answer the three questions for one function class (or one instance)")
     p.add_argument("cls", metavar="CLASS", help="function class, e.g. lipschitz, convex, affine")
     p.add_argument("--d", type=int, default=None, help="input dimension (default 1)")
-    p.add_argument("--L", type=float, default=None, help="Lipschitz constant (lipschitz only)")
-    p.add_argument("--norm", default=None, help="norm 1, 2 or inf (lipschitz only)")
+    p.add_argument(
+        "--L", type=float, default=None, help="Lipschitz constant (Lipschitz classes) or of the gradient (smooth)"
+    )
+    p.add_argument("--norm", default=None, help="norm 1, 2 or inf (the Lipschitz classes)")
     p.add_argument("--eps", type=float, default=None, help="eps relative to Delta, in (0, 1/2)")
     p.add_argument("--x-max", type=_vector, help="visualization: argmax point, e.g. 1,1")
     p.add_argument("--f-max", type=float, help="visualization: maximum value")
