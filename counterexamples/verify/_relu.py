@@ -3,10 +3,13 @@
 A spec ``{"kind": "relu_net", "layers": [{"W", "b"}, ...]}`` computes h_0 = y, h_{l+1} = relu(W_l h_l + b_l) for
 hidden layers and f(y) = W_L h_L + b_L (one output). MILP encoding (Tjeng et al. 2019): for a neuron with
 pre-activation z in [l, u], a = relu(z) is a >= z, a >= 0, a <= z - l (1 - s), a <= u s, s in {0, 1}; neurons
-with u <= 0 or l >= 0 are linear. Bounds come from interval arithmetic, tightened for deeper layers by the LP
-relaxation of the layers before them (optimisation-based bound tightening). The optimiser's argmax is
-re-evaluated in exact rational arithmetic, and a second solve confirms that nothing 1e-5 (relative) above it is
-feasible. z3 encodes relu as If(z > 0, z, 0) and proves "no y in the box has f(y) > v" (unsat).
+with u <= 0 or l >= 0 are linear. Bounds come from interval arithmetic (exact over the box for the first layer),
+tightened for deeper layers by the LP relaxation of the layers before them (optimisation-based bound tightening).
+The model is built as a sparse matrix and solved by HiGHS through highspy, starting from an exact incumbent (best
+sampled point, snapped to the exact optimal vertex of its activation region) as the cutoff; the MILP's argmax is
+snapped the same way and re-evaluated in exact rational arithmetic, and the MILP's proved dual bound must be
+within 1e-5 (relative) of that exact value. z3 encodes relu as If(z > 0, z, 0) and proves "no y in the box has
+f(y) > v" (unsat).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import highspy
 import numpy as np
 import z3
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy import sparse
+from scipy.optimize import linprog
 
 from counterexamples.verify._exact import frac
 
@@ -157,163 +162,206 @@ def _rank(rows: list[list[Fraction]]) -> int:
     return rank
 
 
-def _interval_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
-    lo, hi = np.zeros(net.d), np.ones(net.d)
+def _floats(net: ReluNet) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    Ws = [np.array([[float(v) for v in r] for r in W]) for W in net.weights]
+    bs = [np.array([float(v) for v in b]) for b in net.biases]
+    return Ws, bs
+
+
+def _interval_bounds(Ws: list[np.ndarray], bs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pre-activation bounds of every layer over [0,1]^d by interval arithmetic (exact for the first layer, up to
+    the 1e-9 padding that absorbs float rounding)."""
+    lo, hi = np.zeros(Ws[0].shape[1]), np.ones(Ws[0].shape[1])
     out = []
-    for W, b in zip(net.weights, net.biases, strict=True):
-        Wf = np.array([[float(v) for v in r] for r in W])
-        bf = np.array([float(v) for v in b])
-        zl = np.maximum(Wf, 0) @ lo + np.minimum(Wf, 0) @ hi + bf
-        zu = np.maximum(Wf, 0) @ hi + np.minimum(Wf, 0) @ lo + bf
-        out.append((zl - 1e-9, zu + 1e-9))
+    for W, b in zip(Ws, bs, strict=True):
+        zl = np.maximum(W, 0) @ lo + np.minimum(W, 0) @ hi + b
+        zu = np.maximum(W, 0) @ hi + np.minimum(W, 0) @ lo + b
+        pad = 1e-9 * (1 + np.abs(W).sum(axis=1) + np.abs(b))
+        out.append((zl - pad, zu + pad))
         lo, hi = np.maximum(zl, 0), np.maximum(zu, 0)
     return out
 
 
+@dataclass
+class _Model:
+    """A big-M encoding as sparse matrix data for HiGHS: rows rlo <= A x <= rhi, columns clb <= x <= cub."""
+
+    A: sparse.csc_matrix
+    rlo: np.ndarray
+    rhi: np.ndarray
+    clb: np.ndarray
+    cub: np.ndarray
+    integer: np.ndarray  # bool per column
+    out: np.ndarray  # columns of the last encoded layer's activations
+
+
 def _encode(
-    net: ReluNet,
+    Ws: list[np.ndarray],
+    bs: list[np.ndarray],
     bounds: list[tuple[np.ndarray, np.ndarray]],
     layers: int,
     relax: bool,
-    gain: list[float] | None = None,
-) -> dict[str, Any]:
-    """Big-M encoding of the first ``layers`` hidden layers. Variables: y, then per hidden layer z, a, s.
-    Stable neurons (l >= 0 or u <= 0) are linear; ``relax`` drops integrality (the LP relaxation).
+    gain: np.ndarray | None = None,
+) -> _Model:
+    """Big-M encoding of the first ``layers`` hidden layers (Tjeng et al. 2019), built as a sparse matrix.
+
+    Columns: y in [0,1]^d, then per hidden layer its activations a, then a binary s for every neuron that needs
+    one. With z = W h + b the pre-activation (substituted, not a column) and [l, u] its bounds: a dead neuron
+    (u <= 0) is a = 0, an always active one (l >= 0) is a = z, an unstable one is a >= z, a >= 0,
+    a <= z - l (1 - s), a <= u s. ``relax`` makes s continuous in [0, 1] (the LP relaxation).
 
     ``gain`` (the objective's coefficients on the last encoded layer, signed so that the solver maximises) makes
-    the last layer one-sided: a neuron the objective wants small (gain < 0) keeps only a >= z, a >= 0, which at
-    the optimum, and in any point with a given objective level, can be lowered to a = relu(z) without hurting the
-    objective, so it needs no binary; a neuron with gain 0 is dropped. This is exact, not a relaxation."""
-    d = net.d
-    idx, layout = d, []
-    for W in net.weights[:layers]:
-        n = len(W)
-        layout.append((idx, idx + n, idx + 2 * n))  # z, a, s offsets
-        idx += 3 * n
-    nvar = idx
-    rows: list[np.ndarray] = []
-    lbs: list[float] = []
-    ubs: list[float] = []
-    lb, ub = np.full(nvar, -np.inf), np.full(nvar, np.inf)
-    lb[:d], ub[:d] = 0, 1
-    integrality = np.zeros(nvar)
+    the last layer one-sided: an unstable neuron the objective wants small (gain < 0) keeps only a >= z, a >= 0,
+    which at the optimum, and in any point with a given objective level, can be lowered to a = relu(z) without
+    hurting the objective, so it needs no binary; a neuron with gain 0 is dropped. This is exact, not a
+    relaxation."""
+    d = Ws[0].shape[1]
+    prev = np.arange(d)
+    nvar, nrow = d, 0
+    clb, cub, integer = [np.zeros(d)], [np.ones(d)], [np.zeros(d, bool)]
+    ri: list[np.ndarray] = []
+    ci: list[np.ndarray] = []
+    vv: list[np.ndarray] = []
+    rlo: list[np.ndarray] = []
+    rhi: list[np.ndarray] = []
 
-    def row(coefs: dict[int, float], lo: float, hi: float) -> None:
-        r = np.zeros(nvar)
-        for k, v in coefs.items():
-            r[k] = v
-        rows.append(r)
-        lbs.append(lo)
-        ubs.append(hi)
+    def rows_a_minus_wh(J: np.ndarray, a_idx: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """Rows a_j - W_j h for the neurons J (returned: their row numbers)."""
+        nonlocal nrow
+        r = nrow + np.arange(len(J))
+        sub = W[J]
+        nz_r, nz_c = np.nonzero(sub)
+        ri.extend([r, r[nz_r]])
+        ci.extend([a_idx[J], prev[nz_c]])
+        vv.extend([np.ones(len(J)), -sub[nz_r, nz_c]])
+        nrow += len(J)
+        return r
 
-    prev = list(range(d))
-    for li in range(layers):
-        W, b = net.weights[li], net.biases[li]
-        zo, ao, so = layout[li]
-        zl, zu = bounds[li]
-        for j, (wrow, bb) in enumerate(zip(W, b, strict=True)):
-            a, z, s_ = ao + j, zo + j, so + j
-            coefs = {p: float(v) for p, v in zip(prev, wrow, strict=True) if v}
-            coefs[z] = -1.0
-            row(coefs, -float(bb), -float(bb))  # W h - z = -b
-            lb[z], ub[z] = zl[j], zu[j]
-            lb[s_], ub[s_] = 0, 1
-            g = gain[j] if gain is not None and li == layers - 1 else None
-            if g == 0:  # the objective ignores this neuron
-                lb[a], ub[a], lb[s_], ub[s_] = 0, 0, 0, 0
-            elif g is not None and g < 0 and zl[j] < 0 < zu[j]:  # a >= max(z, 0) suffices
-                lb[a], ub[s_] = 0, 0
-                row({a: 1, z: -1}, 0, np.inf)
-            elif zl[j] >= 0:  # always active: a = z
-                row({a: 1, z: -1}, 0, 0)
-                lb[s_] = 1
-            elif zu[j] <= 0:  # never active: a = 0
-                lb[a], ub[a], ub[s_] = 0, 0, 0
-            else:
-                lb[a] = 0
-                integrality[s_] = 0 if relax else 1
-                row({a: 1, z: -1}, 0, np.inf)  # a >= z
-                row({a: 1, z: -1, s_: -zl[j]}, -np.inf, -zl[j])  # a <= z - l (1 - s)
-                row({a: 1, s_: -zu[j]}, -np.inf, 0)  # a <= u s
-        prev = list(range(ao, ao + len(W)))
-    return {
-        "rows": rows,
-        "lbs": lbs,
-        "ubs": ubs,
-        "lb": lb,
-        "ub": ub,
-        "integrality": integrality,
-        "prev": prev,
-        "nvar": nvar,
-    }
-
-
-def _solve(
-    enc: dict[str, Any],
-    c: np.ndarray,
-    extra: list[tuple[np.ndarray, float, float]] = (),  # type: ignore[assignment]
-    time_limit: float = 600,
-) -> Any:
-    rows = enc["rows"] + [r for r, _, _ in extra]
-    lbs = enc["lbs"] + [lo for _, lo, _ in extra]
-    ubs = enc["ubs"] + [hi for _, _, hi in extra]
-    return milp(
-        c,
-        constraints=LinearConstraint(np.array(rows), lbs, ubs) if rows else None,
-        integrality=enc["integrality"],
-        bounds=Bounds(enc["lb"], enc["ub"]),
-        options={"time_limit": time_limit, "mip_rel_gap": 0},
+    for k in range(layers):
+        W, b = Ws[k], bs[k]
+        l, u = bounds[k]
+        n = len(b)
+        a_idx = nvar + np.arange(n)
+        nvar += n
+        g = gain if gain is not None and k == layers - 1 else None
+        dead = u <= 0
+        if g is not None:
+            dead = dead | (g == 0)
+        act = (l >= 0) & ~dead
+        unst = ~dead & ~act
+        half = unst & (g < 0) if g is not None else np.zeros(n, bool)
+        full = unst & ~half
+        clb.append(np.zeros(n))
+        cub.append(np.where(dead, 0.0, np.maximum(u, 0)))
+        integer.append(np.zeros(n, bool))
+        J = np.flatnonzero(act)  # a - W h = b
+        rows_a_minus_wh(J, a_idx, W)
+        rlo.append(b[J])
+        rhi.append(b[J])
+        J = np.flatnonzero(unst)  # a - W h >= b
+        rows_a_minus_wh(J, a_idx, W)
+        rlo.append(b[J])
+        rhi.append(np.full(len(J), np.inf))
+        J = np.flatnonzero(full)
+        s_idx = nvar + np.arange(len(J))
+        nvar += len(J)
+        clb.append(np.zeros(len(J)))
+        cub.append(np.ones(len(J)))
+        integer.append(np.full(len(J), not relax))
+        r = rows_a_minus_wh(J, a_idx, W)  # a - W h - l s <= b - l
+        ri.append(r)
+        ci.append(s_idx)
+        vv.append(-l[J])
+        rlo.append(np.full(len(J), -np.inf))
+        rhi.append(b[J] - l[J])
+        r = nrow + np.arange(len(J))  # a - u s <= 0
+        nrow += len(J)
+        ri.extend([r, r])
+        ci.extend([a_idx[J], s_idx])
+        vv.extend([np.ones(len(J)), -u[J]])
+        rlo.append(np.full(len(J), -np.inf))
+        rhi.append(np.zeros(len(J)))
+        prev = a_idx
+    A = sparse.csc_matrix(
+        (np.concatenate(vv), (np.concatenate(ri).astype(int), np.concatenate(ci).astype(int))), shape=(nrow, nvar)
     )
+    return _Model(
+        A,
+        np.concatenate(rlo),
+        np.concatenate(rhi),
+        np.concatenate(clb),
+        np.concatenate(cub),
+        np.concatenate(integer),
+        prev,
+    )
+
+
+# HiGHS's primal heuristics (sub-MIPs, feasibility jump) cost more than they save here: we pass a good exact
+# incumbent as the cutoff, so the solve is mostly a proof. Measured in docs/verification.md.
+_MILP_OPTIONS: dict[str, Any] = {
+    "mip_rel_gap": 0.0,
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+}
+
+
+def _highs(model: _Model, cost: np.ndarray, options: dict[str, Any]) -> highspy.Highs:
+    h = highspy.Highs()
+    h.silent()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = model.A.shape[1], model.A.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = model.clb, model.cub
+    lp.row_lower_, lp.row_upper_ = model.rlo, model.rhi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = model.A.indptr, model.A.indices, model.A.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = model.A.shape[1], model.A.shape[0]
+    if model.integer.any():
+        kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+        lp.integrality_ = [kint if v else kcont for v in model.integer]
+    h.passModel(lp)
+    for k, v in options.items():
+        h.setOptionValue(k, v)
+    return h
 
 
 def _tightened_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
     """Interval bounds, then for every hidden layer after the first, each pre-activation's min and max over the
-    LP relaxation of the layers before it (sound: the relaxation contains every reachable point)."""
-    bounds = _interval_bounds(net)
-    for li in range(1, len(net.weights) - 1):
-        enc = _encode(net, bounds, li, relax=True)
+    LP relaxation of the layers before it (sound: the relaxation contains every reachable point). The first
+    layer's interval bounds are already exact over the box. One warm-started HiGHS LP per layer: only the
+    objective changes between the 2n solves."""
+    Ws, bs = _floats(net)
+    bounds = _interval_bounds(Ws, bs)
+    for li in range(1, len(Ws) - 1):
+        model = _encode(Ws, bs, bounds, li, relax=True)
+        h = _highs(model, np.zeros(model.A.shape[1]), {})
         zl, zu = bounds[li]
-        for j, (wrow, bb) in enumerate(zip(net.weights[li], net.biases[li], strict=True)):
-            c = np.zeros(enc["nvar"])
-            c[enc["prev"]] = [float(v) for v in wrow]
-            lo, hi = _solve(enc, c), _solve(enc, -c)
-            if lo.status == 0:
-                zl[j] = max(zl[j], lo.fun + float(bb) - 1e-7)
-            if hi.status == 0:
-                zu[j] = min(zu[j], -hi.fun + float(bb) + 1e-7)
+        idx = model.out.astype(np.int32)
+        for j, (wrow, bb) in enumerate(zip(Ws[li], bs[li], strict=True)):
+            for sign in (1.0, -1.0):
+                h.changeColsCost(len(idx), idx, sign * wrow)
+                h.run()
+                if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                    continue  # keep the interval bound
+                v = sign * h.getInfo().objective_function_value + bb
+                pad = 1e-6 * max(1.0, abs(v))
+                if sign > 0:
+                    zl[j] = max(zl[j], v - pad)
+                else:
+                    zu[j] = min(zu[j], v + pad)
         bounds[li] = (zl, zu)
     return bounds
 
 
-def _milp_opt(
-    net: ReluNet, sense: str, above: float | None = None, bounds: list[tuple[np.ndarray, np.ndarray]] | None = None
-) -> tuple[bool, np.ndarray | None, float | None]:
-    """Maximise (sense "max") or minimise f over the box; with ``above``, subject to f >= above (max) or
-    f <= above (min). Returns (False, None, None) only when HiGHS proves the problem infeasible."""
-    out_w = [float(v) for v in net.weights[-1][0]]
-    gain = out_w if sense == "max" else [-v for v in out_w]
-    enc = _encode(net, bounds or _tightened_bounds(net), len(net.weights) - 1, relax=False, gain=gain)
-    c = np.zeros(enc["nvar"])
-    c[enc["prev"]] = out_w
-    const = float(net.biases[-1][0])
-    extra = []
-    if above is not None:
-        extra.append(
-            (c.copy(), above - const if sense == "max" else -np.inf, np.inf if sense == "max" else above - const)
-        )
-    res = _solve(enc, -c if sense == "max" else c, extra)
-    if res.x is not None:  # optimal, or a feasible point found before a limit
-        return True, res.x[: net.d], float(c @ res.x + const)
-    if res.status == 2:  # proved infeasible
-        return False, None, None
-    raise RuntimeError(f"MILP ended without a verdict (HiGHS status {res.status}: {res.message})")
-
-
 def _forward(net: ReluNet, Y: np.ndarray) -> np.ndarray:
+    Ws, bs = _floats(net)
     h = Y
-    for i, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        h = h @ np.array([[float(v) for v in r] for r in W]).T + np.array([float(v) for v in b])
-        if i < len(net.weights) - 1:
+    for i, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+        h = h @ W.T + b
+        if i < len(Ws) - 1:
             h = np.maximum(h, 0)
     return h[:, 0]
 
@@ -331,26 +379,58 @@ def _incumbent(net: ReluNet, sense: str, samples: int = 4096, seed: int = 0) -> 
 
 
 def _milp_certified(
-    net: ReluNet, sense: str, bounds: list[tuple[np.ndarray, np.ndarray]], max_rounds: int = 20
+    net: ReluNet,
+    sense: str,
+    bounds: list[tuple[np.ndarray, np.ndarray]],
+    max_rounds: int = 20,
+    time_limit: float = 600,
 ) -> tuple[Fraction, list[Fraction], int]:
-    """Exact optimum: the MILP's optimiser, snapped to the exact optimal vertex of its activation region (a
-    rational point and its exact value v); then a second MILP asks for a point with f >= v + margin
-    (f <= v - margin for the min). Infeasible: nothing beats v by more than the margin, 1e-5 max(1, |v|) (HiGHS's
-    feasibility tolerances are about 1e-6; z3 closes that gap exactly). Feasible: its exact local optimum is the new
-    incumbent, and the check repeats. Returns the value, the point and the number of MILP solves."""
-    found, y, _ = _milp_opt(net, sense, bounds=bounds)
-    if not found or y is None:
-        raise RuntimeError(f"MILP for the {sense} found no point")
-    val, ys = _snap(net, y, sense)
-    for rounds in range(2, max_rounds + 2):
-        margin = 1e-5 * max(1.0, abs(float(val)))
-        found, y, _ = _milp_opt(net, sense, float(val) + (margin if sense == "max" else -margin), bounds)
-        if not found or y is None:
+    """Exact optimum, certified by one MILP in the usual case (written for the max; the min is the max of -f).
+
+    Start from an exact incumbent v: the best sampled point, snapped to the exact optimal vertex of its activation
+    region (``_incumbent``). One MILP maximises f with ``mip_rel_gap = 0`` subject to the cutoff row
+    f >= v + 1e-9 max(1, |v|) (also passed to HiGHS as its objective bound):
+    - infeasible: no point beats v (beyond HiGHS's tolerances); v is certified;
+    - optimal: its argmax is snapped to the exact optimal vertex of its activation region; if that is better it
+      becomes v. v is certified when the MILP's proved dual bound is at most v + 1e-5 max(1, |v|) (HiGHS's
+      feasibility tolerances are about 1e-6; z3 closes that gap exactly). Otherwise (never seen) the cutoff
+      moves up to the new v and the MILP runs again.
+    A MILP that stops at its time limit raises; it never counts as "infeasible". Returns the value, the point and
+    the number of MILP solves."""
+    Ws, bs = _floats(net)
+    sign = 1.0 if sense == "max" else -1.0
+    better = (lambda a, b: a > b) if sense == "max" else (lambda a, b: a < b)
+    gain = sign * Ws[-1][0]
+    const = sign * bs[-1][0]
+    model = _encode(Ws, bs, bounds, len(Ws) - 1, relax=False, gain=gain)
+    cut = sparse.csc_matrix((gain, (np.zeros(len(gain), int), model.out)), shape=(1, model.A.shape[1]))
+    model.A = sparse.vstack([model.A, cut]).tocsc()  # the cutoff row gain . a_out >= level, set per round
+    model.rlo, model.rhi = np.append(model.rlo, -np.inf), np.append(model.rhi, np.inf)
+    cost = np.zeros(model.A.shape[1])
+    cost[model.out] = -gain  # HiGHS minimises -sign (f - const)
+    h = _highs(model, cost, {**_MILP_OPTIONS, "time_limit": float(time_limit)})
+    val, ys = _incumbent(net, sense)
+    for rounds in range(1, max_rounds + 1):
+        level = sign * float(val) + 1e-9 * max(1.0, abs(float(val))) - const
+        h.changeRowBounds(model.A.shape[0] - 1, level, highspy.kHighsInf)
+        h.setOptionValue("objective_bound", -level)
+        h.run()
+        status = h.getModelStatus()
+        if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
             return val, ys, rounds
-        v2, y2 = _snap(net, y, sense)
-        if (v2 <= val) if sense == "max" else (v2 >= val):  # the solver's point is no better in exact terms
-            raise RuntimeError(f"MILP point {y} does not improve on {val} in exact arithmetic")
-        val, ys = v2, y2
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"MILP ended without a verdict (HiGHS: {h.modelStatusToString(status)})")
+        x = np.array(h.getSolution().col_value)
+        v2, y2 = _snap(net, x[: net.d], sense)
+        improved = better(v2, val)
+        if improved:
+            val, ys = v2, y2
+        info = h.getInfo()  # the proved upper bound on sign * f; an LP (no unstable neuron) has its optimum
+        dual = -(info.mip_dual_bound if model.integer.any() else info.objective_function_value) + const
+        if dual <= sign * float(val) + 1e-5 * max(1.0, abs(float(val))):
+            return val, ys, rounds
+        if not improved:  # the solver's point is no better in exact terms
+            raise RuntimeError(f"MILP point {x[: net.d]} does not improve on {val} in exact arithmetic")
     raise RuntimeError(f"no certified {sense} after {max_rounds} MILP rounds")
 
 

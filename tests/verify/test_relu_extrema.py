@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from counterexamples.verify import evaluate, parse_relu_net, relu_net_extrema
+from counterexamples.verify import _relu, evaluate, parse_relu_net, relu_net_extrema
 
 
 def _random_spec(rng: np.random.Generator, d: int, hidden: list[int]) -> dict:
@@ -41,3 +41,44 @@ def test_milp_z3_and_grid_agree(seed, d, depth, width):
     assert max(vals) <= milp["max"] and min(vals) >= milp["min"]  # grid never beyond the certified extrema
     span = max(float(milp["max"] - milp["min"]), 1.0)
     assert float(milp["max"] - max(vals)) <= 0.6 * span and float(min(vals) - milp["min"]) <= 0.6 * span
+
+
+def test_milp_max_at_a_non_dyadic_vertex_is_exact():
+    # f(y) = y - 2 relu(3y - 1): max 1/3 at y = 1/3, which no float represents; the MILP's float argmax is
+    # snapped to the exact vertex of its activation region
+    spec = {"kind": "relu_net", "layers": [{"W": [["1"], ["3"]], "b": ["0", "-1"]}, {"W": [["1", "-2"]], "b": ["0"]}]}
+    milp, z3r = relu_net_extrema(spec, "milp"), relu_net_extrema(spec, "z3")
+    assert milp["max"] == z3r["max"] == Fraction(1, 3) and milp["argmax"] == [Fraction(1, 3)]
+    assert milp["min"] == z3r["min"] == -3
+
+
+def test_milp_beats_a_near_tie_incumbent(monkeypatch):
+    # two tents: height 1/2 at y = 1/4, height 1/2 + 1e-7 at y = 3/4. Started from the lower one (as if sampling
+    # had missed the other), the cutoff MILP must still find the higher one: a 1e-5 confirmation margin alone
+    # would accept 1/2
+    delta = Fraction(1, 10**7)
+    spec = {
+        "kind": "relu_net",
+        "layers": [
+            {"W": [["1"], ["-1"], ["1"], ["-1"]], "b": ["-1/4", "1/4", "-3/4", "3/4"]},
+            {"W": [["-2", "-2", "0", "0"], ["0", "0", "-4", "-4"]], "b": ["1/2", str(Fraction(1, 2) + delta)]},
+            {"W": [["1", "1"]], "b": ["0"]},
+        ],
+    }
+    original = _relu._incumbent
+
+    def low_incumbent(net, sense, **kw):
+        return (Fraction(1, 2), [Fraction(1, 4)]) if sense == "max" else original(net, sense, **kw)
+
+    monkeypatch.setattr(_relu, "_incumbent", low_incumbent)
+    milp = relu_net_extrema(spec, "milp")
+    assert milp["max"] == Fraction(1, 2) + delta == relu_net_extrema(spec, "z3")["max"]
+    assert milp["argmax"] == [Fraction(3, 4)] and milp["min"] == 0
+
+
+def test_milp_constant_network_without_binaries():
+    # every neuron stable: the "MILP" is an LP, certified by its optimum instead of a MIP dual bound
+    layers = [{"W": [["0"], ["0"]], "b": ["1", "2"]}, {"W": [["-2", "-3/2"]], "b": ["5/4"]}]
+    spec = {"kind": "relu_net", "layers": layers}
+    out = relu_net_extrema(spec, "milp")
+    assert out["max"] == out["min"] == Fraction(-15, 4) and out["max_milp_solves"] == 1
