@@ -25,14 +25,25 @@ def certified_mask(cls: Lipschitz, fv: FeatureVisualization, X: FloatArray) -> F
     return (hi < c - tol) | (lo > c + tol) | tie
 
 
-def certified_share(cls: Lipschitz, fv: FeatureVisualization, n: int = 4000, seed: int = 0) -> tuple[float, float]:
+def share_points(d: int, n: int = 4000, seed: int = 0) -> FloatArray:
+    """The points on which shares are estimated: a regular grid of n midpoints in d = 1, else n uniform draws."""
+    if d == 1:
+        return ((np.arange(n) + 0.5) / n)[:, None]
+    return np.random.default_rng(seed).random((n, d))
+
+
+def certified_share(
+    cls: Lipschitz, fv: FeatureVisualization, n: int = 4000, seed: int = 0, X: FloatArray | None = None
+) -> tuple[float, float]:
     """Share of [0,1]^d where the answer is certified: Monte Carlo estimate and its 95% half-width
-    (a regular grid of n points in d = 1, where the estimate is exact up to 1/n)."""
-    if cls.d == 1:
-        X = ((np.arange(n) + 0.5) / n)[:, None]
-        return float(certified_mask(cls, fv, X).mean()), 1.0 / n
-    X = np.random.default_rng(seed).random((n, cls.d))
+    (a regular grid of n points in d = 1, where the estimate is exact up to 1/n). ``X`` reuses
+    ``share_points(d, n, seed)`` across calls."""
+    if X is None:
+        X = share_points(cls.d, n, seed)
+    n = X.shape[0]
     p = float(certified_mask(cls, fv, X).mean())
+    if cls.d == 1:
+        return p, 1.0 / n
     return p, float(1.96 * np.sqrt(max(p * (1 - p), 1e-12) / n))
 
 
@@ -45,9 +56,10 @@ def region_details(
     xmin, xmax = np.zeros(d), np.ones(d)
     D = cls.dist(xmax, xmin)
     rows = []
+    X = share_points(d)
     for lam in ratios:
         fv = FeatureVisualization(xmax, cls.L * D / lam, xmin, 0.0)
-        share, half = certified_share(cls, fv)
+        share, half = certified_share(cls, fv, X=X)
         rows.append(
             {
                 "L_over_L_min": lam,
