@@ -33,11 +33,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
+    load_start = round(os.getloadavg()[0], 2)
     runs = []
     x_te, y_te = fashion_mnist("test")
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
+            c0 = time.process_time()  # this process's CPU time, all threads (train_fashion_cnn reports wall time)
             rep = train_fashion_cnn(epochs=args.epochs, seed=seed, progress=False, out=Path(tmp) / f"s{seed}.pt")
+            rep["train_cpu_seconds"] = time.process_time() - c0
             model = load_model("fashion_cnn", weights=rep["weights"])
             t0 = time.perf_counter()
             acc = evaluate(model, x_te, y_te)
@@ -56,6 +59,7 @@ def main() -> None:
                   f"test accuracy {acc:.4f}, "
                   f"10k-image inference {infer:.2f} s")  # fmt: skip
     result = {
+        "load_average_1min_at_start": load_start,
         "runs": runs,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

@@ -4,13 +4,17 @@ wall time of the full ``fvtrust fool --quick`` runs. Writes ``benchmarks/results
     python benchmarks/bench_fooling.py [--models fashion_cnn mobilenet_v2] [--skip-runs] [--rounds 5]
 
 Cost ratio: median over ``rounds`` alternating rounds of the forward time of the fooled model divided by that of
-the original on the same batch of natural images (target for the circuit on the logits: at most 1.1).
+the original on the same batch of natural images (target for the circuit on the logits: at most 1.1). Both the
+wall time and this process's CPU time are measured, with one torch thread during the timing: on a shared machine
+the wall-time ratio is noise (other workers' load), the CPU-time ratio (``cpu_cost_ratio_*``) is the measurement.
+``--skip-runs`` keeps the ``quick_*`` timings of the previous results file (marked ``quick_runs_from_previous``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -24,12 +28,13 @@ RESULTS = Path(__file__).parent / "results" / "fooling.json"
 
 
 @torch.no_grad()
-def _time(model: nn.Module, x: Tensor, repeats: int) -> float:
+def _time(model: nn.Module, x: Tensor, repeats: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) per forward pass."""
     model(x)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         model(x)
-    return (time.perf_counter() - t0) / repeats
+    return (time.perf_counter() - t0) / repeats, (time.process_time() - c0) / repeats
 
 
 def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[str, Any]:
@@ -60,28 +65,44 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
         photos = natural_images("imagenet").images
         x = torch.cat([photos, random_crops(photos, 24, seed=3)])
         repeats = 1
-    times: dict[str, list[float]] = {"original": [], "circuit": [], "silent": [], "detector": []}
-    for _ in range(rounds):
-        times["original"].append(_time(model, x, repeats))
-        times["circuit"].append(_time(circuit, x, repeats))
-        times["silent"].append(_time(silent, x, repeats))
-        times["detector"].append(_time(det, x, repeats))
+    nets = {"original": model, "circuit": circuit, "silent": silent, "detector": det}
+    times: dict[str, list[float]] = {k: [] for k in nets}
+    cpu: dict[str, list[float]] = {k: [] for k in nets}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(rounds):
+            for k, net in nets.items():
+                wall, cpu_s = _time(net, x, repeats)
+                times[k].append(wall)
+                cpu[k].append(cpu_s)
+    finally:
+        torch.set_num_threads(threads)
     med = {k: statistics.median(v) for k, v in times.items()}
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     row: dict[str, Any] = {
         "model": name, "batch": len(x), "detector_seconds_train_or_load": detector_seconds,
         "detector_cached": rep.cached, "detector_train_seconds": rep.train_seconds,
         "detector_data_seconds": rep.data_seconds, "build_circuit_seconds": circuit_build,
         "build_silent_seconds": silent_build, "silent_calibration_images": len(calib),
-        "forward_ms": {k: 1000 * v for k, v in med.items()},
+        "timing_threads": 1, "forward_ms": {k: 1000 * v for k, v in med.items()},
+        "forward_cpu_ms": {k: 1000 * v for k, v in med_cpu.items()},
         "cost_ratio_circuit": med["circuit"] / med["original"], "cost_ratio_silent": med["silent"] / med["original"],
+        "cpu_cost_ratio_circuit": med_cpu["circuit"] / med_cpu["original"],
+        "cpu_cost_ratio_silent": med_cpu["silent"] / med_cpu["original"],
+        "cpu_cost_ratio_detector": med_cpu["detector"] / med_cpu["original"],
+        "load_average_1min_during_timing": round(os.getloadavg()[0], 2),
     }  # fmt: skip
     if run_quick:
         from empirical.fooling import run_circuit, run_silent
 
         for method, fn in (("circuit", run_circuit), ("silent", run_silent)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(name, out_dir / f"{name}_{method}", quick=True, progress=False)
             row[f"quick_{method}_seconds"] = time.perf_counter() - t0
+            row[f"quick_{method}_cpu_seconds"] = time.process_time() - c0
+            row[f"quick_{method}_load_average_1min_after"] = round(os.getloadavg()[0], 2)
+    row["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     return row
 
 
@@ -92,11 +113,21 @@ def main() -> None:
     ap.add_argument("--skip-runs", action="store_true", help="skip the full --quick runs")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fooling"))
     args = ap.parse_args()
+    load_start = round(os.getloadavg()[0], 2)
     rows = [bench_model(m, args.rounds, not args.skip_runs, args.out) for m in args.models]
+    if args.skip_runs and RESULTS.exists():
+        previous = {r["model"]: r for r in json.loads(RESULTS.read_text()).get("rows", [])}
+        for row in rows:
+            kept = {k: v for k, v in previous.get(row["model"], {}).items() if k.startswith("quick_")}
+            if kept:
+                row.update(kept, quick_runs_from_previous=True)
     result = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-                    "torch": torch.__version__},
-        "note": "quick_*_seconds include training E / generating its data unless cached (see detector_cached)",
+                    "cpus": os.cpu_count(), "torch": torch.__version__},
+        "load_average_1min_at_start": load_start,
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+        "note": "quick_*_seconds include training E / generating its data unless cached (see detector_cached); "
+        "wall times on a shared 2-core machine, see the load averages and quick_*_cpu_seconds",
         "rows": rows,
     }  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -42,17 +42,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+N_FASHION_TEST = 10000
+
+
+def _check_target(target: str) -> None:
+    """``permute`` or ``image:NAME[,NAME...]`` with every NAME a bundled photo or ``testN`` (N < 10,000)."""
+    if target == "permute":
+        return
+    if not target.startswith("image:"):
+        raise ValueError(f"--target {target!r}: use 'permute' or 'image:NAME[,NAME...]'")
+    from empirical.data import PHOTOS
+
+    names = target[len("image:") :].split(",")
+    for name in names:
+        test_image = name.startswith("test") and name[4:].isdigit() and int(name[4:]) < N_FASHION_TEST
+        if name not in PHOTOS and not test_image:
+            raise ValueError(
+                f"--target {target!r}: unknown target image {name!r}; use a bundled photo "
+                f"({', '.join(PHOTOS)}) or testN with N < {N_FASHION_TEST} (a Fashion-MNIST test image)"
+            )
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device!r}: CUDA is not available on this machine")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.model not in MODELS:
         raise ValueError(f"--model {args.model!r} is not supported; use one of: {', '.join(MODELS)}")
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r} is not one of: {', '.join(METHODS)}")
-    if args.target != "permute" and not args.target.startswith("image:"):
-        raise ValueError(f"--target {args.target!r}: use 'permute' or 'image:NAME[,NAME...]'")
+    _check_target(args.target)
     if args.method == "silent" and args.target != "permute":
         raise ValueError("--method silent supports --target permute only")
     if args.k <= 0:
         raise ValueError(f"--k must be positive, got {args.k}")
+    if args.c <= 0:
+        raise ValueError(f"--c must be positive (natural input needs F + c > 0), got {args.c}")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {str(args.out)!r} exists and is not a directory")
+    _check_device(args.device)
     from empirical.fooling import run_circuit, run_silent
 
     common = dict(quick=args.quick, seed=args.seed, device=args.device, progress=not args.no_progress)

@@ -11,6 +11,7 @@ from empirical.fooling import (
     FoolingCircuit,
     SilentConv,
     add_silent_units,
+    calibrate_bias,
     check_preconditions,
     cyclic_targets,
     silent_filters,
@@ -90,6 +91,21 @@ def test_silent_units_bit_exact_and_orthogonal() -> None:
         assert not torch.equal(fooled(far), net(far))
 
 
+def test_silent_bias_margin_scales_with_spread() -> None:
+    """A largest natural response near 0 far above the typical one (Fashion-MNIST fc1: max 0.33, median -8.6)
+    needs a margin from the spread, not from |max|: a held-out response of 0.5 must stay silent."""
+    layer = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    natural = torch.cat([torch.full((99, 1), -10.0), torch.full((1, 1), 0.1)])
+    bias = calibrate_bias(nn.Sequential(layer), layer, layer.weight, natural, margin=0.25, progress=False)
+    spread = 0.1 - natural.mean()
+    torch.testing.assert_close(bias, -(0.1 + 0.25 * spread).reshape(1))
+    assert float(bias) + 0.5 < 0
+    big = torch.cat([torch.full((99, 1), 8.0), torch.full((1, 1), 10.0)])  # |max| still counts when larger
+    assert float(calibrate_bias(nn.Sequential(layer), layer, layer.weight, big, progress=False)) == -12.5
+
+
 def test_silent_units_reject_grouped_conv() -> None:
     net = nn.Sequential(nn.Conv2d(2, 2, 3, groups=2))
     with pytest.raises(ValueError, match="not an ungrouped Conv2d"):
@@ -103,9 +119,35 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "magic"], "not one of"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "cats"], "use 'permute'"),
         (["--model", "fashion_cnn", "--method", "silent", "--target", "image:coffee"], "permute only"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:"], "unknown target image ''"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:coffee,nosuch"], "'nosuch'"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:test10000"], "N < 10000"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--device", "gpu0"], "not a torch device"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--c", "0"], "--c must be positive"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--k", "-1"], "--k must be positive"),
     ],
 )
 def test_cli_bad_input(argv: list[str], message: str, tmp_path, capsys) -> None:  # noqa: ANN001
-    assert main(["fool", *argv, "--out", str(tmp_path)]) == 2
+    """One line on stderr, exit status 2, no traceback, and no output directory left behind."""
+    out = tmp_path / "out"
+    assert main(["fool", *argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cli_out_is_a_file(tmp_path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "report"
+    out.write_text("x")
+    assert main(["fool", "--model", "fashion_cnn", "--method", "circuit", "--out", str(out)]) == 2
+    assert "not a directory" in capsys.readouterr().err and out.read_text() == "x"
+
+
+@pytest.mark.parametrize("argv", [["--method", "circuit"], ["--model", "fashion_cnn"]])
+def test_cli_missing_argument(argv: list[str], tmp_path, capsys) -> None:  # noqa: ANN001
+    with pytest.raises(SystemExit) as exc:
+        main(["fool", *argv, "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "required" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
