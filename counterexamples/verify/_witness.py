@@ -166,7 +166,14 @@ def _check_net_member(net: ReluNet, cls: str, params: dict[str, Any], report: Re
         report.add(f"{tag}: member of {cls}", False, f"activation regions not enumerated ({err})")
         return
     how = f"exact gradients of {len(grads)} distinct pieces (LP-enumerated activation regions)"
-    zero = tuple(Fraction(0) for _ in range(net.d))
+    if not _gradient_facts(grads, net.d, cls, params, report, tag, how):
+        report.add(f"{tag}: member of {cls}", False, f"no check of {cls} for ReLU-network specs")
+
+
+def _gradient_facts(grads: Any, d: int, cls: str, params: dict[str, Any], report: Report, tag: str, how: str) -> bool:
+    """Class facts of a continuous piecewise-affine f from the exact gradients of its pieces (Lipschitz constant
+    = largest dual norm, monotone iff every gradient >= 0, affine iff one gradient, constant iff all zero).
+    Returns False when ``cls`` is not decided by gradients alone."""
     if cls == "lipschitz":
         L, p = frac(str(params["L"])), str(params.get("norm", "2"))
         ok, detail = lipschitz_at_most(grads, L, p)
@@ -176,9 +183,10 @@ def _check_net_member(net: ReluNet, cls: str, params: dict[str, Any], report: Re
     elif cls == "affine":
         report.add(f"{tag}: affine", len(grads) == 1, f"{how}: one gradient")
     elif cls == "constant":
-        report.add(f"{tag}: constant", grads <= {zero}, f"{how}: all zero")
+        report.add(f"{tag}: constant", grads <= {tuple(Fraction(0) for _ in range(d))}, f"{how}: all zero")
     else:
-        report.add(f"{tag}: member of {cls}", False, f"no check of {cls} for ReLU-network specs")
+        return False
+    return True
 
 
 def _check_pieces_member(P: Pieces, cls: str, params: dict[str, Any], report: Report, tag: str) -> None:
@@ -190,20 +198,9 @@ def _check_pieces_member(P: Pieces, cls: str, params: dict[str, Any], report: Re
         return
     grads = P.gradients()
     how = f"exact gradients of {len(P.pieces)} pieces"
-    zero = tuple(Fraction(0) for _ in range(P.d))
     if cls in ("neural_network", "piecewise_affine", "erm_network"):
         report.add(f"{tag}: member of {cls}", True, "continuous piecewise affine (a ReLU network, Arora et al. 2018)")
-    elif cls == "lipschitz":
-        L, p = frac(str(params["L"])), str(params.get("norm", "2"))
-        ok, detail = lipschitz_at_most(grads, L, p)
-        report.add(f"{tag}: {p}-norm Lipschitz constant <= L", ok, f"{how}: {detail}")
-    elif cls == "monotonic":
-        report.add(f"{tag}: nondecreasing", all(v >= 0 for g in grads for v in g), f"{how}: all components >= 0")
-    elif cls == "affine":
-        report.add(f"{tag}: affine", len(grads) == 1, f"{how}: one gradient")
-    elif cls == "constant":
-        report.add(f"{tag}: constant", grads <= {zero}, f"{how}: all zero")
     elif cls == "convex":
         report.add(f"{tag}: convex", *check_convex(P))
-    else:
+    elif not _gradient_facts(grads, P.d, cls, params, report, tag, how):
         report.add(f"{tag}: member of {cls}", False, f"no check of {cls} for pieces specs")

@@ -23,6 +23,7 @@ inconsistency; a converged one is consistent up to the 1e-8 Delta tolerance).
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -51,9 +52,14 @@ def features(P: FloatArray) -> FloatArray:
 
 def gradient_row(p: FloatArray, k: int) -> FloatArray:
     """The row r with r . theta = df/dy_k (p)."""
+    return np.array(_gradient_row([float(v) for v in p], k, 0.0, 1.0))
+
+
+def _gradient_row(p: list[Any], k: int, zero: Any, one: Any) -> list[Any]:
+    """df/dy_k (p) as coefficients of theta = (c, b, upper triangle of A), in the number type of zero/one."""
     d = len(p)
-    row = np.zeros(1 + d + len(_pairs(d)))
-    row[1 + k] = 1.0
+    row = [zero] * (1 + d + len(_pairs(d)))
+    row[1 + k] = one
     for n, (i, j) in enumerate(_pairs(d)):
         if i == j == k:
             row[1 + d + n] = 2 * p[k]
@@ -257,17 +263,7 @@ def _exact_features(p: list[Fraction]) -> list[Fraction]:
 
 
 def _exact_gradient_row(p: list[Fraction], k: int) -> list[Fraction]:
-    d = len(p)
-    row = [Frac(0)] * (1 + d + len(_pairs(d)))
-    row[1 + k] = Frac(1)
-    for n, (i, j) in enumerate(_pairs(d)):
-        if i == j == k:
-            row[1 + d + n] = 2 * p[k]
-        elif i == k:
-            row[1 + d + n] = p[j]
-        elif j == k:
-            row[1 + d + n] = p[i]
-    return row
+    return _gradient_row(p, k, Frac(0), Frac(1))
 
 
 def _touching(

@@ -240,33 +240,17 @@ class Smooth(FunctionClass):
             if best_lo is None or lo < best_lo[0]:
                 best_lo = (lo, w_lo)
         assert best_lo is not None and best_hi is not None
+        extra: dict[str, Any] = {"exact_witnesses": True}
         if d == 1:
-            return ValueRange(
-                best_lo[0],
-                best_hi[0],
-                True,
-                True,
-                best_lo[1],
-                best_hi[1],
-                x,
-                obs,
-                "closed form (fastest L-smooth rise)",
-                extra={"exact_witnesses": True},
+            method = "closed form (fastest L-smooth rise)"
+        else:
+            outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
+            exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
+            method = "inner range of one-coordinate witnesses; outer range from chords" + (
+                " (equal: exact)" if exact else ""
             )
-        outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
-        exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
-        return ValueRange(
-            best_lo[0],
-            best_hi[0],
-            True,
-            True,
-            best_lo[1],
-            best_hi[1],
-            x,
-            obs,
-            "inner range of one-coordinate witnesses; outer range from chords" + (" (equal: exact)" if exact else ""),
-            extra={"outer": [outer[0], outer[1]], "exact_range": exact, "exact_witnesses": True},
-        )
+            extra.update(outer=[outer[0], outer[1]], exact_range=exact)
+        return ValueRange(best_lo[0], best_hi[0], True, True, best_lo[1], best_hi[1], x, obs, method, extra=extra)
 
     # ---- probes ---------------------------------------------------------------------------------------------
     def probe_visualizations(self) -> Iterator[FeatureVisualization]:
