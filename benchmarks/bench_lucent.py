@@ -11,8 +11,12 @@ Measured in ``--repeats`` rounds that alternate all measurements (rotating their
 
 * bare forward+backward (normalisation + network, weights frozen, gradient to the input) at batch 1 and 8, at
   224 px and at 248 px (the padded frame both engines feed the model; Lucent's random upscaling grows it to
-  up to 273 px);
-* our step (:func:`empirical.visualize.render`) at batch 1 and 8 (8 different channels, one per image);
+  up to 273 px), of the model as given and of its fused copy (:func:`empirical.visualize.fused_for_render`:
+  batch norms folded into the convolutions, channels-last layout), which our engine optimises by default;
+* our step (:func:`empirical.visualize.render`) at batch 1 and 8 (8 different channels, one per image), once
+  with the padded frame fed to the model as Lucent does (``crop=False``, the default), once with its centre
+  224 px crop (``crop=True``: the model runs at its input size), and once unfused (``fuse=False``, no crop:
+  the model as given, as Lucent runs it);
 * Lucent's step (``render_vis``) at batch 1 and at batch 8 (``param.image(224, batch=8)`` with a sum of
   ``channel(layer, unit_b, batch=b)`` objectives), weights frozen as in ours; and at batch 1 with the weights
   left trainable, as Lucent's README uses it (``model.eval()`` only: it also computes weight gradients).
@@ -55,7 +59,7 @@ from bench_visualize import SIZE, _timed, bare_step, step_times  # noqa: E402
 
 from empirical.models._mobilenet_v2 import MobileNetV2  # noqa: E402
 from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel  # noqa: E402
-from empirical.visualize import AffineWarp, standard_transforms  # noqa: E402
+from empirical.visualize import AffineWarp, fused_for_render, standard_transforms  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lucent.json"
 LAYER = "features.17"
@@ -171,13 +175,18 @@ def main() -> None:
     padded = AffineWarp(standard_transforms(), SIZE, SIZE).out_height
     loads = [os.getloadavg()]
 
+    fused = fused_for_render(model)
     bare = {(b, s): bare_step(model, b, s) for b in (1, 8) for s in (SIZE, padded)}
+    bare_fused = {(b, s): bare_step(fused, b, s) for b in (1, 8) for s in (SIZE, padded)}
     n = args.steps
     measures: dict[str, Callable[[int], list[float]]] = {}
     for b in (1, 8):
         for s in (SIZE, padded):
             measures[f"bare_{s}px_b{b}"] = lambda r, f=bare[(b, s)]: [_timed(f) for _ in range(n)]
+            measures[f"bare_fused_{s}px_b{b}"] = lambda r, f=bare_fused[(b, s)]: [_timed(f) for _ in range(n)]
         measures[f"ours_b{b}"] = lambda r, b=b: step_times(model, LAYER, _units(r, b), n)[0]
+        measures[f"ours_unfused_b{b}"] = lambda r, b=b: step_times(model, LAYER, _units(r, b), n, fuse=False)[0]
+        measures[f"ours_crop_b{b}"] = lambda r, b=b: step_times(model, LAYER, _units(r, b), n, crop=True)[0]
         measures[f"lucent_b{b}"] = lambda r, b=b: lucent_step_times(net, _units(r, b), n, seed=r)[0]
     measures["lucent_trainable_weights_b1"] = lambda r: lucent_step_times(net, _units(r, 1), n, r, True)[0]
 
@@ -197,6 +206,8 @@ def main() -> None:
 
     # whole renders, setup included: 8 units, ours in one batch vs Lucent one at a time
     whole_ours = step_times(model, LAYER, UNITS, n)[1]
+    whole_ours_crop = step_times(model, LAYER, UNITS, n, crop=True)[1]
+    whole_ours_unfused = step_times(model, LAYER, UNITS, n, fuse=False)[1]
     whole_lucent = sum(lucent_step_times(net, [u], n, seed=i)[1] for i, u in enumerate(UNITS))
     loads.append(os.getloadavg())
 
@@ -204,17 +215,28 @@ def main() -> None:
     rows = {}
     for b in (1, 8):
         bare224, bare248 = ms[f"bare_{SIZE}px_b{b}"], ms[f"bare_{padded}px_b{b}"]
+        fused224, fused248 = ms[f"bare_fused_{SIZE}px_b{b}"], ms[f"bare_fused_{padded}px_b{b}"]
         rows[b] = {
             "batch": b,
             "bare_fwd_bwd_ms_224px": bare224,
             f"bare_fwd_bwd_ms_{padded}px": bare248,
+            "bare_fused_fwd_bwd_ms_224px": fused224,
+            f"bare_fused_fwd_bwd_ms_{padded}px": fused248,
             "ours_step_ms": ms[f"ours_b{b}"],
+            "ours_unfused_step_ms": ms[f"ours_unfused_b{b}"],
+            "ours_unfused_overhead_vs_224px": ms[f"ours_unfused_b{b}"] / bare224,
+            f"ours_unfused_overhead_vs_{padded}px": ms[f"ours_unfused_b{b}"] / bare248,
+            f"ours_overhead_vs_fused_{padded}px": ms[f"ours_b{b}"] / fused248,
+            "ours_crop_overhead_vs_fused_224px": ms[f"ours_crop_b{b}"] / fused224,
+            "ours_crop_step_ms": ms[f"ours_crop_b{b}"],
             "lucent_step_ms": ms[f"lucent_b{b}"],
             "ours_overhead_vs_224px": ms[f"ours_b{b}"] / bare224,
             f"ours_overhead_vs_{padded}px": ms[f"ours_b{b}"] / bare248,
+            "ours_crop_overhead_vs_224px": ms[f"ours_crop_b{b}"] / bare224,
             "lucent_overhead_vs_224px": ms[f"lucent_b{b}"] / bare224,
             f"lucent_overhead_vs_{padded}px": ms[f"lucent_b{b}"] / bare248,
             "ours_unit_steps_per_s": 1000 * b / ms[f"ours_b{b}"],
+            "ours_crop_unit_steps_per_s": 1000 * b / ms[f"ours_crop_b{b}"],
             "lucent_unit_steps_per_s": 1000 * b / ms[f"lucent_b{b}"],
         }
     rows[1]["lucent_trainable_weights_step_ms"] = ms["lucent_trainable_weights_b1"]
@@ -222,20 +244,26 @@ def main() -> None:
         ms["lucent_trainable_weights_b1"] / rows[1]["bare_fwd_bwd_ms_224px"]
     )
     ours8 = rows[8]["ours_unit_steps_per_s"]
+    ours8_crop = rows[8]["ours_crop_unit_steps_per_s"]
     lucent1 = rows[1]["lucent_unit_steps_per_s"]
     lucent1_trainable = 1000 / ms["lucent_trainable_weights_b1"]
     throughput = {
         "ours_batched_unit_steps_per_s": ours8,
+        "ours_crop_batched_unit_steps_per_s": ours8_crop,
         "ours_one_at_a_time_unit_steps_per_s": rows[1]["ours_unit_steps_per_s"],
         "lucent_one_at_a_time_unit_steps_per_s": lucent1,
         "lucent_batched_unit_steps_per_s": rows[8]["lucent_unit_steps_per_s"],
         "lucent_trainable_weights_one_at_a_time_unit_steps_per_s": lucent1_trainable,
         "ratio_ours_batched_vs_lucent_one_at_a_time": ours8 / lucent1,
+        "ratio_ours_crop_batched_vs_lucent_one_at_a_time": ours8_crop / lucent1,
+        "ratio_ours_unfused_batched_vs_lucent_one_at_a_time": 8000 / rows[8]["ours_unfused_step_ms"] / lucent1,
         "ratio_ours_batched_vs_lucent_trainable_weights_one_at_a_time": ours8 / lucent1_trainable,
         "ratio_ours_batched_vs_lucent_batched": ours8 / rows[8]["lucent_unit_steps_per_s"],
         "whole_renders": {
             "steps": n + 1,
             "ours_batched_seconds": whole_ours,
+            "ours_crop_batched_seconds": whole_ours_crop,
+            "ours_unfused_batched_seconds": whole_ours_unfused,
             "lucent_one_at_a_time_seconds": whole_lucent,
             "ratio": whole_lucent / whole_ours,
         },
@@ -247,6 +275,17 @@ def main() -> None:
         f"overhead_batch_8_vs_{padded}px": rows[8][f"ours_overhead_vs_{padded}px"] <= TARGETS["overhead_batch_8"],
         "throughput_vs_lucent_one_at_a_time": throughput["ratio_ours_batched_vs_lucent_one_at_a_time"]
         >= TARGETS["throughput_vs_lucent_one_at_a_time"],
+        "crop_overhead_batch_1_vs_224px": rows[1]["ours_crop_overhead_vs_224px"] <= TARGETS["overhead_batch_1"],
+        "crop_overhead_batch_8_vs_224px": rows[8]["ours_crop_overhead_vs_224px"] <= TARGETS["overhead_batch_8"],
+        "crop_throughput_vs_lucent_one_at_a_time": throughput["ratio_ours_crop_batched_vs_lucent_one_at_a_time"]
+        >= TARGETS["throughput_vs_lucent_one_at_a_time"],
+        # the engine's own cost, against a bare pass of the fused network it optimises
+        f"engine_overhead_batch_1_vs_fused_{padded}px": rows[1][f"ours_overhead_vs_fused_{padded}px"]
+        <= TARGETS["overhead_batch_1"],
+        f"engine_overhead_batch_8_vs_fused_{padded}px": rows[8][f"ours_overhead_vs_fused_{padded}px"]
+        <= TARGETS["overhead_batch_8"],
+        "engine_crop_overhead_batch_8_vs_fused_224px": rows[8]["ours_crop_overhead_vs_fused_224px"]
+        <= TARGETS["overhead_batch_8"],
     }
     result = {
         "model": f"torchvision mobilenet_v2 with {path.name} (zoo weights); logits differ from the zoo's "
@@ -283,12 +322,19 @@ def main() -> None:
             f" {r['lucent_step_ms']:>10.1f} {r['lucent_overhead_vs_224px']:>6.2f}"
             f" {r[f'lucent_overhead_vs_{padded}px']:>6.2f}"
         )
+    for r in (rows[1], rows[8]):
+        print(f"{r['batch']:>5} ours crop=True (model at 224 px): {r['ours_crop_step_ms']:.1f} ms,"
+              f" {r['ours_crop_overhead_vs_224px']:.2f}x bare@224; fused bare@224"
+              f" {r['bare_fused_fwd_bwd_ms_224px']:.1f} ms, @{padded} {r[f'bare_fused_fwd_bwd_ms_{padded}px']:.1f} ms;"
+              f" ours unfused (fuse=False) {r['ours_unfused_step_ms']:.1f} ms,"
+              f" {r[f'ours_unfused_overhead_vs_{padded}px']:.2f}x bare@{padded}")  # fmt: skip
     print(f"Lucent batch 1 with trainable weights (its README usage): {ms['lucent_trainable_weights_b1']:.1f} ms")
     print(
         f"unit-steps/s: ours batched {ours8:.2f}, ours one at a time {rows[1]['ours_unit_steps_per_s']:.2f};"
         f" Lucent one at a time {lucent1:.2f} (trainable weights {lucent1_trainable:.2f}), batched"
         f" {rows[8]['lucent_unit_steps_per_s']:.2f}; ours batched / Lucent one at a time"
-        f" {throughput['ratio_ours_batched_vs_lucent_one_at_a_time']:.2f}x"
+        f" {throughput['ratio_ours_batched_vs_lucent_one_at_a_time']:.2f}x; crop=True batched {ours8_crop:.2f}"
+        f" ({throughput['ratio_ours_crop_batched_vs_lucent_one_at_a_time']:.2f}x)"
     )
     print(
         f"whole {n + 1}-step renders of 8 units: ours batched {whole_ours:.1f} s, Lucent one at a time"

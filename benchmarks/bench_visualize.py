@@ -106,14 +106,14 @@ def bare_step(model: nn.Module, batch: int, size: int) -> Callable[[], None]:
 
 
 def step_times(
-    model: nn.Module, layer: str, units: list[int], steps: int, crop: bool = False
+    model: nn.Module, layer: str, units: list[int], steps: int, crop: bool = False, fuse: bool = True
 ) -> tuple[list[float], float]:
     """Per-step wall times of one render (time between consecutive step callbacks) and the whole render's time."""
     stamps: list[float] = []
     start = time.perf_counter()
     render(
         model, channel(layer, units), list(range(len(units))), size=SIZE, steps=steps + 1, progress=False, crop=crop,
-        callback=lambda step, values: stamps.append(time.perf_counter()),
+        fuse=fuse, callback=lambda step, values: stamps.append(time.perf_counter()),
     )  # fmt: skip
     total = time.perf_counter() - start
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], total

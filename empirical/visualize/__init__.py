@@ -5,6 +5,7 @@
 """
 
 from empirical.visualize._defaults import PAPER_DEFAULTS, RenderDefaults
+from empirical.visualize._fuse import fused_for_render
 from empirical.visualize._layers import LOGITS, ActivationCapture, layer_names, resolve_layer
 from empirical.visualize._objectives import (
     Objective,
@@ -61,6 +62,7 @@ __all__ = [
     "color_correlation_matrix",
     "decorrelate_colors",
     "direction",
+    "fused_for_render",
     "image_seed",
     "layer_names",
     "make_image",

@@ -24,7 +24,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from empirical.visualize._defaults import PAPER_DEFAULTS
-from empirical.visualize._layers import ActivationCapture
+from empirical.visualize._fuse import fused_for_render
+from empirical.visualize._layers import ActivationCapture, resolve_layer
 from empirical.visualize._objectives import Objective
 from empirical.visualize._param import FFTImage, ImageParam, PixelImage
 from empirical.visualize._transforms import AffineWarp, Transform, standard_transforms
@@ -134,6 +135,7 @@ def render(
     dtype: torch.dtype | None = None,
     progress: bool = True,
     callback: Callable[[int, Tensor], None] | None = None,
+    fuse: bool = True,
 ) -> RenderResult:
     """Render ``len(seeds)`` images in one batch maximising the per-image ``objective``.
 
@@ -148,6 +150,9 @@ def render(
         thresholds: steps after which a copy of the images is kept in ``snapshots``.
         device, dtype: default the model's. ``progress``: show a tqdm progress bar.
         callback: called after every step with the step number and the (detached) objective values (B,).
+        fuse: optimise a fused copy of the model (batch norms folded into their convolutions, channels-last
+            layout; :func:`fused_for_render`): the same function up to float rounding, about 2x faster on
+            MobileNetV2. ``False`` runs ``model`` itself.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
@@ -177,7 +182,11 @@ def render(
     snapshots: dict[int, Tensor] = {}
     trace: list[Tensor] = []
 
-    with _prepared(model), ActivationCapture(model, objective.layers) as capture:
+    net = model
+    if fuse:
+        observed = [m for m in (resolve_layer(model, name) for name in objective.layers) if m is not None]
+        net = fused_for_render(model, observed, channels_last=True)
+    with _prepared(net), ActivationCapture(net, objective.layers) as capture:
         start_images = image().detach()
         try:
             start = _evaluate(capture, objective, start_images)

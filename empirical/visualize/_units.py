@@ -73,6 +73,7 @@ def visualize_units(
     crop: bool = PAPER_DEFAULTS.crop,
     dtype: torch.dtype | None = None,
     progress: bool = True,
+    fuse: bool = True,
 ) -> VisualizationResult:
     """Feature visualizations of ``units`` of ``layer`` (``"logits"``: class logits), one image per unit.
 
@@ -93,6 +94,6 @@ def visualize_units(
     result = render(
         model, objective, seeds, size=(h, w), channels=c, steps=steps, lr=lr, param=param,
         decorrelate=decorrelate, transforms=transforms, crop=crop, thresholds=thresholds, device=device, dtype=dtype,
-        progress=progress,
+        progress=progress, fuse=fuse,
     )  # fmt: skip
     return VisualizationResult(**vars(result), layer=layer, units=units, objective=objective)

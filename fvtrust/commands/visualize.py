@@ -60,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--crop", action="store_true",
         help="feed the model the centre of the transformed frame (faster; the paper fed the padded frame)",
     )  # fmt: skip
+    p.add_argument(
+        "--no-fuse", action="store_true",
+        help="optimise the model as given (default: a copy with batch norms folded into convolutions, same function)",
+    )  # fmt: skip
     p.add_argument("--natural", type=int, default=64, help="natural images used for natural_max (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -152,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         res = visualize_units(
             model, layer, indices, steps=args.steps, seed=args.seed, size=size, device=args.device,
             neuron_objective=args.neuron, crop=args.crop, progress=not args.no_progress,
+            fuse=not args.no_fuse,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         nat_max, nat_arg, nat_count = _natural_max(model, layer, indices, args.neuron, kind, args.natural, size)
@@ -174,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 "decorrelate": input_size[0] == 3,
                 "transforms": [repr(t) for t in standard_transforms()],
                 "crop": args.crop,
+                "fused": not args.no_fuse,
                 "device": args.device,
                 "objective_start": float(res.objective_start[b]),
                 "objective_final": float(res.objective_final[b]),

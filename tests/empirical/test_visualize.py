@@ -318,9 +318,10 @@ def test_wrong_input_sizes() -> None:
 def test_zoo_mobilenet_render_small() -> None:
     models = pytest.importorskip("empirical.models")
     model = models.load_model("mobilenet_v2", weights=None, device="cpu")
-    res = visualize_units(model, "features.17", [3, 42], steps=10, size=64, progress=False)
+    res = visualize_units(model, "features.17", [3, 42], steps=25, size=64, progress=False)
     assert res.images.shape == (2, 3, 64, 64)
-    assert np.all(res.objective_final > res.objective_start)
+    # random weights: the objective starts near 0 and climbs well above it (10 steps were too few to be sure)
+    assert np.all(res.objective_final > res.objective_start + 0.5), (res.objective_start, res.objective_final)
 
 
 def test_default_transforms_scale_with_image_size() -> None:
