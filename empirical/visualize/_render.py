@@ -185,7 +185,7 @@ def render(
     net = model
     if fuse:
         observed = [m for m in (resolve_layer(model, name) for name in objective.layers) if m is not None]
-        net = fused_for_render(model, observed, channels_last=True)
+        net = fused_for_render(model, observed, channels_last=True, example=image().detach()[:1])
     with _prepared(net), ActivationCapture(net, objective.layers) as capture:
         start_images = image().detach()
         try:

@@ -54,3 +54,31 @@ def test_render_fused_equals_unfused() -> None:
     c = render(net, channel("3.0", [1]), [5], fuse=True, **kw)
     d = render(net, channel("3.0", [1]), [5], fuse=False, **kw)
     torch.testing.assert_close(c.objective_final, d.objective_final)
+
+
+class _Wired(nn.Module):
+    """Conv and norm wired by attribute; ``reuse`` also adds the conv's own output (so it must not be folded)."""
+
+    def __init__(self, reuse: bool) -> None:
+        super().__init__()
+        self.conv, self.bn, self.reuse = nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), reuse
+        self.bn.running_mean.uniform_(-1, 1)
+        self.bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return self.bn(y) + y if self.reuse else self.bn(y)
+
+
+def test_traced_pairs_are_folded_only_when_the_copy_still_matches() -> None:
+    torch.manual_seed(1)
+    x = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    wired = _Wired(reuse=False).double().eval()
+    assert isinstance(fused_for_render(wired).bn, nn.BatchNorm2d), "without an example only Sequential pairs fold"
+    fused = fused_for_render(wired, example=x[:1])
+    assert isinstance(fused.bn, nn.Identity)
+    torch.testing.assert_close(fused(x), wired(x), atol=1e-12, rtol=1e-12)
+    reused = _Wired(reuse=True).double().eval()
+    fused = fused_for_render(reused, example=x[:1])
+    assert isinstance(fused.bn, nn.BatchNorm2d), "the conv's output is read twice: folding would change f"
+    torch.testing.assert_close(fused(x), reused(x), atol=1e-12, rtol=1e-12)
