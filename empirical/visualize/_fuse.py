@@ -59,18 +59,20 @@ def _sequential_pairs(root: nn.Module) -> list[tuple[str, str]]:
 @torch.no_grad()
 def _traced_pairs(root: nn.Module, example: Tensor) -> list[tuple[str, str]]:
     """(conv, norm) names where, in one forward pass on ``example``, the norm's input is the conv's output."""
-    made: dict[int, str] = {}
+    made: dict[int, tuple[str, Tensor]] = {}  # the tensors are kept alive so that their ids are not reused
     pairs: list[tuple[str, str]] = []
+
+    def norm_input(name: str, x: Tensor) -> None:
+        conv = made.get(id(x))
+        if conv is not None and conv[1] is x:
+            pairs.append((conv[0], name))
+
     hooks = []
     for name, m in root.named_modules():
         if isinstance(m, nn.Conv2d):
-            hooks.append(m.register_forward_hook(lambda _m, _i, out, n=name: made.__setitem__(id(out), n)))
+            hooks.append(m.register_forward_hook(lambda _m, _i, out, n=name: made.__setitem__(id(out), (n, out))))
         elif isinstance(m, nn.BatchNorm2d):
-            hooks.append(
-                m.register_forward_pre_hook(
-                    lambda _m, inp, n=name: pairs.append((made[id(inp[0])], n)) if id(inp[0]) in made else None
-                )
-            )
+            hooks.append(m.register_forward_pre_hook(lambda _m, inp, n=name: norm_input(n, inp[0])))
     try:
         root(example)
     except RuntimeError:  # an input the model cannot take: no traced pairs (the caller reports the shape)
