@@ -22,6 +22,7 @@ class Preset:
         n_natural_eval: held-out natural images for behaviour (Fashion-MNIST: the test split; ImageNet: crops
             besides the bundled photos).
         silent_layer, silent_calibration: the layer of the silent units and the natural images calibrating them.
+        silent_margin: the safety margin mu of the silent units' bias (see ``calibrate_bias``).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
 
@@ -32,6 +33,7 @@ class Preset:
     n_natural_eval: int = 10000
     silent_layer: str = "fc1"
     silent_calibration: int = 60000
+    silent_margin: float = 0.25
     similarity_layer: str = "relu2"
 
 
@@ -61,8 +63,8 @@ def preset(model_name: str, quick: bool) -> Preset:
             size=64, width=16, units_per_layer=12, seeds=(100, 101), steps=256, render_crop=True,
             n_natural_train=4000, n_natural_test=1000, epochs=4,
         ),
-        steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.16.conv.2",
-        silent_calibration=2000, similarity_layer="features.7",
+        steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.17.conv.2",
+        silent_calibration=2000, silent_margin=1.0, similarity_layer="features.7",
     )  # fmt: skip
     if not quick:
         return full

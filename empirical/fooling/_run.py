@@ -204,12 +204,14 @@ def run_circuit(
 
 def run_silent(
     model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float = 2.0,
-    scale: float = 100.0, margin: float = 0.25, seed: int = 0, device: str = "cpu", progress: bool = True,
+    scale: float = 100.0, margin: float | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization)."""
+    """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
+    ``layer`` and ``margin`` default to the model's preset."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
     layer = layer or p.silent_layer
+    margin = p.silent_margin if margin is None else margin
     model = _load(model_name, device)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
     if not isinstance(base, nn.Conv2d | nn.Linear):
