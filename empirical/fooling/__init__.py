@@ -8,7 +8,14 @@ from empirical.fooling._figure import fooling_figure
 from empirical.fooling._preconditions import Condition, PreconditionReport, check_preconditions
 from empirical.fooling._presets import Preset, preset
 from empirical.fooling._run import pearson, run_circuit, run_silent, similarity
-from empirical.fooling._silent import SilentConv, add_silent_units, calibrate_bias, silent_filters
+from empirical.fooling._silent import (
+    FiringTrace,
+    SilentConv,
+    add_silent_units,
+    calibrate_bias,
+    silent_filters,
+    trace_firing,
+)
 from empirical.fooling._train import DetectorConfig, DetectorReport, evaluate_detector, train_detector
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Detector",
     "DetectorConfig",
     "DetectorReport",
+    "FiringTrace",
     "FoolingCircuit",
     "PreconditionReport",
     "Preset",
@@ -33,6 +41,7 @@ __all__ = [
     "run_silent",
     "silent_filters",
     "similarity",
+    "trace_firing",
     "train_detector",
     "visualization_set",
 ]

@@ -23,7 +23,7 @@ from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
 from empirical.fooling._figure import fooling_figure
 from empirical.fooling._preconditions import check_preconditions
 from empirical.fooling._presets import Preset, preset
-from empirical.fooling._silent import SilentConv, add_silent_units
+from empirical.fooling._silent import SilentConv, add_silent_units, trace_firing
 from empirical.fooling._train import train_detector
 
 __all__ = ["pearson", "run_circuit", "run_silent", "similarity"]
@@ -236,10 +236,13 @@ def run_silent(
     report.update(_behaviour(before, after, labels, 0.0))
     orig_imgs = _render(model, layer, units, p, seed, progress=progress)
     orig = dict(zip(units, orig_imgs, strict=True))
-    fooled_imgs = _render(fooled, layer, units, p, seed, progress=progress)
+    with trace_firing(silent, units) as (firing, callback):
+        fooled_imgs = _render(fooled, layer, units, p, seed, progress=progress, callback=callback)
     report["visualizations_where_a_silent_unit_fires"] = _fired(fooled, silent, fooled_imgs)
     target_images = {u: orig[targets[u]] for u in units}
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+    for row, first, share in zip(report["per_unit"], firing.first_step(), firing.share(), strict=True):
+        row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {"original": orig_imgs, "fooled": fooled_imgs, "target": torch.stack([target_images[u] for u in units])}

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-__all__ = ["SilentConv", "add_silent_units", "calibrate_bias", "silent_filters"]
+__all__ = ["FiringTrace", "SilentConv", "add_silent_units", "calibrate_bias", "silent_filters", "trace_firing"]
 
 
 class SilentConv(nn.Module):
@@ -162,3 +163,61 @@ def add_silent_units(
     if hasattr(fooled, "name"):
         fooled.name = f"{model.name}+silent"  # type: ignore[attr-defined]
     return fooled
+
+
+@dataclass
+class FiringTrace:
+    """Per render step, the largest pre-ReLU silent response :math:`\\max_{\\text{positions}} s_j * h + \\beta_j`
+    of each image's own unit :math:`j` (image ``b`` visualises ``units[b]``); > 0 means the silent unit fires.
+
+    ``responses[k - 1]`` is the response to the input of step ``k`` (the image before that step's update)."""
+
+    units: tuple[int, ...]
+    responses: list[Tensor] = field(default_factory=list)
+
+    def first_step(self) -> list[int | None]:
+        """Per image, the first step whose input fires its own silent unit (None: never during the render)."""
+        if not self.responses:
+            return [None] * len(self.units)
+        fired = torch.stack(self.responses) > 0  # (steps, images)
+        return [int(col.nonzero()[0]) + 1 if col.any() else None for col in fired.T]
+
+    def share(self) -> list[float]:
+        """Per image, the fraction of render steps on which its own silent unit fires."""
+        if not self.responses:
+            return [0.0] * len(self.units)
+        return (torch.stack(self.responses) > 0).double().mean(0).tolist()
+
+
+@contextlib.contextmanager
+def trace_firing(
+    silent: SilentConv, units: Sequence[int]
+) -> Iterator[tuple[FiringTrace, Callable[[int, Tensor], None]]]:
+    """Record when the visualised units' own silent units fire during a render.
+
+    Yields the trace and a ``callback`` for :func:`empirical.visualize.render` / ``visualize_units``: a pre-hook on
+    ``silent`` keeps the response of the latest forward pass of a batch of ``len(units)`` images, and the callback
+    files it under the step just taken. The hook is a plain closure, so it also runs in the render's fused deep
+    copy of the model (``copy.deepcopy`` keeps functions, not copies of them)."""
+    trace = FiringTrace(tuple(units))
+    index = torch.tensor(trace.units)
+    latest: list[Tensor | None] = [None]
+
+    def hook(module: nn.Module, inp: tuple[Tensor, ...]) -> None:
+        h = inp[0]
+        if h.shape[0] != len(index) or not isinstance(module, SilentConv):
+            return  # e.g. the fused copy's one-image check pass
+        with torch.no_grad():
+            z = module.silent_response(h)[torch.arange(len(index)), index.to(h.device)]
+            latest[0] = (z.flatten(1).amax(1) if z.ndim > 1 else z).double().cpu()
+
+    def callback(_step: int, _values: Tensor) -> None:
+        if latest[0] is not None:
+            trace.responses.append(latest[0])
+            latest[0] = None
+
+    handle = silent.register_forward_pre_hook(hook)
+    try:
+        yield trace, callback
+    finally:
+        handle.remove()

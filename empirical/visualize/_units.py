@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from empirical.visualize._defaults import PAPER_DEFAULTS
 from empirical.visualize._layers import resolve_layer
@@ -74,13 +74,15 @@ def visualize_units(
     dtype: torch.dtype | None = None,
     progress: bool = True,
     fuse: bool = True,
+    callback: Callable[[int, Tensor], None] | None = None,
 ) -> VisualizationResult:
     """Feature visualizations of ``units`` of ``layer`` (``"logits"``: class logits), one image per unit.
 
     Image ``b`` maximises the mean of channel ``units[b]`` (the centre neuron with ``neuron_objective=True``)
     and is seeded with :func:`image_seed` ``(seed, units[b])``, so it is the same whichever other units are
     rendered with it. ``size``/``channels`` default to ``model.input_size`` (required for models without it).
-    Paper defaults: :data:`PAPER_DEFAULTS`. See :func:`render` for the other arguments.
+    Paper defaults: :data:`PAPER_DEFAULTS`. See :func:`render` for the other arguments (``callback``: called
+    after every step with the step number and the objective values).
     """
     units = tuple(units)
     if not units:
@@ -94,6 +96,6 @@ def visualize_units(
     result = render(
         model, objective, seeds, size=(h, w), channels=c, steps=steps, lr=lr, param=param,
         decorrelate=decorrelate, transforms=transforms, crop=crop, thresholds=thresholds, device=device, dtype=dtype,
-        progress=progress, fuse=fuse,
+        progress=progress, fuse=fuse, callback=callback,
     )  # fmt: skip
     return VisualizationResult(**vars(result), layer=layer, units=units, objective=objective)

@@ -84,3 +84,21 @@ def test_silent_units_exact_on_natural_images(setup) -> None:  # noqa: ANN001
     fooled = add_silent_units(model, p.silent_layer, cyclic_targets(128, p.block), x_tr, progress=False).eval()
     with torch.no_grad():
         assert torch.equal(fooled(x_te), model(x_te))
+
+
+def test_silent_units_show_the_target_exactly_where_they_fire(tmp_path) -> None:  # noqa: ANN001
+    """``fvtrust fool --method silent --quick`` on the Fashion-MNIST CNN: outputs bit-for-bit unchanged; a unit
+    whose own silent unit fires through (almost) the whole render shows its target, not its original FV; a unit
+    whose silent unit never fires renders exactly its original FV (the silent term is 0.0 along the whole path)."""
+    from empirical.fooling import run_silent
+
+    report = run_silent("fashion_cnn", tmp_path, quick=True, progress=False)
+    assert report["max_output_change"] == 0.0 and report["natural_images_where_a_silent_unit_fires"] == 0
+    rows = report["per_unit"]
+    firing = [r for r in rows if r["silent_fires_share_of_steps"] >= 0.9]
+    silent = [r for r in rows if r["silent_fires_from_step"] is None]
+    assert firing and silent and len(firing) + len(silent) <= len(rows)
+    for r in firing:
+        assert r["similarity_to_target"] > r["similarity_to_original"] + 0.2, r
+    for r in silent:
+        assert r["silent_fires_share_of_steps"] == 0.0 and r["similarity_to_original"] > 0.999, r

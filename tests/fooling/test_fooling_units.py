@@ -15,7 +15,9 @@ from empirical.fooling import (
     check_preconditions,
     cyclic_targets,
     silent_filters,
+    trace_firing,
 )
+from empirical.visualize import visualize_units
 from fvtrust.cli import main
 
 
@@ -89,6 +91,35 @@ def test_silent_units_bit_exact_and_orthogonal() -> None:
         torch.testing.assert_close(p.norm(dim=1), 2.0 * w.norm(dim=1))
         far = torch.rand(4, 1, 8, 8) * 50  # far outside the calibration range: the silent units fire
         assert not torch.equal(fooled(far), net(far))
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_trace_firing_records_each_render_step(fuse: bool) -> None:
+    """The trace has one response per step and image, also from the render's fused deep copy; a bias far below
+    every response never fires, one far above fires from step 1; the hook is gone afterwards."""
+    net = tiny_net().eval()
+    fooled = add_silent_units(net, "0", cyclic_targets(6), torch.rand(64, 1, 8, 8), progress=False).eval()
+    silent = fooled[0]
+    units = [0, 2, 5]
+    for bias, first, share in ((-1e9, None, 0.0), (1e9, 1, 1.0)):
+        with torch.no_grad():
+            silent.silent_bias.fill_(bias)
+        with trace_firing(silent, units) as (trace, callback):
+            visualize_units(fooled, "0", units, steps=6, size=8, channels=1, progress=False, fuse=fuse,
+                            callback=callback)  # fmt: skip
+        assert len(trace.responses) == 6 and all(r.shape == (3,) for r in trace.responses)
+        assert trace.first_step() == [first] * 3 and trace.share() == [share] * 3
+        assert not silent._forward_pre_hooks
+
+
+def test_firing_trace_first_step_and_share() -> None:
+    from empirical.fooling import FiringTrace
+
+    r = [torch.tensor([-1.0, 1.0, -2.0]), torch.tensor([2.0, -1.0, 0.0]), torch.tensor([3.0, 2.0, -1.0])]
+    trace = FiringTrace((4, 5, 6), r)
+    assert trace.first_step() == [2, 1, None]  # 0 is not firing: ReLU(0) = 0
+    assert trace.share() == pytest.approx([2 / 3, 2 / 3, 0.0])
+    assert FiringTrace((1, 2)).first_step() == [None, None]
 
 
 def test_silent_bias_margin_scales_with_spread() -> None:
