@@ -23,6 +23,7 @@ class Preset:
             besides the bundled photos).
         silent_layer, silent_calibration: the layer of the silent units and the natural images calibrating them.
         silent_margin: the safety margin mu of the silent units' bias (see ``calibrate_bias``).
+        silent_pooled: silent units on the channel's mean over positions (see ``SilentConv``).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
 
@@ -34,6 +35,7 @@ class Preset:
     silent_layer: str = "fc1"
     silent_calibration: int = 60000
     silent_margin: float = 0.25
+    silent_pooled: bool = False
     similarity_layer: str = "relu2"
 
 
@@ -52,7 +54,7 @@ def preset(model_name: str, quick: bool) -> Preset:
                 size=28, width=8, units_per_layer=16, seeds=(100, 101), steps=512, small_transforms=True,
                 n_natural_train=60000, n_natural_test=10000, epochs=3,
             ),
-            steps=512, render={"transforms": _small_transforms()},
+            steps=512, render={"transforms": _small_transforms()}, silent_layer="conv3", silent_pooled=True,
         )  # fmt: skip
         if not quick:
             return full
@@ -64,7 +66,7 @@ def preset(model_name: str, quick: bool) -> Preset:
             n_natural_train=4000, n_natural_test=1000, epochs=4,
         ),
         steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.17.conv.2",
-        silent_calibration=2000, silent_margin=1.0, similarity_layer="features.7",
+        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, similarity_layer="features.7",
     )  # fmt: skip
     if not quick:
         return full

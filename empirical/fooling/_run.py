@@ -115,8 +115,25 @@ def _per_unit(
     return rows
 
 
+def _fooling_scores(
+    model: nn.Module, rows: list[dict[str, Any]], original: dict[int, Tensor], again: dict[int, Tensor], layer: str
+) -> None:
+    """Put each unit's similarity to its target t on the scale the measure can resolve: the ceiling is t's FV
+    against t's FV from another seed (a perfectly fooled unit starts from its own seed, not t's), the floor the
+    unit's unfooled FV against t's; ``fooling_score`` = (similarity_to_target - floor) / (ceiling - floor):
+    1 = as close to the target as the target's own FV from another start, 0 = no closer than the original FV."""
+    for r in rows:
+        u, t = r["unit"], r["target"]
+        ceiling = similarity(model, original[t], again[t], layer)["activations"]
+        floor = similarity(model, original[u], original[t], layer)["activations"]
+        r["similarity_ceiling"], r["similarity_unfooled"] = ceiling, floor
+        r["fooling_score"] = (r["similarity_to_target"] - floor) / max(ceiling - floor, 1e-12)
+
+
 def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units: list[int], title: str) -> None:
     rows = report["per_unit"]
+    if rows and "fooling_score" in rows[0]:
+        report["mean_fooling_score"] = float(np.mean([r["fooling_score"] for r in rows]))
     report["mean_similarity_to_target"] = float(np.mean([r["similarity_to_target"] for r in rows]))
     report["mean_similarity_to_original"] = float(np.mean([r["similarity_to_original"] for r in rows]))
     report["units_closer_to_target"] = sum(r["similarity_to_target"] > r["similarity_to_original"] for r in rows)
@@ -204,14 +221,16 @@ def run_circuit(
 
 def run_silent(
     model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float = 2.0,
-    scale: float = 100.0, margin: float | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
+    scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, seed: int = 0,
+    device: str = "cpu", progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
-    ``layer`` and ``margin`` default to the model's preset."""
+    ``layer``, ``margin`` and ``pooled`` default to the model's preset."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
+    pooled = p.silent_pooled if pooled is None else pooled
     model = _load(model_name, device)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
     if not isinstance(base, nn.Conv2d | nn.Linear):
@@ -221,7 +240,9 @@ def run_silent(
     units = list(range(min(p.block, n)))
     calib = _calibration(model_name, p.silent_calibration)
     tb = time.perf_counter()
-    fooled = add_silent_units(model, layer, targets, calib, alpha=alpha, scale=scale, margin=margin, progress=progress)
+    fooled = add_silent_units(
+        model, layer, targets, calib, alpha=alpha, scale=scale, margin=margin, progress=progress, pooled=pooled
+    )
     build_seconds = time.perf_counter() - tb
     images, labels = _natural_eval(model_name, p)
     before, after = _outputs(model, images), _outputs(fooled, images)
@@ -230,7 +251,8 @@ def run_silent(
     fired = _fired(fooled, silent, images)
     report: dict[str, Any] = {
         "model": model_name, "method": "silent", "quick": quick, "layer": layer, "alpha": alpha, "scale": scale,
-        "margin": margin, "steps": p.steps, "n_calibration": len(calib), "build_seconds": build_seconds,
+        "margin": margin, "pooled": pooled, "steps": p.steps, "n_calibration": len(calib),
+        "build_seconds": build_seconds,
         "natural_images_where_a_silent_unit_fires": fired,
     }  # fmt: skip
     report.update(_behaviour(before, after, labels, 0.0))
@@ -243,6 +265,9 @@ def run_silent(
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
     for row, first, share in zip(report["per_unit"], firing.first_step(), firing.share(), strict=True):
         row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
+    shown = sorted({targets[u] for u in units})
+    again = dict(zip(shown, _render(model, layer, shown, p, seed + 1, progress=progress), strict=True))
+    _fooling_scores(model, report["per_unit"], orig, again, p.similarity_layer)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {"original": orig_imgs, "fooled": fooled_imgs, "target": torch.stack([target_images[u] for u in units])}

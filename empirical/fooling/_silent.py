@@ -38,10 +38,13 @@ __all__ = ["FiringTrace", "SilentConv", "add_silent_units", "calibrate_bias", "s
 class SilentConv(nn.Module):
     """``conv(h) + ReLU(silent_weight * h + silent_bias)`` per output channel (the original ``conv`` unchanged).
 
-    ``conv`` may also be an ``nn.Linear`` (a 1x1 convolution on a 1x1 map)."""
+    ``conv`` may also be an ``nn.Linear`` (a 1x1 convolution on a 1x1 map). ``pooled``: the silent unit sees the
+    mean of ``silent_weight * h`` over positions (a global-average-pooled parallel unit) and its output is added
+    to every position of the channel."""
 
-    def __init__(self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor) -> None:
+    def __init__(self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor, pooled: bool = False) -> None:
         super().__init__()
+        self.pooled = pooled
         if isinstance(conv, nn.Conv2d) and conv.groups != 1:
             raise ValueError(f"silent units need an ungrouped convolution, got groups={conv.groups}")
         if weight.shape != conv.weight.shape or bias.shape != (conv.weight.shape[0],):
@@ -51,8 +54,12 @@ class SilentConv(nn.Module):
         self.register_buffer("silent_bias", bias.detach().clone())
 
     def silent_response(self, h: Tensor) -> Tensor:
-        """:math:`s * h + \\beta` before the ReLU."""
-        return _apply(self.conv, self.silent_weight, h) + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
+        """:math:`s * h + \\beta` before the ReLU (pooled: the mean of :math:`s * h` over positions, shape
+        (B, C, 1, 1), added to every position)."""
+        z = _apply(self.conv, self.silent_weight, h)
+        if self.pooled and z.ndim == 4:
+            z = z.mean((2, 3), keepdim=True)
+        return z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
 
     def forward(self, h: Tensor) -> Tensor:
         return self.conv(h) + F.relu(self.silent_response(h))
@@ -100,9 +107,11 @@ def calibrate_bias(
     margin: float = 0.25,
     batch: int = 256,
     progress: bool = True,
+    pooled: bool = False,
 ) -> Tensor:
     """:math:`\\beta_j = -(m_j + \\mu \\max(|m_j|, m_j - \\bar m_j))`, :math:`m_j` the silent filter's largest and
-    :math:`\\bar m_j` its mean response (over images and positions) to the layer input over the natural images."""
+    :math:`\\bar m_j` its mean response (over images and positions) to the layer input over the natural images
+    (``pooled``: the response is the per-image mean over positions)."""
     captured: list[Tensor] = []
 
     def grab(_m: nn.Module, inp: tuple[Tensor, ...]) -> None:
@@ -120,6 +129,8 @@ def calibrate_bias(
             with contextlib.suppress(_Captured):
                 model(natural[i : i + batch].to(dev))
             z = _apply(layer, weight, captured[0])
+            if pooled and z.ndim == 4:
+                z = z.mean((2, 3), keepdim=True)
             per_channel = z.transpose(0, 1).flatten(1).double().cpu()
             m = torch.maximum(m, per_channel.amax(1))
             total += per_channel.sum(1)
@@ -145,9 +156,10 @@ def add_silent_units(
     margin: float = 0.25,
     batch: int = 256,
     progress: bool = True,
+    pooled: bool = False,
 ) -> nn.Module:
     """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
-    calibrated on ``natural``. The original model is not modified."""
+    calibrated on ``natural``; ``pooled`` as in :class:`SilentConv`. The original model is not modified."""
     root = _root(model)
     modules = dict(root.named_modules())
     conv = modules.get(layer)
@@ -155,11 +167,11 @@ def add_silent_units(
         ok = [n for n, m in modules.items() if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1)]
         raise ValueError(f"layer {layer!r} is not an ungrouped Conv2d or a Linear; choose one of: {', '.join(ok[:30])}")
     weight = silent_filters(conv, targets, alpha=alpha, scale=scale)
-    bias = calibrate_bias(model, conv, weight, natural, margin=margin, batch=batch, progress=progress)
+    bias = calibrate_bias(model, conv, weight, natural, margin=margin, batch=batch, progress=progress, pooled=pooled)
     fooled = copy.deepcopy(model)
     parent_name, _, child = layer.rpartition(".")
     parent = _root(fooled).get_submodule(parent_name) if parent_name else _root(fooled)
-    setattr(parent, child, SilentConv(getattr(parent, child), weight, bias))
+    setattr(parent, child, SilentConv(getattr(parent, child), weight, bias, pooled=pooled))
     if hasattr(fooled, "name"):
         fooled.name = f"{model.name}+silent"  # type: ignore[attr-defined]
     return fooled

@@ -81,15 +81,20 @@ def test_silent_units_exact_on_natural_images(setup) -> None:  # noqa: ANN001
     model, _, _, p, _, _ = setup
     x_tr = fashion_mnist("train")[0][: p.silent_calibration].float() / 255
     x_te = fashion_mnist("test")[0].float() / 255
-    fooled = add_silent_units(model, p.silent_layer, cyclic_targets(128, p.block), x_tr, progress=False).eval()
+    n = dict(model.net.named_modules())[p.silent_layer].weight.shape[0]
+    fooled = add_silent_units(
+        model, p.silent_layer, cyclic_targets(n, p.block), x_tr, progress=False, pooled=p.silent_pooled
+    ).eval()
     with torch.no_grad():
         assert torch.equal(fooled(x_te), model(x_te))
 
 
 def test_silent_units_show_the_target_exactly_where_they_fire(tmp_path) -> None:  # noqa: ANN001
     """``fvtrust fool --method silent --quick`` on the Fashion-MNIST CNN: outputs bit-for-bit unchanged; a unit
-    whose own silent unit fires through (almost) the whole render shows its target, not its original FV; a unit
-    whose silent unit never fires renders exactly its original FV (the silent term is 0.0 along the whole path)."""
+    whose own silent unit fires through (almost) the whole render shows its target, not its original FV (fooling
+    score above 1/2: more than halfway from the original FV's similarity to the target FV's own from another
+    start); a unit whose silent unit never fires renders exactly its original FV (the silent term is 0.0 along
+    the whole path)."""
     from empirical.fooling import run_silent
 
     report = run_silent("fashion_cnn", tmp_path, quick=True, progress=False)
@@ -99,6 +104,6 @@ def test_silent_units_show_the_target_exactly_where_they_fire(tmp_path) -> None:
     silent = [r for r in rows if r["silent_fires_from_step"] is None]
     assert firing and silent and len(firing) + len(silent) <= len(rows)
     for r in firing:
-        assert r["similarity_to_target"] > r["similarity_to_original"] + 0.2, r
+        assert r["similarity_to_target"] > r["similarity_to_original"] and r["fooling_score"] > 0.5, r
     for r in silent:
         assert r["silent_fires_share_of_steps"] == 0.0 and r["similarity_to_original"] > 0.999, r

@@ -112,6 +112,21 @@ def test_trace_firing_records_each_render_step(fuse: bool) -> None:
         assert not silent._forward_pre_hooks
 
 
+def test_pooled_silent_units_add_one_value_per_channel() -> None:
+    """Pooled: bit-exact on the calibration images; where it fires, the added term is the same at every position
+    and equals ReLU(mean over positions of s * h + beta)."""
+    net = tiny_net().eval()
+    natural = torch.rand(64, 1, 8, 8)
+    fooled = add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, pooled=True).eval()
+    with torch.no_grad():
+        assert torch.equal(fooled(natural), net(natural))
+        far = torch.rand(4, 1, 8, 8) * 50
+        added = fooled[0](far) - net[0](far)
+        z = nn.functional.conv2d(far, fooled[0].silent_weight, None, 1, 1).mean((2, 3)) + fooled[0].silent_bias
+        torch.testing.assert_close(added, torch.relu(z)[:, :, None, None].expand_as(added), rtol=1e-4, atol=1e-3)
+        assert (added > 0).any()
+
+
 def test_firing_trace_first_step_and_share() -> None:
     from empirical.fooling import FiringTrace
 
