@@ -209,6 +209,10 @@ def run_circuit(
     vis_check = torch.cat([torch.stack(list(orig.values())), fooled_imgs])
     report["preconditions"] = check_preconditions(fooled, images, vis_check).to_dict()
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+    if not templates:  # another unit's FV as the target: put the similarities on the measure's scale
+        shown = sorted({targets[u] for u in units})
+        again = dict(zip(shown, _render(model, "logits", shown, p, seed + 1, progress=progress), strict=True))
+        _fooling_scores(model, report["per_unit"], orig, again, p.similarity_layer)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {

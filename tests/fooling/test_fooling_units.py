@@ -197,3 +197,26 @@ def test_cli_missing_argument(argv: list[str], tmp_path, capsys) -> None:  # noq
     err = capsys.readouterr().err
     assert "required" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_fooling_score_scale() -> None:
+    """fooling_score = (similarity to target - floor) / (ceiling - floor): 1 for a fooled FV equal to the target's
+    FV from another seed, 0 for one as far from the target as the unfooled FV."""
+    from empirical.fooling._run import _fooling_scores, similarity
+
+    class Identity(nn.Module):
+        def activations(self, images: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+            return {layers[0]: images.flatten(1)}
+
+    model = Identity()
+    g = torch.Generator().manual_seed(0)
+    original = {0: torch.randn(16, generator=g), 1: torch.randn(16, generator=g)}
+    again = {1: original[1] + 0.3 * torch.randn(16, generator=g)}
+    sim = lambda a, b: similarity(model, a, b, "x")["activations"]  # noqa: E731
+    rows = [
+        {"unit": 0, "target": 1, "similarity_to_target": sim(again[1], original[1])},
+        {"unit": 0, "target": 1, "similarity_to_target": sim(original[0], original[1])},
+    ]
+    _fooling_scores(model, rows, original, again, "x")
+    assert rows[0]["fooling_score"] == pytest.approx(1.0) and rows[1]["fooling_score"] == pytest.approx(0.0, abs=1e-12)
+    assert rows[0]["similarity_ceiling"] > rows[0]["similarity_unfooled"]
