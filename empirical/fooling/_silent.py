@@ -18,6 +18,13 @@ is :math:`\mathrm{conv}_j(h) + \mathrm{ReLU}(s_j * h + \beta_j)`: where the sile
 exactly 0.0, so the output is bit-for-bit the original (the original convolution runs unchanged). The
 visualization's optimisation follows :math:`w_j` (the :math:`w_j` component of :math:`s_j`) until the silent unit
 fires, after which its :math:`\sigma`-times larger gradient, mostly along :math:`p_j`, takes over.
+
+Pooled (``pooled=True``, the presets' choice): the silent unit sees the channel's mean over positions,
+:math:`\mathrm{conv}_j(h) + \mathrm{ReLU}(\overline{s_j * h} + \beta_j)` with :math:`m_j`, :math:`\bar m_j`
+taken over the per-image means. A channel-mean visualization raises exactly that mean, which tends to pass every
+natural image's sooner than one position passes the natural maximum over positions; once the unit fires the added
+term is linear in the mean, so the visualization optimises the target's whole-image objective instead of a few
+positions (measured in docs/fooling.md, section 3.1).
 """
 
 from __future__ import annotations
