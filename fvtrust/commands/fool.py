@@ -34,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="output directory (created)")
     p.add_argument("--quick", action="store_true", help="small but real version (a few minutes on a CPU)")
     p.add_argument("--layer", default=None, help="silent units: the conv/linear layer (default per model)")
+    p.add_argument(
+        "--per-position", action="store_true",
+        help="silent units: one per position, as in the paper (default: pooled over positions, see docs/fooling.md)",
+    )  # fmt: skip
     p.add_argument("--c", type=float, default=100.0, help="circuit constant c (default %(default)s)")
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="visualization seed (default %(default)s)")
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     _check_target(args.target)
     if args.method == "silent" and args.target != "permute":
         raise ValueError("--method silent supports --target permute only")
+    if args.method != "silent" and (args.per_position or args.layer is not None):
+        raise ValueError("--per-position and --layer apply to --method silent only")
     if args.k <= 0:
         raise ValueError(f"--k must be positive, got {args.k}")
     if args.c <= 0:
@@ -95,11 +101,12 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "circuit":
         report = run_circuit(args.model, args.out, target=args.target, c=args.c, k=args.k, **common)
     else:
-        report = run_silent(args.model, args.out, layer=args.layer, **common)
+        pooled = False if args.per_position else None  # None: the model's preset
+        report = run_silent(args.model, args.out, layer=args.layer, pooled=pooled, **common)
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",
         "max_output_change", "max_output_change_minus_shift", "mean_similarity_to_target",
-        "mean_similarity_to_original", "units_closer_to_target",
+        "mean_similarity_to_original", "units_closer_to_target", "mean_fooling_score",
     )  # fmt: skip
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
     print(f"wrote {args.out / 'report.json'} and {args.out / 'fooling.png'}")

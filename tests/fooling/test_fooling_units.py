@@ -165,6 +165,7 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "magic"], "not one of"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "cats"], "use 'permute'"),
         (["--model", "fashion_cnn", "--method", "silent", "--target", "image:coffee"], "permute only"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--per-position"], "--method silent only"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:"], "unknown target image ''"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:coffee,nosuch"], "'nosuch'"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:test10000"], "N < 10000"),
