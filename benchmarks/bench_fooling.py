@@ -56,7 +56,10 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
     n_units = dict(model.net.named_modules())[layer].weight.shape[0]
     calib = _calibration(name, p.silent_calibration)
     t0 = time.perf_counter()
-    silent = add_silent_units(model, layer, cyclic_targets(n_units, p.block), calib, progress=False).eval()
+    silent = add_silent_units(
+        model, layer, cyclic_targets(n_units, p.block), calib, margin=p.silent_margin, pooled=p.silent_pooled,
+        progress=False,
+    ).eval()  # the preset's silent units, as `fvtrust fool` builds them
     silent_build = time.perf_counter() - t0
     if name == "fashion_cnn":
         x = fashion_mnist("test")[0][:1000].float() / 255
