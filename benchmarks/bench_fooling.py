@@ -57,7 +57,12 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
     calib = _calibration(name, p.silent_calibration)
     t0 = time.perf_counter()
     silent = add_silent_units(
-        model, layer, cyclic_targets(n_units, p.block), calib, margin=p.silent_margin, pooled=p.silent_pooled,
+        model,
+        layer,
+        cyclic_targets(n_units, p.block),
+        calib,
+        margin=p.silent_margin,
+        pooled=p.silent_pooled,
         progress=False,
     ).eval()  # the preset's silent units, as `fvtrust fool` builds them
     silent_build = time.perf_counter() - t0
