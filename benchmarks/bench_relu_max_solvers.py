@@ -24,40 +24,34 @@ from bench_relu_max import spec
 
 from counterexamples.verify._relu import (
     _MILP_OPTIONS,
+    _cutoff_level,
     _encode,
     _floats,
     _highs,
     _incumbent,
     _Model,
     _tightened_bounds,
+    _with_cutoff_row,
     parse_relu_net,
 )
 
 
 def _cutoff_model(net, sense: str) -> tuple[_Model, np.ndarray, float]:  # noqa: ANN001
-    """The verifier's MILP for one extremum (maximise gain . a_out) and the cutoff level from the exact incumbent."""
+    """The verifier's MILP for one extremum with its cutoff row (maximise c . x = gain . a_out >= level), the
+    objective c and the level, from the same exact incumbent as the verifier."""
     Ws, bs = _floats(net)
     sign = 1.0 if sense == "max" else -1.0
     gain = sign * Ws[-1][0]
-    model = _encode(Ws, bs, _tightened_bounds(net), len(Ws) - 1, relax=False, gain=gain)
     val, _ = _incumbent(net, sense)
-    level = sign * float(val) + 1e-9 * max(1.0, abs(float(val))) - sign * bs[-1][0]
+    level = _cutoff_level(val, sign, sign * bs[-1][0])
+    model = _with_cutoff_row(_encode(Ws, bs, _tightened_bounds(net), len(Ws) - 1, relax=False, gain=gain), gain, level)
     c = np.zeros(model.A.shape[1])
     c[model.out] = gain
     return model, c, level
 
 
-def _with_cut(model: _Model, c: np.ndarray, level: float) -> _Model:
-    from scipy import sparse
-
-    A = sparse.vstack([model.A, sparse.csr_matrix(c)]).tocsc()
-    return _Model(A, np.append(model.rlo, level), np.append(model.rhi, np.inf), model.clb, model.cub,
-                  model.integer, model.out)  # fmt: skip
-
-
 def highs_time(model: _Model, c: np.ndarray, level: float, limit: float) -> tuple[float | None, str]:
-    m = _with_cut(model, c, level)
-    h = _highs(m, -c, {**_MILP_OPTIONS, "time_limit": limit, "objective_bound": -level})
+    h = _highs(model, -c, {**_MILP_OPTIONS, "time_limit": limit, "objective_bound": -level})
     t0 = time.perf_counter()
     h.run()
     t = time.perf_counter() - t0
@@ -78,8 +72,7 @@ def gurobi_time(model: _Model, c: np.ndarray, level: float, limit: float) -> tup
     le = np.isfinite(model.rhi) & ~eq
     for rows, sense, rhs in ((eq, "=", model.rlo), (ge, ">", model.rlo), (le, "<", model.rhi)):
         if rows.any():
-            m.addMConstr(A[rows], x, sense, rhs[rows])
-    m.addConstr(c @ x >= level)
+            m.addMConstr(A[rows], x, sense, rhs[rows])  # the cutoff row included
     m.setObjective(c @ x, gp.GRB.MAXIMIZE)
     t0 = time.perf_counter()
     m.optimize()

@@ -378,6 +378,20 @@ def _incumbent(net: ReluNet, sense: str, samples: int = 4096, seed: int = 0) -> 
     return _snap(net, Y[np.argmax(vals) if sense == "max" else np.argmin(vals)], sense)
 
 
+def _with_cutoff_row(model: _Model, gain: np.ndarray, level: float = -np.inf) -> _Model:
+    """``model`` with one more row, the cutoff gain . a_out >= level (the objective the MILP maximises)."""
+    cut = sparse.csc_matrix((gain, (np.zeros(len(gain), int), model.out)), shape=(1, model.A.shape[1]))
+    A = sparse.vstack([model.A, cut]).tocsc()
+    return _Model(A, np.append(model.rlo, level), np.append(model.rhi, np.inf), model.clb, model.cub,
+                  model.integer, model.out)  # fmt: skip
+
+
+def _cutoff_level(val: Fraction, sign: float, const: float) -> float:
+    """The cutoff on gain . a_out that asks for f strictly better than the incumbent value ``val``:
+    sign f >= sign val + 1e-9 max(1, |val|), with sign f = gain . a_out + const."""
+    return sign * float(val) + 1e-9 * max(1.0, abs(float(val))) - const
+
+
 def _milp_certified(
     net: ReluNet,
     sense: str,
@@ -402,16 +416,13 @@ def _milp_certified(
     better = (lambda a, b: a > b) if sense == "max" else (lambda a, b: a < b)
     gain = sign * Ws[-1][0]
     const = sign * bs[-1][0]
-    model = _encode(Ws, bs, bounds, len(Ws) - 1, relax=False, gain=gain)
-    cut = sparse.csc_matrix((gain, (np.zeros(len(gain), int), model.out)), shape=(1, model.A.shape[1]))
-    model.A = sparse.vstack([model.A, cut]).tocsc()  # the cutoff row gain . a_out >= level, set per round
-    model.rlo, model.rhi = np.append(model.rlo, -np.inf), np.append(model.rhi, np.inf)
+    model = _with_cutoff_row(_encode(Ws, bs, bounds, len(Ws) - 1, relax=False, gain=gain), gain)  # level per round
     cost = np.zeros(model.A.shape[1])
     cost[model.out] = -gain  # HiGHS minimises -sign (f - const)
     h = _highs(model, cost, {**_MILP_OPTIONS, "time_limit": float(time_limit)})
     val, ys = _incumbent(net, sense)
     for rounds in range(1, max_rounds + 1):
-        level = sign * float(val) + 1e-9 * max(1.0, abs(float(val))) - const
+        level = _cutoff_level(val, sign, const)
         h.changeRowBounds(model.A.shape[0] - 1, level, highspy.kHighsInf)
         h.setOptionValue("objective_bound", -level)
         h.run()

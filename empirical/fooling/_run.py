@@ -130,6 +130,16 @@ def _fooling_scores(
         r["fooling_score"] = (r["similarity_to_target"] - floor) / max(ceiling - floor, 1e-12)
 
 
+def _score_against_reseeded(
+    model: nn.Module, layer: str, rows: list[dict[str, Any]], original: dict[int, Tensor], p: Preset, seed: int,
+    progress: bool,
+) -> None:  # fmt: skip
+    """:func:`_fooling_scores` with the ceiling's second FVs: the targets of ``rows`` rendered with ``seed + 1``."""
+    shown = sorted({r["target"] for r in rows})
+    again = dict(zip(shown, _render(model, layer, shown, p, seed + 1, progress=progress), strict=True))
+    _fooling_scores(model, rows, original, again, p.similarity_layer)
+
+
 def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units: list[int], title: str) -> None:
     rows = report["per_unit"]
     if rows and "fooling_score" in rows[0]:
@@ -210,9 +220,7 @@ def run_circuit(
     report["preconditions"] = check_preconditions(fooled, images, vis_check).to_dict()
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
     if not templates:  # another unit's FV as the target: put the similarities on the measure's scale
-        shown = sorted({targets[u] for u in units})
-        again = dict(zip(shown, _render(model, "logits", shown, p, seed + 1, progress=progress), strict=True))
-        _fooling_scores(model, report["per_unit"], orig, again, p.similarity_layer)
+        _score_against_reseeded(model, "logits", report["per_unit"], orig, p, seed, progress)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {
@@ -269,9 +277,7 @@ def run_silent(
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
     for row, first, share in zip(report["per_unit"], firing.first_step(), firing.share(), strict=True):
         row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
-    shown = sorted({targets[u] for u in units})
-    again = dict(zip(shown, _render(model, layer, shown, p, seed + 1, progress=progress), strict=True))
-    _fooling_scores(model, report["per_unit"], orig, again, p.similarity_layer)
+    _score_against_reseeded(model, layer, report["per_unit"], orig, p, seed, progress)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {"original": orig_imgs, "fooled": fooled_imgs, "target": torch.stack([target_images[u] for u in units])}

@@ -63,13 +63,17 @@ class SilentConv(nn.Module):
     def silent_response(self, h: Tensor) -> Tensor:
         """:math:`s * h + \\beta` before the ReLU (pooled: the mean of :math:`s * h` over positions, shape
         (B, C, 1, 1), added to every position)."""
-        z = _apply(self.conv, self.silent_weight, h)
-        if self.pooled and z.ndim == 4:
-            z = z.mean((2, 3), keepdim=True)
+        z = _silent_map(self.conv, self.silent_weight, h, self.pooled)
         return z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
 
     def forward(self, h: Tensor) -> Tensor:
         return self.conv(h) + F.relu(self.silent_response(h))
+
+
+def _silent_map(layer: nn.Conv2d | nn.Linear, weight: Tensor, h: Tensor, pooled: bool) -> Tensor:
+    """:math:`s * h` without the bias; ``pooled``: its mean over positions, shape (B, C, 1, 1)."""
+    z = _apply(layer, weight, h)
+    return z.mean((2, 3), keepdim=True) if pooled and z.ndim == 4 else z
 
 
 def _apply(layer: nn.Conv2d | nn.Linear, weight: Tensor, h: Tensor) -> Tensor:
@@ -135,9 +139,7 @@ def calibrate_bias(
             captured.clear()
             with contextlib.suppress(_Captured):
                 model(natural[i : i + batch].to(dev))
-            z = _apply(layer, weight, captured[0])
-            if pooled and z.ndim == 4:
-                z = z.mean((2, 3), keepdim=True)
+            z = _silent_map(layer, weight, captured[0], pooled)
             per_channel = z.transpose(0, 1).flatten(1).double().cpu()
             m = torch.maximum(m, per_channel.amax(1))
             total += per_channel.sum(1)
@@ -222,9 +224,9 @@ def trace_firing(
     index = torch.tensor(trace.units)
     latest: list[Tensor | None] = [None]
 
-    def hook(module: nn.Module, inp: tuple[Tensor, ...]) -> None:
+    def hook(module: SilentConv, inp: tuple[Tensor, ...]) -> None:
         h = inp[0]
-        if h.shape[0] != len(index) or not isinstance(module, SilentConv):
+        if h.shape[0] != len(index):
             return  # e.g. the fused copy's one-image check pass
         with torch.no_grad():
             z = module.silent_response(h)[torch.arange(len(index)), index.to(h.device)]
