@@ -5,6 +5,7 @@ from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
 from empirical.fooling._dataset import natural_split, visualization_set
 from empirical.fooling._detector import Detector
 from empirical.fooling._figure import fooling_figure
+from empirical.fooling._gate import SilentGate, calibrate_gate
 from empirical.fooling._preconditions import Condition, PreconditionReport, check_preconditions
 from empirical.fooling._presets import Preset, preset
 from empirical.fooling._run import pearson, run_circuit, run_silent, similarity
@@ -12,7 +13,9 @@ from empirical.fooling._silent import (
     FiringTrace,
     SilentConv,
     add_silent_units,
+    bias_from_response,
     calibrate_bias,
+    natural_response,
     silent_filters,
     trace_firing,
 )
@@ -28,12 +31,16 @@ __all__ = [
     "PreconditionReport",
     "Preset",
     "SilentConv",
+    "SilentGate",
     "add_silent_units",
+    "bias_from_response",
     "calibrate_bias",
+    "calibrate_gate",
     "check_preconditions",
     "cyclic_targets",
     "evaluate_detector",
     "fooling_figure",
+    "natural_response",
     "natural_split",
     "pearson",
     "preset",

@@ -24,6 +24,7 @@ class Preset:
         silent_layer, silent_calibration: the layer of the silent units and the natural images calibrating them.
         silent_margin: the safety margin mu of the silent units' bias (see ``calibrate_bias``).
         silent_pooled: silent units on the channel's mean over positions (see ``SilentConv``).
+        silent_gate, silent_gate_ramp: silent units behind an off-manifold gate with this ramp (see ``SilentGate``).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
 
@@ -36,6 +37,8 @@ class Preset:
     silent_calibration: int = 60000
     silent_margin: float = 0.25
     silent_pooled: bool = False
+    silent_gate: bool = False
+    silent_gate_ramp: float = 0.01
     similarity_layer: str = "relu2"
 
 
@@ -55,6 +58,7 @@ def preset(model_name: str, quick: bool) -> Preset:
                 n_natural_train=60000, n_natural_test=10000, epochs=3,
             ),
             steps=512, render={"transforms": _small_transforms()}, silent_layer="conv3", silent_pooled=True,
+            silent_gate=True,
         )  # fmt: skip
         if not quick:
             return full

@@ -233,16 +233,18 @@ def run_circuit(
 
 def run_silent(
     model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float = 2.0,
-    scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, seed: int = 0,
-    device: str = "cpu", progress: bool = True,
+    scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, gate: bool | None = None,
+    gate_ramp: float | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
-    ``layer``, ``margin`` and ``pooled`` default to the model's preset."""
+    ``layer``, ``margin``, ``pooled``, ``gate`` and ``gate_ramp`` default to the model's preset."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
     pooled = p.silent_pooled if pooled is None else pooled
+    gate = p.silent_gate if gate is None else gate
+    gate_ramp = (p.silent_gate_ramp if gate_ramp is None else gate_ramp) if gate else None
     model = _load(model_name, device)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
     if not isinstance(base, nn.Conv2d | nn.Linear):
@@ -253,7 +255,16 @@ def run_silent(
     calib = _calibration(model_name, p.silent_calibration)
     tb = time.perf_counter()
     fooled = add_silent_units(
-        model, layer, targets, calib, alpha=alpha, scale=scale, margin=margin, progress=progress, pooled=pooled
+        model,
+        layer,
+        targets,
+        calib,
+        alpha=alpha,
+        scale=scale,
+        margin=margin,
+        progress=progress,
+        pooled=pooled,
+        gate_ramp=gate_ramp,
     )
     build_seconds = time.perf_counter() - tb
     images, labels = _natural_eval(model_name, p)
@@ -263,7 +274,7 @@ def run_silent(
     fired = _fired(fooled, silent, images)
     report: dict[str, Any] = {
         "model": model_name, "method": "silent", "quick": quick, "layer": layer, "alpha": alpha, "scale": scale,
-        "margin": margin, "pooled": pooled, "steps": p.steps, "n_calibration": len(calib),
+        "margin": margin, "pooled": pooled, "gate_ramp": gate_ramp, "steps": p.steps, "n_calibration": len(calib),
         "build_seconds": build_seconds,
         "natural_images_where_a_silent_unit_fires": fired,
     }  # fmt: skip

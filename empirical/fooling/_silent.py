@@ -33,13 +33,20 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-__all__ = ["FiringTrace", "SilentConv", "add_silent_units", "calibrate_bias", "silent_filters", "trace_firing"]
+if TYPE_CHECKING:
+    from empirical.fooling._gate import SilentGate
+
+__all__ = [
+    "FiringTrace", "SilentConv", "add_silent_units", "bias_from_response", "calibrate_bias", "natural_response",
+    "silent_filters", "trace_firing",
+]  # fmt: skip
 
 
 class SilentConv(nn.Module):
@@ -47,9 +54,13 @@ class SilentConv(nn.Module):
 
     ``conv`` may also be an ``nn.Linear`` (a 1x1 convolution on a 1x1 map). ``pooled``: the silent unit sees the
     mean of ``silent_weight * h`` over positions (a global-average-pooled parallel unit) and its output is added
-    to every position of the channel."""
+    to every position of the channel. ``gate``: an off-manifold gate (:class:`~empirical.fooling.SilentGate`)
+    whose lift is added to the response before the ReLU."""
 
-    def __init__(self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor, pooled: bool = False) -> None:
+    def __init__(
+        self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor, pooled: bool = False,
+        gate: SilentGate | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.pooled = pooled
         if isinstance(conv, nn.Conv2d) and conv.groups != 1:
@@ -59,12 +70,14 @@ class SilentConv(nn.Module):
         self.conv = conv
         self.register_buffer("silent_weight", weight.detach().clone())
         self.register_buffer("silent_bias", bias.detach().clone())
+        self.gate = gate
 
     def silent_response(self, h: Tensor) -> Tensor:
         """:math:`s * h + \\beta` before the ReLU (pooled: the mean of :math:`s * h` over positions, shape
         (B, C, 1, 1), added to every position)."""
         z = _silent_map(self.conv, self.silent_weight, h, self.pooled)
-        return z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
+        z = z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
+        return z if self.gate is None else z + self.gate.lifted(self.conv, h)
 
     def forward(self, h: Tensor) -> Tensor:
         return self.conv(h) + F.relu(self.silent_response(h))
@@ -110,19 +123,19 @@ def silent_filters(
 
 
 @torch.no_grad()
-def calibrate_bias(
+def natural_response(
     model: nn.Module,
     layer: nn.Conv2d | nn.Linear,
     weight: Tensor,
     natural: Tensor,
-    margin: float = 0.25,
     batch: int = 256,
     progress: bool = True,
     pooled: bool = False,
-) -> Tensor:
-    """:math:`\\beta_j = -(m_j + \\mu \\max(|m_j|, m_j - \\bar m_j))`, :math:`m_j` the silent filter's largest and
-    :math:`\\bar m_j` its mean response (over images and positions) to the layer input over the natural images
-    (``pooled``: the response is the per-image mean over positions)."""
+    desc: str = "calibrating silent units",
+) -> tuple[Tensor, Tensor]:
+    r"""Per output channel, the largest :math:`m_j` and the mean :math:`\bar m_j` of :math:`w * h` (the layer's
+    linear map with ``weight``, no bias) over the natural images and positions (``pooled``: over the per-image
+    means over positions), in float64 on the CPU."""
     captured: list[Tensor] = []
 
     def grab(_m: nn.Module, inp: tuple[Tensor, ...]) -> None:
@@ -135,7 +148,7 @@ def calibrate_bias(
     total = torch.zeros(weight.shape[0], dtype=torch.float64)
     count = 0
     try:
-        for i in tqdm(range(0, len(natural), batch), desc="calibrating silent units", disable=not progress):
+        for i in tqdm(range(0, len(natural), batch), desc=desc, disable=not progress):
             captured.clear()
             with contextlib.suppress(_Captured):
                 model(natural[i : i + batch].to(dev))
@@ -146,8 +159,30 @@ def calibrate_bias(
             count += per_channel.shape[1]
     finally:
         handle.remove()
-    spread = torch.maximum(m.abs(), m - total / max(count, 1))
-    return (-(m + margin * spread)).to(weight.dtype).to(dev)
+    return m, total / max(count, 1)
+
+
+def bias_from_response(m: Tensor, mean: Tensor, margin: float) -> Tensor:
+    r""":math:`\beta_j = -(m_j + \mu \max(|m_j|, m_j - \bar m_j))`: below every natural response, with a margin
+    that scales with the response's size and spread."""
+    return -(m + margin * torch.maximum(m.abs(), m - mean))
+
+
+def calibrate_bias(
+    model: nn.Module,
+    layer: nn.Conv2d | nn.Linear,
+    weight: Tensor,
+    natural: Tensor,
+    margin: float = 0.25,
+    batch: int = 256,
+    progress: bool = True,
+    pooled: bool = False,
+) -> Tensor:
+    r""":math:`\beta_j = -(m_j + \mu \max(|m_j|, m_j - \bar m_j))`, :math:`m_j` the silent filter's largest and
+    :math:`\bar m_j` its mean response (over images and positions) to the layer input over the natural images
+    (``pooled``: the response is the per-image mean over positions)."""
+    m, mean = natural_response(model, layer, weight, natural, batch, progress, pooled)
+    return bias_from_response(m, mean, margin).to(weight.dtype).to(weight.device)
 
 
 def _root(model: nn.Module) -> nn.Module:
@@ -166,9 +201,12 @@ def add_silent_units(
     batch: int = 256,
     progress: bool = True,
     pooled: bool = False,
+    gate_ramp: float | None = None,
 ) -> nn.Module:
     """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
-    calibrated on ``natural``; ``pooled`` as in :class:`SilentConv`. The original model is not modified."""
+    calibrated on ``natural``; ``pooled`` as in :class:`SilentConv`; ``gate_ramp``: add the off-manifold gate
+    (:func:`~empirical.fooling.calibrate_gate`, same margin) with this ramp. The original model is not
+    modified."""
     root = _root(model)
     modules = dict(root.named_modules())
     conv = modules.get(layer)
@@ -176,11 +214,17 @@ def add_silent_units(
         ok = [n for n, m in modules.items() if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1)]
         raise ValueError(f"layer {layer!r} is not an ungrouped Conv2d or a Linear; choose one of: {', '.join(ok[:30])}")
     weight = silent_filters(conv, targets, alpha=alpha, scale=scale)
-    bias = calibrate_bias(model, conv, weight, natural, margin=margin, batch=batch, progress=progress, pooled=pooled)
+    m, mean = natural_response(model, conv, weight, natural, batch, progress, pooled)
+    bias = bias_from_response(m, mean, margin).to(weight.dtype).to(weight.device)
+    gate = None
+    if gate_ramp is not None:
+        from empirical.fooling._gate import calibrate_gate
+
+        gate = calibrate_gate(model, conv, mean, bias, natural, margin, gate_ramp, batch, progress)
     fooled = copy.deepcopy(model)
     parent_name, _, child = layer.rpartition(".")
     parent = _root(fooled).get_submodule(parent_name) if parent_name else _root(fooled)
-    setattr(parent, child, SilentConv(getattr(parent, child), weight, bias, pooled=pooled))
+    setattr(parent, child, SilentConv(getattr(parent, child), weight, bias, pooled=pooled, gate=gate))
     if hasattr(fooled, "name"):
         fooled.name = f"{model.name}+silent"  # type: ignore[attr-defined]
     return fooled

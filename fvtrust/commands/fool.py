@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--per-position", action="store_true",
         help="silent units: one per position, as in the paper (default: pooled over positions, see docs/fooling.md)",
     )  # fmt: skip
+    p.add_argument(
+        "--gate", choices=("on", "off"), default=None,
+        help="silent units: behind the off-manifold gate (on) or not (off); default per model, see docs/fooling.md",
+    )  # fmt: skip
+    p.add_argument(
+        "--gate-ramp", type=float, default=None, help="silent units: ramp of the gate (default per model, 0.01)"
+    )
     p.add_argument("--c", type=float, default=100.0, help="circuit constant c (default %(default)s)")
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="visualization seed (default %(default)s)")
@@ -86,8 +93,13 @@ def run(args: argparse.Namespace) -> int:
     _check_target(args.target)
     if args.method == "silent" and args.target != "permute":
         raise ValueError("--method silent supports --target permute only")
-    if args.method != "silent" and (args.per_position or args.layer is not None):
-        raise ValueError("--per-position and --layer apply to --method silent only")
+    silent_only = args.per_position or args.layer is not None or args.gate is not None or args.gate_ramp is not None
+    if args.method != "silent" and silent_only:
+        raise ValueError("--per-position, --layer, --gate and --gate-ramp apply to --method silent only")
+    if args.gate_ramp is not None and not args.gate_ramp > 0:
+        raise ValueError(f"--gate-ramp must be positive, got {args.gate_ramp}")
+    if args.gate == "off" and args.gate_ramp is not None:
+        raise ValueError("--gate-ramp needs the gate; drop --gate off")
     if args.k <= 0:
         raise ValueError(f"--k must be positive, got {args.k}")
     if args.c <= 0:
@@ -102,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
         report = run_circuit(args.model, args.out, target=args.target, c=args.c, k=args.k, **common)
     else:
         pooled = False if args.per_position else None  # None: the model's preset
-        report = run_silent(args.model, args.out, layer=args.layer, pooled=pooled, **common)
+        gate = None if args.gate is None else args.gate == "on"  # None: the model's preset
+        report = run_silent(
+            args.model, args.out, layer=args.layer, pooled=pooled, gate=gate, gate_ramp=args.gate_ramp, **common
+        )
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",
         "max_output_change", "max_output_change_minus_shift", "mean_similarity_to_target",

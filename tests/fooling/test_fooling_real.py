@@ -97,7 +97,7 @@ def test_silent_units_show_the_target_exactly_where_they_fire(tmp_path) -> None:
     the whole path)."""
     from empirical.fooling import run_silent
 
-    report = run_silent("fashion_cnn", tmp_path, quick=True, progress=False)
+    report = run_silent("fashion_cnn", tmp_path, quick=True, gate=False, progress=False)
     assert report["max_output_change"] == 0.0 and report["natural_images_where_a_silent_unit_fires"] == 0
     rows = report["per_unit"]
     firing = [r for r in rows if r["silent_fires_share_of_steps"] >= 0.9]
@@ -107,3 +107,18 @@ def test_silent_units_show_the_target_exactly_where_they_fire(tmp_path) -> None:
         assert r["similarity_to_target"] > r["similarity_to_original"] and r["fooling_score"] > 0.5, r
     for r in silent:
         assert r["silent_fires_share_of_steps"] == 0.0 and r["similarity_to_original"] > 0.999, r
+
+
+def test_gated_silent_units_fire_from_the_first_step_and_fool_more_units(tmp_path) -> None:  # noqa: ANN001
+    """With the off-manifold gate (``--gate on``), every unit's silent unit fires from the first render step (the
+    start image already drives some channel of ``conv3`` past every natural image's channel mean), the outputs on
+    the 10,000 test images stay bit-for-bit equal, and more units end closer to their target than without it."""
+    from empirical.fooling import run_silent
+
+    gated = run_silent("fashion_cnn", tmp_path / "gated", quick=True, gate=True, progress=False)
+    plain = run_silent("fashion_cnn", tmp_path / "plain", quick=True, gate=False, progress=False)
+    assert gated["max_output_change"] == 0.0 and gated["outputs_equal_exactly"] == gated["n_natural"] == 10000
+    assert gated["natural_images_where_a_silent_unit_fires"] == 0
+    assert all(r["silent_fires_from_step"] == 1 for r in gated["per_unit"]), gated["per_unit"]
+    assert gated["units_closer_to_target"] >= 7
+    assert gated["units_closer_to_target"] > plain["units_closer_to_target"]

@@ -152,6 +152,54 @@ def test_silent_bias_margin_scales_with_spread() -> None:
     assert float(calibrate_bias(nn.Sequential(layer), layer, layer.weight, big, progress=False)) == -12.5
 
 
+def test_gate_closed_on_natural_images_open_far_off_them() -> None:
+    """Calibrated on natural images: the gate is exactly 0.0 on every one of them, so the gated model is bit-exact
+    there; on images far off them it is exactly 1 and each silent unit's response is s * h minus its natural mean
+    (the lift cancels the bias down to the mean)."""
+    from empirical.fooling import SilentGate, natural_response
+
+    net = tiny_net().eval()
+    natural = torch.rand(64, 1, 8, 8)
+    fooled = add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, pooled=True, gate_ramp=0.05)
+    silent = fooled[0]
+    assert isinstance(silent.gate, SilentGate)
+    with torch.no_grad():
+        assert torch.equal(silent.gate(silent.conv, natural), torch.zeros(64, 1, 1, 1))
+        assert torch.equal(fooled(natural), net(natural))
+        far = torch.rand(4, 1, 8, 8) * 50
+        assert torch.equal(silent.gate(silent.conv, far), torch.ones(4, 1, 1, 1))
+        _, mean = natural_response(net, net[0], silent.silent_weight, natural, progress=False, pooled=True)
+        z = nn.functional.conv2d(far, silent.silent_weight, None, 1, 1).mean((2, 3))
+        expected = z - mean.float()
+        torch.testing.assert_close(silent.silent_response(far).flatten(1), expected, rtol=1e-4, atol=1e-2)
+
+
+def test_gate_ramp_is_linear_between_closed_and_open() -> None:
+    """One channel, threshold 1, width 0.5: g = 0 up to 1, rises linearly to 1 at 1.5, then stays at 1."""
+    from empirical.fooling import SilentGate
+
+    layer = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    gate = SilentGate(torch.tensor([1.0]), torch.tensor([0.5]), torch.tensor([3.0]))
+    h = torch.tensor([[0.0], [1.0], [1.25], [1.5], [9.0]])
+    torch.testing.assert_close(gate(layer, h).flatten(), torch.tensor([0.0, 0.0, 0.5, 1.0, 1.0]))
+    torch.testing.assert_close(gate.lifted(layer, h).flatten(), torch.tensor([0.0, 0.0, 1.5, 3.0, 3.0]))
+
+
+def test_gate_bad_input() -> None:
+    from empirical.fooling import SilentGate, calibrate_gate
+
+    one = torch.ones(3)
+    with pytest.raises(ValueError, match="widths must be positive"):
+        SilentGate(one, torch.tensor([1.0, 0.0, 1.0]), one)
+    with pytest.raises(ValueError, match="must be vectors of one length"):
+        SilentGate(one, one, torch.ones(4))
+    layer = nn.Linear(2, 3)
+    with pytest.raises(ValueError, match="ramp must be positive, got 0"):
+        calibrate_gate(nn.Sequential(layer), layer, torch.zeros(3), -one, torch.rand(5, 2), ramp=0.0, progress=False)
+
+
 def test_silent_units_reject_grouped_conv() -> None:
     net = nn.Sequential(nn.Conv2d(2, 2, 3, groups=2))
     with pytest.raises(ValueError, match="not an ungrouped Conv2d"):
@@ -166,6 +214,9 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "cats"], "use 'permute'"),
         (["--model", "fashion_cnn", "--method", "silent", "--target", "image:coffee"], "permute only"),
         (["--model", "fashion_cnn", "--method", "circuit", "--per-position"], "--method silent only"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--gate", "on"], "--method silent only"),
+        (["--model", "fashion_cnn", "--method", "silent", "--gate-ramp", "0"], "--gate-ramp must be positive"),
+        (["--model", "fashion_cnn", "--method", "silent", "--gate", "off", "--gate-ramp", "0.1"], "needs the gate"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:"], "unknown target image ''"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:coffee,nosuch"], "'nosuch'"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:test10000"], "N < 10000"),

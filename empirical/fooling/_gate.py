@@ -1,0 +1,92 @@
+r"""The off-manifold gate of silent units: open when some channel of the layer responds beyond anything natural.
+
+A silent unit only takes over a visualization once it fires, and on some units the visualization's optimisation
+never takes the silent filter's response past its natural maximum (Fashion-MNIST ``conv3``: 4 of 10 units never
+fire, docs/fooling.md section 3.1). Visualizations are off the natural manifold in another, easier sense: from the
+first render step, some channel of the layer has a channel mean (over positions) above every natural image's.
+The gate turns that into a ReLU circuit,
+
+.. math:: g(h) = \min\Big(1,\ \sum_k \mathrm{ReLU}\Big(\frac{z_k(h) - \tau_k}{\omega_k}\Big)\Big), \qquad
+          z_k(h) = \overline{w_k * h}, \quad
+          \tau_k = M_k + \mu \max(|M_k|, M_k - \bar M_k), \quad \omega_k = \rho \max(|M_k|, M_k - \bar M_k),
+
+with :math:`w_k` the layer's own filters (no bias), :math:`M_k` and :math:`\bar M_k` the largest and the mean
+per-image channel mean over a natural calibration set, safety margin :math:`\mu` and ramp :math:`\rho`.
+The gated silent unit is :math:`\mathrm{ReLU}(s_j * h + \beta_j + \lambda_j g(h))` with lift
+:math:`\lambda_j = -\beta_j - \bar m_j` (:math:`\bar m_j` the silent filter's natural mean response): once the
+gate is open the unit outputs :math:`\mathrm{ReLU}(s_j * h - \bar m_j)`, which fires whenever the image responds
+to :math:`s_j` more than the average natural image does. On natural images every :math:`z_k \le \tau_k`, so the
+sum of ReLUs is exactly 0.0, :math:`g = 0 - \mathrm{ReLU}(0 - 1) = 0.0`, and the unit is the ungated silent unit,
+exactly 0.0 where that one is.
+
+The ramp :math:`\rho` trades two effects: where the gate is half open, its gradient :math:`\lambda_j/\omega_k`
+(large for a narrow ramp) points along the channels :math:`w_k`, not the target, and one such spike inflates
+Adam's second-moment estimate for hundreds of steps; a wide ramp keeps the gate half open for longer. Measured in
+docs/fooling.md, section 3.2.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from empirical.fooling._silent import _silent_map, bias_from_response, natural_response
+
+__all__ = ["SilentGate", "calibrate_gate"]
+
+
+class SilentGate(nn.Module):
+    """:math:`g(h)` of a layer (see the module docstring), shape (B, 1, 1, 1) for a convolution, (B, 1) for a
+    linear layer; ``lift`` (:math:`\\lambda`, one per channel) is what an open gate adds to each silent unit."""
+
+    def __init__(self, threshold: Tensor, width: Tensor, lift: Tensor) -> None:
+        super().__init__()
+        if not threshold.shape == width.shape == lift.shape or threshold.ndim != 1:
+            raise ValueError(
+                f"gate threshold {tuple(threshold.shape)}, width {tuple(width.shape)} and lift "
+                f"{tuple(lift.shape)} must be vectors of one length (the layer's channels)"
+            )
+        if not bool((width > 0).all()):
+            raise ValueError(f"gate ramp widths must be positive, got minimum {float(width.min())}")
+        self.register_buffer("threshold", threshold.detach().clone())
+        self.register_buffer("width", width.detach().clone())
+        self.register_buffer("lift", lift.detach().clone())
+
+    def forward(self, layer: nn.Conv2d | nn.Linear, h: Tensor) -> Tensor:
+        z = _silent_map(layer, layer.weight, h, pooled=True).flatten(1)  # (B, C): channel means, no bias
+        excess = F.relu((z - self.threshold) / self.width).sum(1)
+        g = excess - F.relu(excess - 1.0)  # min(1, excess) for excess >= 0
+        return g.view(-1, *([1] * (h.ndim - 1)))
+
+    def lifted(self, layer: nn.Conv2d | nn.Linear, h: Tensor) -> Tensor:
+        """:math:`\\lambda g(h)`, shaped to add to the silent response."""
+        g = self.forward(layer, h)
+        return g * self.lift.view(1, -1, *([1] * (h.ndim - 2)))
+
+
+def calibrate_gate(
+    model: nn.Module,
+    layer: nn.Conv2d | nn.Linear,
+    silent_mean: Tensor,
+    silent_bias: Tensor,
+    natural: Tensor,
+    margin: float = 0.25,
+    ramp: float = 0.01,
+    batch: int = 256,
+    progress: bool = True,
+) -> SilentGate:
+    """The gate of ``layer`` calibrated on ``natural``: thresholds above every natural channel mean (margin
+    ``margin``), ramp widths ``ramp`` times each channel's spread, lift :math:`-\\beta_j - \\bar m_j` from the
+    silent units' biases ``silent_bias`` and natural mean responses ``silent_mean``."""
+    if ramp <= 0:
+        raise ValueError(f"gate ramp must be positive, got {ramp}")
+    if margin < 0:
+        raise ValueError(f"gate margin must be >= 0, got {margin}")
+    weight = layer.weight.detach()
+    m, mean = natural_response(model, layer, weight, natural, batch, progress, pooled=True, desc="calibrating gate")
+    threshold = -bias_from_response(m, mean, margin)
+    spread = torch.maximum(m.abs(), m - mean).clamp_min(1e-12)
+    lift = -silent_bias.detach().double().cpu() - silent_mean
+    dtype, dev = weight.dtype, weight.device
+    return SilentGate(threshold.to(dtype), (ramp * spread).to(dtype), lift.to(dtype)).to(dev)
