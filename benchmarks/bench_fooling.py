@@ -63,6 +63,7 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
         calib,
         margin=p.silent_margin,
         pooled=p.silent_pooled,
+        gate_ramp=p.silent_gate_ramp if p.silent_gate else None,
         progress=False,
     ).eval()  # the preset's silent units, as `fvtrust fool` builds them
     silent_build = time.perf_counter() - t0

@@ -31,14 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical.fooling._silent import _silent_map, bias_from_response, natural_response
+from empirical.fooling._silent import bias_from_response, channel_means, natural_response
 
 __all__ = ["SilentGate", "calibrate_gate"]
 
 
 class SilentGate(nn.Module):
-    """:math:`g(h)` of a layer (see the module docstring), shape (B, 1, 1, 1) for a convolution, (B, 1) for a
-    linear layer; ``lift`` (:math:`\\lambda`, one per channel) is what an open gate adds to each silent unit."""
+    """:math:`g(h)` of a layer's convolution (see the module docstring); ``lift`` (:math:`\\lambda`, one per
+    channel) is what an open gate adds to each silent unit."""
 
     def __init__(self, threshold: Tensor, width: Tensor, lift: Tensor) -> None:
         super().__init__()
@@ -53,16 +53,14 @@ class SilentGate(nn.Module):
         self.register_buffer("width", width.detach().clone())
         self.register_buffer("lift", lift.detach().clone())
 
-    def forward(self, layer: nn.Conv2d | nn.Linear, h: Tensor) -> Tensor:
-        z = _silent_map(layer, layer.weight, h, pooled=True).flatten(1)  # (B, C): channel means, no bias
+    def forward(self, z: Tensor) -> Tensor:
+        """:math:`g` from the layer's channel means ``z`` (B, C) without bias (:func:`channel_means`), shape (B,)."""
         excess = F.relu((z - self.threshold) / self.width).sum(1)
-        g = excess - F.relu(excess - 1.0)  # min(1, excess) for excess >= 0
-        return g.view(-1, *([1] * (h.ndim - 1)))
+        return excess - F.relu(excess - 1.0)  # min(1, excess) for excess >= 0
 
-    def lifted(self, layer: nn.Conv2d | nn.Linear, h: Tensor) -> Tensor:
-        """:math:`\\lambda g(h)`, shaped to add to the silent response."""
-        g = self.forward(layer, h)
-        return g * self.lift.view(1, -1, *([1] * (h.ndim - 2)))
+    def lifted(self, z: Tensor) -> Tensor:
+        """:math:`\\lambda g`, shape (B, C, 1, 1): added to every position of each silent unit's response."""
+        return (self.forward(z)[:, None] * self.lift)[:, :, None, None]
 
 
 def calibrate_gate(
@@ -83,8 +81,13 @@ def calibrate_gate(
         raise ValueError(f"gate ramp must be positive, got {ramp}")
     if margin < 0:
         raise ValueError(f"gate margin must be >= 0, got {margin}")
+    if not isinstance(layer, nn.Conv2d):
+        raise ValueError(f"the gate needs a convolution (channel means over positions), got {layer}")
     weight = layer.weight.detach()
-    m, mean = natural_response(model, layer, weight, natural, batch, progress, pooled=True, desc="calibrating gate")
+    m, mean = natural_response(
+        model, layer, weight, natural, batch, progress, desc="calibrating gate",
+        response=lambda h: channel_means(layer, layer.forward(h)),  # forward: not the capturing hook
+    )  # fmt: skip
     threshold = -bias_from_response(m, mean, margin)
     spread = torch.maximum(m.abs(), m - mean).clamp_min(1e-12)
     lift = -silent_bias.detach().double().cpu() - silent_mean

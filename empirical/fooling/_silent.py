@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from empirical.fooling._gate import SilentGate
 
 __all__ = [
-    "FiringTrace", "SilentConv", "add_silent_units", "bias_from_response", "calibrate_bias", "natural_response",
-    "silent_filters", "trace_firing",
+    "FiringTrace", "SilentConv", "add_silent_units", "bias_from_response", "calibrate_bias", "channel_means",
+    "natural_response", "silent_filters", "trace_firing",
 ]  # fmt: skip
 
 
@@ -73,14 +73,27 @@ class SilentConv(nn.Module):
         self.gate = gate
 
     def silent_response(self, h: Tensor) -> Tensor:
-        """:math:`s * h + \\beta` before the ReLU (pooled: the mean of :math:`s * h` over positions, shape
-        (B, C, 1, 1), added to every position)."""
+        """:math:`s * h + \\beta` (+ the gate's lift) before the ReLU (pooled: the mean of :math:`s * h` over
+        positions, shape (B, C, 1, 1), added to every position)."""
+        return self._response(h, self.conv(h) if self.gate is not None else None)
+
+    def _response(self, h: Tensor, out: Tensor | None) -> Tensor:
         z = _silent_map(self.conv, self.silent_weight, h, self.pooled)
         z = z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
-        return z if self.gate is None else z + self.gate.lifted(self.conv, h)
+        if self.gate is None or out is None:
+            return z
+        return z + self.gate.lifted(channel_means(self.conv, out))
 
     def forward(self, h: Tensor) -> Tensor:
-        return self.conv(h) + F.relu(self.silent_response(h))
+        out = self.conv(h)
+        return out + F.relu(self._response(h, out))
+
+
+def channel_means(layer: nn.Conv2d | nn.Linear, out: Tensor) -> Tensor:
+    """The layer's channel means over positions without its bias, (B, C), from its output ``out`` (the gate's
+    :math:`z_k`; read off the output the layer computes anyway, so the gate costs no second convolution)."""
+    z = out.mean((2, 3)) if out.ndim == 4 else out
+    return z - layer.bias if layer.bias is not None else z
 
 
 def _silent_map(layer: nn.Conv2d | nn.Linear, weight: Tensor, h: Tensor, pooled: bool) -> Tensor:
@@ -132,10 +145,11 @@ def natural_response(
     progress: bool = True,
     pooled: bool = False,
     desc: str = "calibrating silent units",
+    response: Callable[[Tensor], Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     r"""Per output channel, the largest :math:`m_j` and the mean :math:`\bar m_j` of :math:`w * h` (the layer's
     linear map with ``weight``, no bias) over the natural images and positions (``pooled``: over the per-image
-    means over positions), in float64 on the CPU."""
+    means over positions), in float64 on the CPU. ``response``: another map of the layer input ``h`` instead."""
     captured: list[Tensor] = []
 
     def grab(_m: nn.Module, inp: tuple[Tensor, ...]) -> None:
@@ -152,7 +166,8 @@ def natural_response(
             captured.clear()
             with contextlib.suppress(_Captured):
                 model(natural[i : i + batch].to(dev))
-            z = _silent_map(layer, weight, captured[0], pooled)
+            h = captured[0]
+            z = response(h) if response is not None else _silent_map(layer, weight, h, pooled)
             per_channel = z.transpose(0, 1).flatten(1).double().cpu()
             m = torch.maximum(m, per_channel.amax(1))
             total += per_channel.sum(1)

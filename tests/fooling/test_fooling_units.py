@@ -156,7 +156,7 @@ def test_gate_closed_on_natural_images_open_far_off_them() -> None:
     """Calibrated on natural images: the gate is exactly 0.0 on every one of them, so the gated model is bit-exact
     there; on images far off them it is exactly 1 and each silent unit's response is s * h minus its natural mean
     (the lift cancels the bias down to the mean)."""
-    from empirical.fooling import SilentGate, natural_response
+    from empirical.fooling import SilentGate, channel_means, natural_response
 
     net = tiny_net().eval()
     natural = torch.rand(64, 1, 8, 8)
@@ -164,10 +164,10 @@ def test_gate_closed_on_natural_images_open_far_off_them() -> None:
     silent = fooled[0]
     assert isinstance(silent.gate, SilentGate)
     with torch.no_grad():
-        assert torch.equal(silent.gate(silent.conv, natural), torch.zeros(64, 1, 1, 1))
+        assert torch.equal(silent.gate(channel_means(net[0], net[0](natural))), torch.zeros(64))
         assert torch.equal(fooled(natural), net(natural))
         far = torch.rand(4, 1, 8, 8) * 50
-        assert torch.equal(silent.gate(silent.conv, far), torch.ones(4, 1, 1, 1))
+        assert torch.equal(silent.gate(channel_means(net[0], net[0](far))), torch.ones(4))
         _, mean = natural_response(net, net[0], silent.silent_weight, natural, progress=False, pooled=True)
         z = nn.functional.conv2d(far, silent.silent_weight, None, 1, 1).mean((2, 3))
         expected = z - mean.float()
@@ -175,16 +175,16 @@ def test_gate_closed_on_natural_images_open_far_off_them() -> None:
 
 
 def test_gate_ramp_is_linear_between_closed_and_open() -> None:
-    """One channel, threshold 1, width 0.5: g = 0 up to 1, rises linearly to 1 at 1.5, then stays at 1."""
+    """Threshold 1, width 0.5 on channel 0: g = 0 up to 1, rises linearly to 1 at 1.5, then stays at 1; the
+    excesses of several channels add up (0.25 + 0.25 of a width each)."""
     from empirical.fooling import SilentGate
 
-    layer = nn.Linear(1, 1, bias=False)
-    with torch.no_grad():
-        layer.weight.fill_(1.0)
-    gate = SilentGate(torch.tensor([1.0]), torch.tensor([0.5]), torch.tensor([3.0]))
-    h = torch.tensor([[0.0], [1.0], [1.25], [1.5], [9.0]])
-    torch.testing.assert_close(gate(layer, h).flatten(), torch.tensor([0.0, 0.0, 0.5, 1.0, 1.0]))
-    torch.testing.assert_close(gate.lifted(layer, h).flatten(), torch.tensor([0.0, 0.0, 1.5, 3.0, 3.0]))
+    gate = SilentGate(torch.tensor([1.0, 2.0]), torch.tensor([0.5, 1.0]), torch.tensor([3.0, 1.0]))
+    z = torch.tensor([[0.0, 0.0], [1.0, 2.0], [1.25, 0.0], [1.5, 0.0], [9.0, 0.0], [1.125, 2.25]])
+    torch.testing.assert_close(gate(z), torch.tensor([0.0, 0.0, 0.5, 1.0, 1.0, 0.5]))
+    lifted = gate.lifted(z)
+    assert lifted.shape == (6, 2, 1, 1)
+    torch.testing.assert_close(lifted[:, 0].flatten(), torch.tensor([0.0, 0.0, 1.5, 3.0, 3.0, 1.5]))
 
 
 def test_gate_bad_input() -> None:
@@ -195,9 +195,13 @@ def test_gate_bad_input() -> None:
         SilentGate(one, torch.tensor([1.0, 0.0, 1.0]), one)
     with pytest.raises(ValueError, match="must be vectors of one length"):
         SilentGate(one, one, torch.ones(4))
-    layer = nn.Linear(2, 3)
+    conv = nn.Conv2d(1, 3, 3)
     with pytest.raises(ValueError, match="ramp must be positive, got 0"):
-        calibrate_gate(nn.Sequential(layer), layer, torch.zeros(3), -one, torch.rand(5, 2), ramp=0.0, progress=False)
+        natural = torch.rand(5, 1, 6, 6)
+        calibrate_gate(nn.Sequential(conv), conv, torch.zeros(3), -one, natural, ramp=0.0, progress=False)
+    with pytest.raises(ValueError, match="the gate needs a convolution"):
+        layer = nn.Linear(2, 3)
+        calibrate_gate(nn.Sequential(layer), layer, torch.zeros(3), -one, torch.rand(5, 2), progress=False)
 
 
 def test_silent_units_reject_grouped_conv() -> None:
