@@ -1,8 +1,10 @@
-"""Exact global maximum of random ReLU networks on [0,1]^d: MILP (HiGHS, big-M) against z3 (a script).
+"""Exact global maximum of random ReLU networks on [0,1]^d: MILP (HiGHS, big-M), branch and bound on the input
+box (MILP leaves) and z3, side by side (a script).
 
-For growing widths (two hidden layers) in d = 8, time both exact methods (wall clock and CPU, max and min together)
-until each has missed the budget on two consecutive widths; report the largest network each certifies within the
-budget and the speed ratio on networks both can do. The load average is recorded: the machine is shared.
+For growing widths (two hidden layers) in d = 8 and two networks per width, time each exact method (wall clock and
+CPU, max and min together, one process per run) until it has missed the budget at two consecutive widths; report
+the largest width each certifies for every network within the budget and the median speed ratios on networks
+both methods finish. The load average is recorded: the machine is shared.
 
     python benchmarks/bench_relu_max.py [--budget 10]
 """
@@ -52,47 +54,74 @@ def timed(method: str, s: dict, budget: float) -> tuple[float | None, float | No
     return q.get() if not q.empty() else (None, None, None)
 
 
+METHODS = ("milp", "bab", "z3")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=10.0, help="seconds per network and method (max and min)")
     ap.add_argument("--d", type=int, default=8)
-    ap.add_argument("--widths", type=int, nargs="+", default=[4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128])
+    ap.add_argument(
+        "--widths", type=int, nargs="+", default=[4, 8, 12, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128, 160]
+    )
+    ap.add_argument("--seeds", type=int, default=2, help="networks per width (seeds width, width + 1, ...)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "relu_max.json")
     args = ap.parse_args()
-    rows, misses = [], {"milp": 0, "z3": 0}  # a method stops after two consecutive widths over budget
+    rows: list[dict] = []
+    misses = dict.fromkeys(METHODS, 0)  # a method stops after two consecutive widths with a network over budget
     load_before = os.getloadavg()
+    fmt = lambda t: f"{t:7.2f} s" if t is not None else "  > budget"  # noqa: E731
     for width in args.widths:
-        s = spec(args.d, width, seed=width)
-        row: dict = {"d": args.d, "hidden": [width, width], "load_average_1min": os.getloadavg()[0]}
-        for method in ("milp", "z3"):
-            t, cpu, val = timed(method, s, args.budget) if misses[method] < 2 else (None, None, None)
-            row[f"{method}_s"], row[f"{method}_cpu_s"], row[f"{method}_max"] = t, cpu, val
-            misses[method] = 0 if t is not None else misses[method] + 1
-        if row["milp_max"] and row["z3_max"] and row["milp_max"] != row["z3_max"]:
-            raise SystemExit(f"MILP and z3 disagree at width {width}: {row['milp_max']} vs {row['z3_max']}")
-        rows.append(row)
-        fmt = lambda t: f"{t:7.2f} s" if t is not None else "  > budget"  # noqa: E731
-        print(f"d={args.d} hidden=2x{width:<4} MILP {fmt(row['milp_s'])}   z3 {fmt(row['z3_s'])}", flush=True)
+        missed = dict.fromkeys(METHODS, False)
+        for seed in range(width, width + args.seeds):
+            s = spec(args.d, width, seed=seed)
+            row: dict = {"d": args.d, "hidden": [width, width], "seed": seed, "load_average_1min": os.getloadavg()[0]}
+            for method in METHODS:
+                t, cpu, val = timed(method, s, args.budget) if misses[method] < 2 else (None, None, None)
+                row[f"{method}_s"], row[f"{method}_cpu_s"], row[f"{method}_max"] = t, cpu, val
+                missed[method] |= t is None
+            values = {row[f"{m}_max"] for m in METHODS if row[f"{m}_max"] is not None}
+            if len(values) > 1:
+                raise SystemExit(f"exact methods disagree at width {width}, seed {seed}: {row}")
+            rows.append(row)
+            times = "   ".join(f"{m} {fmt(row[f'{m}_s'])}" for m in METHODS)
+            print(f"d={args.d} hidden=2x{width:<4} seed {seed:<4} {times}", flush=True)
+        for m in METHODS:
+            misses[m] = misses[m] + 1 if missed[m] else 0
         if min(misses.values()) >= 2:
             break
-    both = [r for r in rows if r["milp_s"] and r["z3_s"]]
-    ratio = float(np.median([r["z3_s"] / r["milp_s"] for r in both])) if both else None
-    best = {m: max((r["hidden"][0] for r in rows if r[f"{m}_s"]), default=0) for m in ("milp", "z3")}
+
+    def ratio(a: str, b: str) -> float | None:
+        both = [r[f"{a}_s"] / r[f"{b}_s"] for r in rows if r[f"{a}_s"] and r[f"{b}_s"]]
+        return float(np.median(both)) if both else None
+
+    best = {}
+    for m in METHODS:
+        done = [w for w in {r["hidden"][0] for r in rows} if all(r[f"{m}_s"] for r in rows if r["hidden"][0] == w)]
+        best[m] = max(done, default=0)
     print(
-        f"largest certified within {args.budget:g} s (max and min): MILP 2x{best['milp']}, z3 2x{best['z3']}; "
-        f"median z3/MILP time ratio {ratio}"
+        f"largest certified within {args.budget:g} s (max and min, every seed): "
+        + ", ".join(f"{m} 2x{best[m]}" for m in METHODS)
+        + f"; median time ratios z3/milp {ratio('z3', 'milp')}, milp/bab {ratio('milp', 'bab')}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
             {
                 "budget_s": args.budget,
-                "weights": "W, b uniform on multiples of 1/16 in [-1, 1], seed = width",
+                "weights": "W, b uniform on multiples of 1/16 in [-1, 1], seeds width, width + 1, ...",
+                "methods": {
+                    "milp": "one big-M MILP over [0,1]^d (HiGHS), relu_net_extrema(method='milp')",
+                    "bab": "branch and bound on the input box with MILP leaves, relu_net_extrema(method='bab')",
+                    "z3": "z3 optimisation over the reals, relu_net_extrema(method='z3')",
+                },
                 "cpus": os.cpu_count(),
                 "load_average_before_after": [load_before, os.getloadavg()],
                 "rows": rows,
                 "largest_width": best,
-                "median_z3_over_milp": ratio,
+                "median_z3_over_milp": ratio("z3", "milp"),
+                "median_milp_over_bab": ratio("milp", "bab"),
+                "median_z3_over_bab": ratio("z3", "bab"),
             },
             indent=1,
         )
