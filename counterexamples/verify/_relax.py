@@ -63,8 +63,6 @@ class Bounds:
 class Bounder:
     """Sound upper bounds of a network given by float weights ``Ws``, ``bs`` (one output) over boxes."""
 
-    LOWER = ("adaptive", "zero")  # lower slopes tried for the final bound
-
     def __init__(self, Ws: list[np.ndarray], bs: list[np.ndarray]) -> None:
         self.Ws, self.bs = Ws, bs
         self.Wp = [np.maximum(W, 0) for W in Ws]
@@ -112,8 +110,10 @@ class Bounder:
         best_ub: np.ndarray | None = None
         best_A = np.zeros_like(lo)
         split = None
-        for mode in self.LOWER:
-            rel = relax if mode == "adaptive" else [_relax(l_, u_, mode) for l_, u_ in pre]
+        for mode in ("adaptive", "zero"):  # lower slopes of unstable neurons; the first also gives the split
+            rel = relax
+            if mode == "zero":  # the same upper lines; lower slope 0 for unstable neurons
+                rel = [(su, tu, (l_ >= 0).astype(float)) for (l_, _), (su, tu, _) in zip(pre, relax, strict=True)]
             record: list[np.ndarray] | None = [] if mode == "adaptive" else None
             A, const = self._backward(np.broadcast_to(w, (B, len(w))), np.full(B, bs[L][0]), L, rel, record)
             if record is not None and L == 2 and rad3 is not None:
