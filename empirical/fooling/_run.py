@@ -243,12 +243,14 @@ def run_silent(
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
     pooled = p.silent_pooled if pooled is None else pooled
-    gate = p.silent_gate if gate is None else gate
-    gate_ramp = (p.silent_gate_ramp if gate_ramp is None else gate_ramp) if gate else None
     model = _load(model_name, device)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
     if not isinstance(base, nn.Conv2d | nn.Linear):
         raise ValueError(f"--layer {layer!r} is not a convolution or linear layer of {model_name}")
+    if gate and not isinstance(base, nn.Conv2d):
+        raise ValueError(f"--gate on needs a convolution (channel means over positions); {layer!r} is {base}")
+    gate = p.silent_gate and isinstance(base, nn.Conv2d) if gate is None else gate  # the preset's, where it applies
+    gate_ramp = (p.silent_gate_ramp if gate_ramp is None else gate_ramp) if gate else None
     n = base.weight.shape[0]
     targets = cyclic_targets(n, p.block)
     units = list(range(min(p.block, n)))

@@ -43,7 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="silent units: behind the off-manifold gate (on) or not (off); default per model, see docs/fooling.md",
     )  # fmt: skip
     p.add_argument(
-        "--gate-ramp", type=float, default=None, help="silent units: ramp of the gate (default per model, 0.01)"
+        "--gate-ramp",
+        type=float,
+        default=None,
+        help="silent units: ramp of the gate, implies --gate on (default 0.01)",
     )
     p.add_argument("--c", type=float, default=100.0, help="circuit constant c (default %(default)s)")
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
@@ -115,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         pooled = False if args.per_position else None  # None: the model's preset
         gate = None if args.gate is None else args.gate == "on"  # None: the model's preset
+        gate = True if gate is None and args.gate_ramp is not None else gate  # a ramp asks for the gate
         report = run_silent(
             args.model, args.out, layer=args.layer, pooled=pooled, gate=gate, gate_ramp=args.gate_ramp, **common
         )

@@ -122,3 +122,11 @@ def test_gated_silent_units_fire_from_the_first_step_and_fool_more_units(tmp_pat
     assert all(r["silent_fires_from_step"] == 1 for r in gated["per_unit"]), gated["per_unit"]
     assert gated["units_closer_to_target"] >= 7
     assert gated["units_closer_to_target"] > plain["units_closer_to_target"]
+
+
+def test_gate_on_a_linear_layer_is_refused_before_any_work(tmp_path) -> None:  # noqa: ANN001
+    from empirical.fooling import run_silent
+
+    with pytest.raises(ValueError, match="--gate on needs a convolution"):
+        run_silent("fashion_cnn", tmp_path / "out", quick=True, layer="fc1", gate=True, progress=False)
+    assert not (tmp_path / "out").exists()
