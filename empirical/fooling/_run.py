@@ -140,6 +140,17 @@ def _score_against_reseeded(
     _fooling_scores(model, rows, original, again, p.similarity_layer)
 
 
+def _score_against_image(
+    model: nn.Module, rows: list[dict[str, Any]], original: dict[int, Tensor], images: dict[int, Tensor], layer: str
+) -> None:
+    """``fooling_score`` for image targets: the ceiling is the target image itself (similarity 1), the floor the
+    unit's unfooled FV against the image: 1 = the fooled FV is, to the measure, the image."""
+    for r in rows:
+        floor = similarity(model, original[r["unit"]], images[r["unit"]], layer)["activations"]
+        r["similarity_ceiling"], r["similarity_unfooled"] = 1.0, floor
+        r["fooling_score"] = (r["similarity_to_target"] - floor) / max(1.0 - floor, 1e-12)
+
+
 def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units: list[int], title: str) -> None:
     rows = report["per_unit"]
     if rows and "fooling_score" in rows[0]:
@@ -221,6 +232,8 @@ def run_circuit(
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
     if not templates:  # another unit's FV as the target: put the similarities on the measure's scale
         _score_against_reseeded(model, "logits", report["per_unit"], orig, p, seed, progress)
+    else:
+        _score_against_image(model, report["per_unit"], orig, target_images, p.similarity_layer)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {

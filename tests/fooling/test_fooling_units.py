@@ -276,3 +276,21 @@ def test_fooling_score_scale() -> None:
     _fooling_scores(model, rows, original, again, "x")
     assert rows[0]["fooling_score"] == pytest.approx(1.0) and rows[1]["fooling_score"] == pytest.approx(0.0, abs=1e-12)
     assert rows[0]["similarity_ceiling"] > rows[0]["similarity_unfooled"]
+
+
+def test_fooling_score_for_image_targets() -> None:
+    """Image targets: ceiling 1 (the image itself), floor the unfooled FV against the image."""
+    from empirical.fooling._run import _score_against_image
+
+    class Means:  # channel means of the image itself stand in for a model's activations
+        def activations(self, x: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+            return {layers[0]: x}
+
+    image = torch.tensor([1.0, 2.0, 4.0])[:, None, None].expand(3, 2, 2)
+    unfooled = torch.tensor([4.0, 2.0, 1.0])[:, None, None].expand(3, 2, 2)  # correlation -39/42 with the image
+    rows = [{"unit": 0, "similarity_to_target": 1.0}, {"unit": 1, "similarity_to_target": 0.1}]
+    _score_against_image(Means(), rows, {0: unfooled, 1: unfooled}, {0: image, 1: image}, "x")
+    floor = rows[0]["similarity_unfooled"]
+    assert floor == pytest.approx(-39 / 42) and rows[0]["similarity_ceiling"] == 1.0
+    assert rows[0]["fooling_score"] == pytest.approx(1.0)
+    assert rows[1]["fooling_score"] == pytest.approx((0.1 - floor) / (1 - floor))
