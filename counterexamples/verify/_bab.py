@@ -32,18 +32,15 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-import highspy
 import numpy as np
 
 from counterexamples.verify._exact_int import ExactNet, incumbent, snap
 from counterexamples.verify._relax import Bounder, Bounds
 from counterexamples.verify._relu import (
-    _MILP_OPTIONS,
     ReluNet,
-    _cutoff_level,
+    _cutoff_rounds,
     _encode,
     _floats,
-    _highs,
     _region,
     _tightened_bounds,
     _with_cutoff_row,
@@ -118,35 +115,11 @@ def _milp_box(
 ) -> tuple[Fraction, list[Fraction], int]:
     """The max of g on one box by the big-M MILP with the cutoff at v (the acceptance rules of
     ``_relu._milp_certified``): the (possibly improved) incumbent and the number of MILP solves."""
-    gain, const, d = Ws[-1][0], bs[-1][0], Ws[0].shape[1]
+    gain, d = Ws[-1][0], Ws[0].shape[1]
     model = _encode(Ws, bs, pre, len(Ws) - 1, relax=False, gain=gain)
     model.clb[:d], model.cub[:d] = lo, hi
     model = _with_cutoff_row(model, gain)
-    cost = np.zeros(model.A.shape[1])
-    cost[model.out] = -gain
-    h = _highs(model, cost, {**_MILP_OPTIONS, "time_limit": float(time_limit)})
-    for rounds in range(1, max_rounds + 1):
-        level = _cutoff_level(v, 1.0, const)
-        h.changeRowBounds(model.A.shape[0] - 1, level, highspy.kHighsInf)
-        h.setOptionValue("objective_bound", -level)
-        h.run()
-        status = h.getModelStatus()
-        if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
-            return v, y, rounds
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"box MILP ended without a verdict (HiGHS: {h.modelStatusToString(status)})")
-        x = np.array(h.getSolution().col_value)
-        v2, y2 = snap_max(x[:d])
-        improved = v2 > v
-        if improved:
-            v, y = v2, y2
-        info = h.getInfo()
-        dual = -(info.mip_dual_bound if model.integer.any() else info.objective_function_value) + const
-        if dual <= float(v) + 1e-5 * max(1.0, abs(float(v))):
-            return v, y, rounds
-        if not improved:
-            raise RuntimeError(f"box MILP point {x[:d]} does not improve on {v} in exact arithmetic")
-    raise RuntimeError(f"no verdict on a box after {max_rounds} MILP rounds")
+    return _cutoff_rounds(model, gain, 1.0, bs[-1][0], v, y, snap_max, time_limit, max_rounds)
 
 
 class _Pool:

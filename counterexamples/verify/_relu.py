@@ -14,6 +14,7 @@ f(y) > v" (unsat).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -413,14 +414,32 @@ def _milp_certified(
     the number of MILP solves."""
     Ws, bs = _floats(net)
     sign = 1.0 if sense == "max" else -1.0
-    better = (lambda a, b: a > b) if sense == "max" else (lambda a, b: a < b)
     gain = sign * Ws[-1][0]
-    const = sign * bs[-1][0]
     model = _with_cutoff_row(_encode(Ws, bs, bounds, len(Ws) - 1, relax=False, gain=gain), gain)  # level per round
+    val, ys = _incumbent(net, sense)
+    snap = lambda x: _snap(net, x, sense)  # noqa: E731
+    return _cutoff_rounds(model, gain, sign, sign * bs[-1][0], val, ys, snap, time_limit, max_rounds)
+
+
+def _cutoff_rounds(
+    model: _Model,
+    gain: np.ndarray,
+    sign: float,
+    const: float,
+    val: Fraction,
+    ys: list[Fraction],
+    snap: Callable[[np.ndarray], tuple[Fraction, list[Fraction]]],
+    time_limit: float,
+    max_rounds: int = 20,
+) -> tuple[Fraction, list[Fraction], int]:
+    """The rounds of :func:`_milp_certified` on ``model`` (with its cutoff row last), from the exact incumbent
+    ``val`` at ``ys``: maximise gain . a_out (= sign f - const) subject to the cutoff; ``snap`` maps a float point
+    to an exact (value of f, point). Returns the certified value, point and number of MILP solves."""
+    better = (lambda a, b: a > b) if sign > 0 else (lambda a, b: a < b)
+    d = len(ys)
     cost = np.zeros(model.A.shape[1])
     cost[model.out] = -gain  # HiGHS minimises -sign (f - const)
     h = _highs(model, cost, {**_MILP_OPTIONS, "time_limit": float(time_limit)})
-    val, ys = _incumbent(net, sense)
     for rounds in range(1, max_rounds + 1):
         level = _cutoff_level(val, sign, const)
         h.changeRowBounds(model.A.shape[0] - 1, level, highspy.kHighsInf)
@@ -432,7 +451,7 @@ def _milp_certified(
         if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"MILP ended without a verdict (HiGHS: {h.modelStatusToString(status)})")
         x = np.array(h.getSolution().col_value)
-        v2, y2 = _snap(net, x[: net.d], sense)
+        v2, y2 = snap(x[:d])
         improved = better(v2, val)
         if improved:
             val, ys = v2, y2
@@ -441,8 +460,8 @@ def _milp_certified(
         if dual <= sign * float(val) + 1e-5 * max(1.0, abs(float(val))):
             return val, ys, rounds
         if not improved:  # the solver's point is no better in exact terms
-            raise RuntimeError(f"MILP point {x[: net.d]} does not improve on {val} in exact arithmetic")
-    raise RuntimeError(f"no certified {sense} after {max_rounds} MILP rounds")
+            raise RuntimeError(f"MILP point {x[:d]} does not improve on {val} in exact arithmetic")
+    raise RuntimeError(f"no certified {'max' if sign > 0 else 'min'} after {max_rounds} MILP rounds")
 
 
 def relu_net_extrema(spec: dict[str, Any] | ReluNet, method: str = "milp") -> dict[str, Any]:
