@@ -115,6 +115,16 @@ def _per_unit(
     return rows
 
 
+#: Below this ceiling - floor the measure cannot tell the original FV from the target's: no fooling score.
+MIN_SCORE_RANGE = 0.01
+
+
+def _score(similarity: float, floor: float, ceiling: float) -> float | None:
+    """(similarity - floor) / (ceiling - floor), or None when ceiling - floor < :data:`MIN_SCORE_RANGE` (e.g. the
+    target's FV from another seed is less like the target FV than the unit's unfooled FV is)."""
+    return (similarity - floor) / (ceiling - floor) if ceiling - floor >= MIN_SCORE_RANGE else None
+
+
 def _fooling_scores(
     model: nn.Module, rows: list[dict[str, Any]], original: dict[int, Tensor], again: dict[int, Tensor], layer: str
 ) -> None:
@@ -127,7 +137,7 @@ def _fooling_scores(
         ceiling = similarity(model, original[t], again[t], layer)["activations"]
         floor = similarity(model, original[u], original[t], layer)["activations"]
         r["similarity_ceiling"], r["similarity_unfooled"] = ceiling, floor
-        r["fooling_score"] = (r["similarity_to_target"] - floor) / max(ceiling - floor, 1e-12)
+        r["fooling_score"] = _score(r["similarity_to_target"], floor, ceiling)
 
 
 def _score_against_reseeded(
@@ -148,13 +158,15 @@ def _score_against_image(
     for r in rows:
         floor = similarity(model, original[r["unit"]], images[r["unit"]], layer)["activations"]
         r["similarity_ceiling"], r["similarity_unfooled"] = 1.0, floor
-        r["fooling_score"] = (r["similarity_to_target"] - floor) / max(1.0 - floor, 1e-12)
+        r["fooling_score"] = _score(r["similarity_to_target"], floor, 1.0)
 
 
 def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units: list[int], title: str) -> None:
     rows = report["per_unit"]
+    scores = [r["fooling_score"] for r in rows if r.get("fooling_score") is not None]
     if rows and "fooling_score" in rows[0]:
-        report["mean_fooling_score"] = float(np.mean([r["fooling_score"] for r in rows]))
+        report["mean_fooling_score"] = float(np.mean(scores)) if scores else None
+        report["units_without_fooling_score"] = len(rows) - len(scores)
     report["mean_similarity_to_target"] = float(np.mean([r["similarity_to_target"] for r in rows]))
     report["mean_similarity_to_original"] = float(np.mean([r["similarity_to_original"] for r in rows]))
     report["units_closer_to_target"] = sum(r["similarity_to_target"] > r["similarity_to_original"] for r in rows)

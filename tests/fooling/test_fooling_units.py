@@ -255,7 +255,7 @@ def test_cli_missing_argument(argv: list[str], tmp_path, capsys) -> None:  # noq
     assert not (tmp_path / "out").exists()
 
 
-def test_fooling_score_scale() -> None:
+def test_fooling_score_scale(tmp_path) -> None:  # noqa: ANN001
     """fooling_score = (similarity to target - floor) / (ceiling - floor): 1 for a fooled FV equal to the target's
     FV from another seed, 0 for one as far from the target as the unfooled FV."""
     from empirical.fooling._run import _fooling_scores, similarity
@@ -276,6 +276,17 @@ def test_fooling_score_scale() -> None:
     _fooling_scores(model, rows, original, again, "x")
     assert rows[0]["fooling_score"] == pytest.approx(1.0) and rows[1]["fooling_score"] == pytest.approx(0.0, abs=1e-12)
     assert rows[0]["similarity_ceiling"] > rows[0]["similarity_unfooled"]
+    # the target's reseeded FV no closer to its FV than the unfooled FV is: no score, left out of the mean
+    far = {1: -original[1]}
+    unresolved = [{"unit": 0, "target": 1, "similarity_to_target": 0.5}]
+    _fooling_scores(model, unresolved, original, far, "x")
+    assert unresolved[0]["fooling_score"] is None
+    from empirical.fooling._run import _finish
+
+    report = {"per_unit": [{**r, "similarity_to_original": 0.0} for r in rows + unresolved]}
+    panels = {k: torch.zeros(3, 1, 4, 4) for k in ("original", "fooled", "target")}
+    _finish(report, tmp_path, panels, [0, 0, 0], "t")
+    assert report["mean_fooling_score"] == pytest.approx(0.5) and report["units_without_fooling_score"] == 1
 
 
 def test_fooling_score_for_image_targets() -> None:
