@@ -41,6 +41,7 @@ from counterexamples.verify._relu import (
     _cutoff_rounds,
     _encode,
     _floats,
+    _forward_floats,
     _region,
     _tightened_bounds,
     _with_cutoff_row,
@@ -150,7 +151,7 @@ def _bab_max(net: ReluNet, opts: BabOptions) -> tuple[Fraction, list[Fraction], 
     d = Ws[0].shape[1]
     ex = ExactNet(net)
     bd = Bounder(Ws, bs)
-    v, y = incumbent(ex, Ws, bs)
+    v, y = incumbent(ex)
     cut = _cutoff(v)
     best_float = float(v)  # best float value among candidates (not to snap the same point again)
 
@@ -162,13 +163,10 @@ def _bab_max(net: ReluNet, opts: BabOptions) -> tuple[Fraction, list[Fraction], 
 
     def try_candidates(Y: np.ndarray) -> None:
         nonlocal best_float
-        h = Y
-        for i, (W, b) in enumerate(zip(Ws, bs, strict=True)):
-            h = h @ W.T + b
-            h = np.maximum(h, 0) if i < len(Ws) - 1 else h
-        i = int(np.argmax(h[:, 0]))
-        if h[i, 0] > best_float + 1e-12 * max(1.0, abs(best_float)):
-            best_float = float(h[i, 0])
+        f = _forward_floats(Ws, bs, Y)
+        i = int(np.argmax(f))
+        if f[i] > best_float + 1e-12 * max(1.0, abs(best_float)):
+            best_float = float(f[i])
             improve(*snap(ex, Y[i]))
 
     def milp(lo: np.ndarray, hi: np.ndarray, pre: list[tuple[np.ndarray, np.ndarray]]) -> None:

@@ -19,9 +19,8 @@ from math import lcm
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
 
-from counterexamples.verify._relu import ReluNet, _rank, _solve_exact
+from counterexamples.verify._relu import ReluNet, _forward, _start_points, _tight_vertex
 
 __all__ = ["ExactNet", "incumbent", "snap"]
 
@@ -95,21 +94,9 @@ def snap(ex: ExactNet, y: np.ndarray) -> tuple[Fraction, list[Fraction]]:
         Rf = np.array([[float(v) for v in r] for r, _ in R]) / scale[:, None]
         sf = np.array([float(s) for _, s in R]) / scale
         gf = np.array([float(v) for v in g])
-        lp = linprog(-gf, A_ub=Rf, b_ub=sf, bounds=[(None, None)] * d, method="highs")
-        if lp.status == 0:
-            order = np.argsort((sf - Rf @ lp.x) / (1 + np.abs(Rf).sum(axis=1)))
-            basis: list[int] = []
-            for i in order[: 4 * d + 8]:
-                trial = [[Fraction(int(v)) for v in R[j][0]] for j in (*basis, int(i))]
-                if _rank(trial) == len(trial):
-                    basis.append(int(i))
-                if len(basis) == d:
-                    break
-            if len(basis) == d:
-                rows = [[Fraction(int(t)) for t in R[j][0]] for j in basis]
-                v = _solve_exact(rows, [Fraction(int(R[j][1])) for j in basis])
-                if v is not None and all(0 <= t <= 1 for t in v):
-                    cands.insert(0, v)
+        v = _tight_vertex(Rf, sf, -gf, lambda j: ([Fraction(int(t)) for t in R[j][0]], Fraction(int(R[j][1]))))
+        if v is not None:
+            cands.insert(0, v)
     except (ValueError, ZeroDivisionError):  # the float LP is only a guide: fall back to the rounded points
         pass
     best_v, best_y = None, None
@@ -120,25 +107,7 @@ def snap(ex: ExactNet, y: np.ndarray) -> tuple[Fraction, list[Fraction]]:
     return best_v, best_y  # type: ignore[return-value]
 
 
-def incumbent(
-    ex: ExactNet, Ws: list[np.ndarray], bs: list[np.ndarray], samples: int = 4096, seed: int = 0, n_snaps: int = 1
-) -> tuple[Fraction, list[Fraction]]:
-    """As ``_relu._incumbent`` (best of random points and box corners, snapped), for the max; with
-    n_snaps > 1 the best n_snaps sampled points are snapped and the best exact result is kept."""
-    rng = np.random.default_rng(seed)
-    Y = rng.random((samples, ex.d))
-    if ex.d <= 12:
-        corners = ((np.arange(2**ex.d)[:, None] >> np.arange(ex.d)) & 1).astype(float)
-        Y = np.vstack([Y, corners])
-    h = Y
-    for i, (W, b) in enumerate(zip(Ws, bs, strict=True)):
-        h = h @ W.T + b
-        if i < len(Ws) - 1:
-            h = np.maximum(h, 0)
-    best = None
-    for i in np.argsort(-h[:, 0])[:n_snaps]:
-        cand = snap(ex, Y[int(i)])
-        if best is None or cand[0] > best[0]:
-            best = cand
-    assert best is not None
-    return best
+def incumbent(ex: ExactNet, samples: int = 4096, seed: int = 0) -> tuple[Fraction, list[Fraction]]:
+    """As ``_relu._incumbent`` for the max (best of the same start points, snapped), with :func:`snap`."""
+    Y = _start_points(ex.d, samples, seed)
+    return snap(ex, Y[int(np.argmax(_forward(ex.net, Y)))])

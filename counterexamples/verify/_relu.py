@@ -122,21 +122,9 @@ def _snap(net: ReluNet, y: np.ndarray, sense: str) -> tuple[Fraction, list[Fract
         g = np.array([float(v) for v in grad])
         R = np.array([[float(v) for v in r] for r, _ in rows])
         q = np.array([float(v) for _, v in rows])
-        lp = linprog(-g if sense == "max" else g, A_ub=R, b_ub=q, bounds=[(None, None)] * d, method="highs")
-        if lp.status == 0:
-            slack = q - R @ lp.x
-            order = np.argsort(np.abs(slack) / (1 + np.abs(R).sum(axis=1)))
-            basis: list[int] = []
-            for i in order[: 4 * d + 8]:
-                trial = [rows[j][0] for j in (*basis, i)]
-                if _rank(trial) == len(trial):
-                    basis.append(int(i))
-                if len(basis) == d:
-                    break
-            if len(basis) == d:
-                v = _solve_exact([rows[j][0] for j in basis], [rows[j][1] for j in basis])
-                if v is not None and all(0 <= t <= 1 for t in v):
-                    cands.insert(0, v)
+        v = _tight_vertex(R, q, -g if sense == "max" else g, lambda j: rows[j])
+        if v is not None:
+            cands.insert(0, v)
     except (ValueError, ZeroDivisionError):  # the float LP is only a guide: fall back to the rounded points
         pass
     best_v, best_y = None, None
@@ -145,6 +133,32 @@ def _snap(net: ReluNet, y: np.ndarray, sense: str) -> tuple[Fraction, list[Fract
         if best_v is None or better(val, best_v):
             best_v, best_y = val, cand
     return best_v, best_y  # type: ignore[return-value]
+
+
+def _tight_vertex(
+    R: np.ndarray, q: np.ndarray, c: np.ndarray, exact: Callable[[int], tuple[list[Fraction], Fraction]]
+) -> list[Fraction] | None:
+    """The exact vertex of the polytope {y : R y <= q} at which the float LP min c . y stops: the d rows
+    tightest at the LP's solution (relative slack, independent in exact arithmetic) solved in rationals;
+    ``exact(j)`` gives row j exactly (its float form is R[j], q[j]). None if the LP fails, no d independent
+    tight rows are found among the first 4d + 8, or the vertex leaves [0,1]^d."""
+    d = R.shape[1]
+    lp = linprog(c, A_ub=R, b_ub=q, bounds=[(None, None)] * d, method="highs")
+    if lp.status != 0:
+        return None
+    order = np.argsort(np.abs(q - R @ lp.x) / (1 + np.abs(R).sum(axis=1)))
+    basis: list[int] = []
+    for i in order[: 4 * d + 8]:
+        trial = [exact(j)[0] for j in (*basis, int(i))]
+        if _rank(trial) == len(trial):
+            basis.append(int(i))
+        if len(basis) == d:
+            break
+    if len(basis) < d:
+        return None
+    rows = [exact(j) for j in basis]
+    v = _solve_exact([r for r, _ in rows], [b for _, b in rows])
+    return v if v is not None and all(0 <= t <= 1 for t in v) else None
 
 
 def _rank(rows: list[list[Fraction]]) -> int:
@@ -358,7 +372,11 @@ def _tightened_bounds(net: ReluNet) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _forward(net: ReluNet, Y: np.ndarray) -> np.ndarray:
-    Ws, bs = _floats(net)
+    return _forward_floats(*_floats(net), Y)
+
+
+def _forward_floats(Ws: list[np.ndarray], bs: list[np.ndarray], Y: np.ndarray) -> np.ndarray:
+    """f at the rows of Y in floats, from the float weights (``_floats``)."""
     h = Y
     for i, (W, b) in enumerate(zip(Ws, bs, strict=True)):
         h = h @ W.T + b
@@ -367,14 +385,19 @@ def _forward(net: ReluNet, Y: np.ndarray) -> np.ndarray:
     return h[:, 0]
 
 
+def _start_points(d: int, samples: int = 4096, seed: int = 0) -> np.ndarray:
+    """Random points of [0,1]^d and, for d <= 12, the box's vertices: where the incumbent is sought."""
+    Y = np.random.default_rng(seed).random((samples, d))
+    if d <= 12:
+        corners = ((np.arange(2**d)[:, None] >> np.arange(d)) & 1).astype(float)
+        Y = np.vstack([Y, corners])
+    return Y
+
+
 def _incumbent(net: ReluNet, sense: str, samples: int = 4096, seed: int = 0) -> tuple[Fraction, list[Fraction]]:
     """A good starting point: the best of random points and box vertices (float), made an exact local optimum by
     optimising f on its activation region (``_snap``)."""
-    rng = np.random.default_rng(seed)
-    Y = rng.random((samples, net.d))
-    if net.d <= 12:
-        corners = ((np.arange(2**net.d)[:, None] >> np.arange(net.d)) & 1).astype(float)
-        Y = np.vstack([Y, corners])
+    Y = _start_points(net.d, samples, seed)
     vals = _forward(net, Y)
     return _snap(net, Y[np.argmax(vals) if sense == "max" else np.argmin(vals)], sense)
 

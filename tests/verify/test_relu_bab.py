@@ -19,16 +19,7 @@ from counterexamples.verify._relax import Bounder
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from bench_relu_max import spec as bench_spec  # noqa: E402
-
-
-def _random_spec(rng: np.random.Generator, d: int, hidden: list[int]) -> dict:
-    sizes = [d, *hidden, 1]
-    layers = []
-    for n_in, n_out in itertools.pairwise(sizes):
-        W = rng.integers(-8, 9, size=(n_out, n_in)) / 4
-        b = rng.integers(-8, 9, size=n_out) / 4
-        layers.append({"W": [[str(Fraction(v)) for v in row] for row in W], "b": [str(Fraction(v)) for v in b]})
-    return {"kind": "relu_net", "layers": layers}
+from test_relu_extrema import NEAR_TIE, _random_spec, near_tie_spec  # noqa: E402  (tests/verify is on sys.path)
 
 
 def _forward(Ws: list[np.ndarray], bs: list[np.ndarray], Y: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -113,24 +104,15 @@ def test_bab_max_at_a_non_dyadic_vertex_is_exact():
 
 def test_bab_beats_a_near_tie_incumbent(monkeypatch):
     """Two tents of heights 1/2 and 1/2 + 1e-7: started from the lower one, the search must find the higher."""
-    delta = Fraction(1, 10**7)
-    spec = {
-        "kind": "relu_net",
-        "layers": [
-            {"W": [["1"], ["-1"], ["1"], ["-1"]], "b": ["-1/4", "1/4", "-3/4", "3/4"]},
-            {"W": [["-2", "-2", "0", "0"], ["0", "0", "-4", "-4"]], "b": ["1/2", str(Fraction(1, 2) + delta)]},
-            {"W": [["1", "1"]], "b": ["0"]},
-        ],
-    }
     original = _bab.incumbent
 
-    def low(ex, Ws, bs, **kw):
-        v, y = original(ex, Ws, bs, **kw)
+    def low(ex, **kw):
+        v, y = original(ex, **kw)
         return (Fraction(1, 2), [Fraction(1, 4)]) if v > Fraction(1, 4) else (v, y)
 
     monkeypatch.setattr(_bab, "incumbent", low)
-    out = relu_net_extrema(spec, "bab")
-    assert out["max"] == Fraction(1, 2) + delta and out["argmax"] == [Fraction(3, 4)]
+    out = relu_net_extrema(near_tie_spec(), "bab")
+    assert out["max"] == Fraction(1, 2) + NEAR_TIE and out["argmax"] == [Fraction(3, 4)]
 
 
 def test_bab_constant_and_affine_networks():

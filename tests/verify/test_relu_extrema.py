@@ -52,19 +52,25 @@ def test_milp_max_at_a_non_dyadic_vertex_is_exact():
     assert milp["min"] == z3r["min"] == -3
 
 
-def test_milp_beats_a_near_tie_incumbent(monkeypatch):
-    # two tents: height 1/2 at y = 1/4, height 1/2 + 1e-7 at y = 3/4. Started from the lower one (as if sampling
-    # had missed the other), the cutoff MILP must still find the higher one: a 1e-5 confirmation margin alone
-    # would accept 1/2
-    delta = Fraction(1, 10**7)
-    spec = {
+NEAR_TIE = Fraction(1, 10**7)
+
+
+def near_tie_spec() -> dict:
+    """Two tents: height 1/2 at y = 1/4, height 1/2 + 1e-7 at y = 3/4."""
+    return {
         "kind": "relu_net",
         "layers": [
             {"W": [["1"], ["-1"], ["1"], ["-1"]], "b": ["-1/4", "1/4", "-3/4", "3/4"]},
-            {"W": [["-2", "-2", "0", "0"], ["0", "0", "-4", "-4"]], "b": ["1/2", str(Fraction(1, 2) + delta)]},
+            {"W": [["-2", "-2", "0", "0"], ["0", "0", "-4", "-4"]], "b": ["1/2", str(Fraction(1, 2) + NEAR_TIE)]},
             {"W": [["1", "1"]], "b": ["0"]},
         ],
     }
+
+
+def test_milp_beats_a_near_tie_incumbent(monkeypatch):
+    # started from the lower tent (as if sampling had missed the other), the cutoff MILP must still find the
+    # higher one: a 1e-5 confirmation margin alone would accept 1/2
+    delta, spec = NEAR_TIE, near_tie_spec()
     original = _relu._incumbent
 
     def low_incumbent(net, sense, **kw):
