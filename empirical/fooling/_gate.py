@@ -27,11 +27,13 @@ docs/fooling.md, section 3.2.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical.fooling._silent import bias_from_response, channel_means, natural_response
+from empirical.fooling._silent import bias_from_response, channel_means, natural_responses
 
 __all__ = ["SilentGate", "calibrate_gate"]
 
@@ -63,6 +65,31 @@ class SilentGate(nn.Module):
         return (self.forward(z)[:, None] * self.lift)[:, :, None, None]
 
 
+def gate_map(layer: nn.Conv2d | nn.Linear, margin: float, ramp: float) -> Callable[[Tensor], Tensor]:
+    """The gate's input as a map of the layer input h, after checking the gate's settings: the channel means of
+    the layer's output without bias (``forward``, not the call, so that a capturing hook on the layer does not
+    fire again)."""
+    if not isinstance(layer, nn.Conv2d):
+        raise ValueError(f"the gate needs a convolution (channel means over positions), got {layer}")
+    if ramp <= 0:
+        raise ValueError(f"gate ramp must be positive, got {ramp}")
+    if margin < 0:
+        raise ValueError(f"gate margin must be >= 0, got {margin}")
+    return lambda h: channel_means(layer, layer.forward(h))
+
+
+def gate_from_response(
+    layer: nn.Conv2d | nn.Linear, m: Tensor, mean: Tensor, silent_mean: Tensor, silent_bias: Tensor, margin: float,
+    ramp: float,
+) -> SilentGate:  # fmt: skip
+    """The gate from the natural channel means' largest ``m`` and mean ``mean`` (see :func:`calibrate_gate`)."""
+    threshold = -bias_from_response(m, mean, margin)
+    spread = torch.maximum(m.abs(), m - mean).clamp_min(1e-12)
+    lift = -silent_bias.detach().double().cpu() - silent_mean
+    dtype, dev = layer.weight.dtype, layer.weight.device
+    return SilentGate(threshold.to(dtype), (ramp * spread).to(dtype), lift.to(dtype)).to(dev)
+
+
 def calibrate_gate(
     model: nn.Module,
     layer: nn.Conv2d | nn.Linear,
@@ -77,19 +104,6 @@ def calibrate_gate(
     """The gate of ``layer`` calibrated on ``natural``: thresholds above every natural channel mean (margin
     ``margin``), ramp widths ``ramp`` times each channel's spread, lift :math:`-\\beta_j - \\bar m_j` from the
     silent units' biases ``silent_bias`` and natural mean responses ``silent_mean``."""
-    if ramp <= 0:
-        raise ValueError(f"gate ramp must be positive, got {ramp}")
-    if margin < 0:
-        raise ValueError(f"gate margin must be >= 0, got {margin}")
-    if not isinstance(layer, nn.Conv2d):
-        raise ValueError(f"the gate needs a convolution (channel means over positions), got {layer}")
-    weight = layer.weight.detach()
-    m, mean = natural_response(
-        model, layer, weight, natural, batch, progress, desc="calibrating gate",
-        response=lambda h: channel_means(layer, layer.forward(h)),  # forward: not the capturing hook
-    )  # fmt: skip
-    threshold = -bias_from_response(m, mean, margin)
-    spread = torch.maximum(m.abs(), m - mean).clamp_min(1e-12)
-    lift = -silent_bias.detach().double().cpu() - silent_mean
-    dtype, dev = weight.dtype, weight.device
-    return SilentGate(threshold.to(dtype), (ramp * spread).to(dtype), lift.to(dtype)).to(dev)
+    z = gate_map(layer, margin, ramp)
+    [(m, mean)] = natural_responses(model, layer, [z], natural, batch, progress, "calibrating gate")
+    return gate_from_response(layer, m, mean, silent_mean, silent_bias, margin, ramp)

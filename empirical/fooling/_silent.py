@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FiringTrace", "SilentConv", "add_silent_units", "bias_from_response", "calibrate_bias", "channel_means",
-    "natural_response", "silent_filters", "trace_firing",
+    "natural_response", "natural_responses", "silent_filters", "trace_firing",
 ]  # fmt: skip
 
 
@@ -136,6 +136,45 @@ def silent_filters(
 
 
 @torch.no_grad()
+def natural_responses(
+    model: nn.Module,
+    layer: nn.Conv2d | nn.Linear,
+    maps: Sequence[Callable[[Tensor], Tensor]],
+    natural: Tensor,
+    batch: int = 256,
+    progress: bool = True,
+    desc: str = "calibrating silent units",
+) -> list[tuple[Tensor, Tensor]]:
+    r"""For each map of the layer input ``h`` (to (B, C, ...)), per channel the largest :math:`m_j` and the mean
+    :math:`\bar m_j` over the natural images (and positions), in float64 on the CPU: one pass over ``natural``
+    serves every map."""
+    captured: list[Tensor] = []
+
+    def grab(_m: nn.Module, inp: tuple[Tensor, ...]) -> None:
+        captured.append(inp[0])
+        raise _Captured
+
+    handle = layer.register_forward_pre_hook(grab)
+    dev = layer.weight.device
+    m: list[Tensor | None] = [None] * len(maps)
+    total: list[Tensor | None] = [None] * len(maps)
+    count = [0] * len(maps)
+    try:
+        for i in tqdm(range(0, len(natural), batch), desc=desc, disable=not progress):
+            captured.clear()
+            with contextlib.suppress(_Captured):
+                model(natural[i : i + batch].to(dev))
+            for k, f in enumerate(maps):
+                per_channel = f(captured[0]).transpose(0, 1).flatten(1).double().cpu()
+                top, sums = per_channel.amax(1), per_channel.sum(1)
+                m[k] = top if m[k] is None else torch.maximum(m[k], top)  # type: ignore[arg-type]
+                total[k] = sums if total[k] is None else total[k] + sums  # type: ignore[operator]
+                count[k] += per_channel.shape[1]
+    finally:
+        handle.remove()
+    return [(mk, tk / max(ck, 1)) for mk, tk, ck in zip(m, total, count, strict=True)]  # type: ignore[misc, operator]
+
+
 def natural_response(
     model: nn.Module,
     layer: nn.Conv2d | nn.Linear,
@@ -144,37 +183,12 @@ def natural_response(
     batch: int = 256,
     progress: bool = True,
     pooled: bool = False,
-    desc: str = "calibrating silent units",
-    response: Callable[[Tensor], Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     r"""Per output channel, the largest :math:`m_j` and the mean :math:`\bar m_j` of :math:`w * h` (the layer's
     linear map with ``weight``, no bias) over the natural images and positions (``pooled``: over the per-image
-    means over positions), in float64 on the CPU. ``response``: another map of the layer input ``h`` instead."""
-    captured: list[Tensor] = []
-
-    def grab(_m: nn.Module, inp: tuple[Tensor, ...]) -> None:
-        captured.append(inp[0])
-        raise _Captured
-
-    handle = layer.register_forward_pre_hook(grab)
-    dev = weight.device
-    m = torch.full((weight.shape[0],), -torch.inf, dtype=torch.float64)
-    total = torch.zeros(weight.shape[0], dtype=torch.float64)
-    count = 0
-    try:
-        for i in tqdm(range(0, len(natural), batch), desc=desc, disable=not progress):
-            captured.clear()
-            with contextlib.suppress(_Captured):
-                model(natural[i : i + batch].to(dev))
-            h = captured[0]
-            z = response(h) if response is not None else _silent_map(layer, weight, h, pooled)
-            per_channel = z.transpose(0, 1).flatten(1).double().cpu()
-            m = torch.maximum(m, per_channel.amax(1))
-            total += per_channel.sum(1)
-            count += per_channel.shape[1]
-    finally:
-        handle.remove()
-    return m, total / max(count, 1)
+    means over positions), in float64 on the CPU."""
+    silent = [lambda h: _silent_map(layer, weight, h, pooled)]
+    return natural_responses(model, layer, silent, natural, batch, progress)[0]
 
 
 def bias_from_response(m: Tensor, mean: Tensor, margin: float) -> Tensor:
@@ -229,13 +243,15 @@ def add_silent_units(
         ok = [n for n, m in modules.items() if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1)]
         raise ValueError(f"layer {layer!r} is not an ungrouped Conv2d or a Linear; choose one of: {', '.join(ok[:30])}")
     weight = silent_filters(conv, targets, alpha=alpha, scale=scale)
-    m, mean = natural_response(model, conv, weight, natural, batch, progress, pooled)
-    bias = bias_from_response(m, mean, margin).to(weight.dtype).to(weight.device)
-    gate = None
-    if gate_ramp is not None:
-        from empirical.fooling._gate import calibrate_gate
+    maps = [lambda h: _silent_map(conv, weight, h, pooled)]
+    if gate_ramp is not None:  # the gate's channel means from the same pass over the natural images
+        from empirical.fooling._gate import gate_from_response, gate_map
 
-        gate = calibrate_gate(model, conv, mean, bias, natural, margin, gate_ramp, batch, progress)
+        maps.append(gate_map(conv, margin, gate_ramp))
+    stats = natural_responses(model, conv, maps, natural, batch, progress)
+    m, mean = stats[0]
+    bias = bias_from_response(m, mean, margin).to(weight.dtype).to(weight.device)
+    gate = None if gate_ramp is None else gate_from_response(conv, *stats[1], mean, bias, margin, gate_ramp)
     fooled = copy.deepcopy(model)
     parent_name, _, child = layer.rpartition(".")
     parent = _root(fooled).get_submodule(parent_name) if parent_name else _root(fooled)
