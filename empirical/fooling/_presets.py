@@ -25,6 +25,7 @@ class Preset:
         silent_margin: the safety margin mu of the silent units' bias (see ``calibrate_bias``).
         silent_pooled: silent units on the channel's mean over positions (see ``SilentConv``).
         silent_gate, silent_gate_ramp: silent units behind an off-manifold gate with this ramp (see ``SilentGate``).
+        silent_alpha: the silent filters' orthogonal share alpha (see ``silent_filters``; large only where gated).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
 
@@ -39,6 +40,7 @@ class Preset:
     silent_pooled: bool = False
     silent_gate: bool = False
     silent_gate_ramp: float = 0.01
+    silent_alpha: float = 2.0
     similarity_layer: str = "relu2"
 
 
@@ -58,7 +60,7 @@ def preset(model_name: str, quick: bool) -> Preset:
                 n_natural_train=60000, n_natural_test=10000, epochs=3,
             ),
             steps=512, render={"transforms": _small_transforms()}, silent_layer="conv3", silent_pooled=True,
-            silent_gate=True,
+            silent_gate=True, silent_alpha=16.0,
         )  # fmt: skip
         if not quick:
             return full

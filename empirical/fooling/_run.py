@@ -166,6 +166,8 @@ def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units:
     scores = [r["fooling_score"] for r in rows if r.get("fooling_score") is not None]
     if rows and "fooling_score" in rows[0]:
         report["mean_fooling_score"] = float(np.mean(scores)) if scores else None
+        # a score over a small ceiling - floor range can be far out (e.g. -4.8); the median is robust to it
+        report["median_fooling_score"] = float(np.median(scores)) if scores else None
         report["units_without_fooling_score"] = len(rows) - len(scores)
     report["mean_similarity_to_target"] = float(np.mean([r["similarity_to_target"] for r in rows]))
     report["mean_similarity_to_original"] = float(np.mean([r["similarity_to_original"] for r in rows]))
@@ -257,16 +259,19 @@ def run_circuit(
 
 
 def run_silent(
-    model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float = 2.0,
+    model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float | None = None,
     scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, gate: bool | None = None,
     gate_ramp: float | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
-    ``layer``, ``margin``, ``pooled``, ``gate`` and ``gate_ramp`` default to the model's preset."""
+    ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate`` and ``gate_ramp`` default to the model's preset."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
+    alpha = p.silent_alpha if alpha is None else alpha
+    if not alpha >= 0:
+        raise ValueError(f"alpha (the silent filters' orthogonal share) must be >= 0, got {alpha}")
     pooled = p.silent_pooled if pooled is None else pooled
     model = _load(model_name, device)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FiringTrace", "SilentConv", "add_silent_units", "bias_from_response", "calibrate_bias", "channel_means",
-    "natural_response", "natural_responses", "silent_filters", "trace_firing",
+    "gate_statistics", "natural_response", "natural_responses", "silent_filters", "trace_firing",
 ]  # fmt: skip
 
 
@@ -82,7 +82,7 @@ class SilentConv(nn.Module):
         z = z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
         if self.gate is None or out is None:
             return z
-        return z + self.gate.lifted(channel_means(self.conv, out))
+        return z + self.gate.lifted(gate_statistics(self.conv, out))
 
     def forward(self, h: Tensor) -> Tensor:
         out = self.conv(h)
@@ -94,6 +94,16 @@ def channel_means(layer: nn.Conv2d | nn.Linear, out: Tensor) -> Tensor:
     :math:`z_k`; read off the output the layer computes anyway, so the gate costs no second convolution)."""
     z = out.mean((2, 3)) if out.ndim == 4 else out
     return z - layer.bias if layer.bias is not None else z
+
+
+def gate_statistics(layer: nn.Conv2d | nn.Linear, out: Tensor) -> Tensor:
+    """The off-manifold gate's statistics of each channel from the layer's output ``out`` (B, C, H, W), without
+    the bias, (B, 2C): the channel means over positions (:func:`channel_means`), then the channel minima over
+    positions (a channel above its natural level at every position)."""
+    if out.ndim != 4:
+        raise ValueError(f"the gate needs a convolution's (B, C, H, W) output, got shape {tuple(out.shape)}")
+    low = out.amin((2, 3))
+    return torch.cat([channel_means(layer, out), low - layer.bias if layer.bias is not None else low], 1)
 
 
 def _silent_map(layer: nn.Conv2d | nn.Linear, weight: Tensor, h: Tensor, pooled: bool) -> Tensor:
@@ -118,6 +128,8 @@ def silent_filters(
 ) -> Tensor:
     """The silent filters :math:`s_j` (see the module docstring); ``patterns``: target patterns shaped like the
     weight, or a target unit per channel (pattern = that unit's filter)."""
+    if not alpha >= 0 or not scale > 0:
+        raise ValueError(f"silent filters need alpha >= 0 and scale > 0, got alpha={alpha}, scale={scale}")
     w = conv.weight.detach().flatten(1).double()
     if isinstance(patterns, Tensor):
         t = patterns.detach().flatten(1).double()

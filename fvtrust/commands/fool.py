@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="silent units: ramp of the gate, implies --gate on (default 0.01)",
     )
+    p.add_argument(
+        "--alpha", type=float, default=None,
+        help="silent units: orthogonal share alpha of the silent filters (default per model, see docs/fooling.md)",
+    )  # fmt: skip
     p.add_argument("--c", type=float, default=100.0, help="circuit constant c (default %(default)s)")
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="visualization seed (default %(default)s)")
@@ -96,9 +100,14 @@ def run(args: argparse.Namespace) -> int:
     _check_target(args.target)
     if args.method == "silent" and args.target != "permute":
         raise ValueError("--method silent supports --target permute only")
-    silent_only = args.per_position or args.layer is not None or args.gate is not None or args.gate_ramp is not None
+    silent_only = (
+        args.per_position or args.layer is not None or args.gate is not None or args.gate_ramp is not None
+        or args.alpha is not None
+    )  # fmt: skip
     if args.method != "silent" and silent_only:
-        raise ValueError("--per-position, --layer, --gate and --gate-ramp apply to --method silent only")
+        raise ValueError("--per-position, --layer, --alpha, --gate and --gate-ramp apply to --method silent only")
+    if args.alpha is not None and not args.alpha >= 0:
+        raise ValueError(f"--alpha must be >= 0, got {args.alpha}")
     if args.gate_ramp is not None and not args.gate_ramp > 0:
         raise ValueError(f"--gate-ramp must be positive, got {args.gate_ramp}")
     if args.gate == "off" and args.gate_ramp is not None:
@@ -120,12 +129,14 @@ def run(args: argparse.Namespace) -> int:
         gate = None if args.gate is None else args.gate == "on"  # None: the model's preset
         gate = True if gate is None and args.gate_ramp is not None else gate  # a ramp asks for the gate
         report = run_silent(
-            args.model, args.out, layer=args.layer, pooled=pooled, gate=gate, gate_ramp=args.gate_ramp, **common
-        )
+            args.model, args.out, layer=args.layer, alpha=args.alpha, pooled=pooled, gate=gate,
+            gate_ramp=args.gate_ramp, **common,
+        )  # fmt: skip
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",
         "max_output_change", "max_output_change_minus_shift", "mean_similarity_to_target",
         "mean_similarity_to_original", "units_closer_to_target", "mean_fooling_score",
+        "median_fooling_score",
     )  # fmt: skip
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
     print(f"wrote {args.out / 'report.json'} and {args.out / 'fooling.png'}")

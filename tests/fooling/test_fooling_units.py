@@ -156,7 +156,7 @@ def test_gate_closed_on_natural_images_open_far_off_them() -> None:
     """Calibrated on natural images: the gate is exactly 0.0 on every one of them, so the gated model is bit-exact
     there; on images far off them it is exactly 1 and each silent unit's response is s * h minus its natural mean
     (the lift cancels the bias down to the mean)."""
-    from empirical.fooling import SilentGate, channel_means, natural_response
+    from empirical.fooling import SilentGate, gate_statistics, natural_response
 
     net = tiny_net().eval()
     natural = torch.rand(64, 1, 8, 8)
@@ -164,10 +164,10 @@ def test_gate_closed_on_natural_images_open_far_off_them() -> None:
     silent = fooled[0]
     assert isinstance(silent.gate, SilentGate)
     with torch.no_grad():
-        assert torch.equal(silent.gate(channel_means(net[0], net[0](natural))), torch.zeros(64))
+        assert torch.equal(silent.gate(gate_statistics(net[0], net[0](natural))), torch.zeros(64))
         assert torch.equal(fooled(natural), net(natural))
         far = torch.rand(4, 1, 8, 8) * 50
-        assert torch.equal(silent.gate(channel_means(net[0], net[0](far))), torch.ones(4))
+        assert torch.equal(silent.gate(gate_statistics(net[0], net[0](far))), torch.ones(4))
         _, mean = natural_response(net, net[0], silent.silent_weight, natural, progress=False, pooled=True)
         z = nn.functional.conv2d(far, silent.silent_weight, None, 1, 1).mean((2, 3))
         expected = z - mean.float()
@@ -187,6 +187,24 @@ def test_gate_ramp_is_linear_between_closed_and_open() -> None:
     torch.testing.assert_close(lifted[:, 0].flatten(), torch.tensor([0.0, 0.0, 1.5, 3.0, 3.0, 1.5]))
 
 
+def test_gate_statistics_are_channel_means_then_minima_without_bias() -> None:
+    """(B, 2C): the mean over positions, then the minimum over positions, of each channel minus its bias; a gate
+    on them has one threshold per statistic and one lift per channel, and opens on a channel's minimum alone."""
+    from empirical.fooling import SilentGate, gate_statistics
+
+    conv = nn.Conv2d(1, 2, 1)
+    with torch.no_grad():
+        conv.bias.copy_(torch.tensor([1.0, -2.0]))
+    out = torch.tensor([[[[1.0, 3.0], [5.0, 7.0]], [[0.0, -2.0], [4.0, 2.0]]]])  # (1, 2, 2, 2)
+    torch.testing.assert_close(gate_statistics(conv, out), torch.tensor([[3.0, 3.0, 0.0, 0.0]]))
+    big = torch.tensor(1e9)  # means can never open this gate; channel 1's minimum 0.0 opens it halfway
+    gate = SilentGate(torch.stack([big, big, big, big * 0 - 1.0]), torch.full((4,), 2.0), torch.tensor([4.0, 6.0]))
+    torch.testing.assert_close(gate(gate_statistics(conv, out)), torch.tensor([0.5]))
+    torch.testing.assert_close(gate.lifted(gate_statistics(conv, out)).flatten(), torch.tensor([2.0, 3.0]))
+    with pytest.raises(ValueError, match=r"needs a convolution's \(B, C, H, W\) output"):
+        gate_statistics(conv, torch.zeros(3, 2))
+
+
 def test_gate_bad_input() -> None:
     from empirical.fooling import SilentGate, calibrate_gate
 
@@ -194,7 +212,7 @@ def test_gate_bad_input() -> None:
     with pytest.raises(ValueError, match="widths must be positive"):
         SilentGate(one, torch.tensor([1.0, 0.0, 1.0]), one)
     with pytest.raises(ValueError, match="must be vectors of one length"):
-        SilentGate(one, one, torch.ones(4))
+        SilentGate(one, torch.ones(4), one)
     conv = nn.Conv2d(1, 3, 3)
     with pytest.raises(ValueError, match="ramp must be positive, got 0"):
         natural = torch.rand(5, 1, 6, 6)
@@ -219,6 +237,8 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "silent", "--target", "image:coffee"], "permute only"),
         (["--model", "fashion_cnn", "--method", "circuit", "--per-position"], "--method silent only"),
         (["--model", "fashion_cnn", "--method", "circuit", "--gate", "on"], "--method silent only"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--alpha", "4"], "--method silent only"),
+        (["--model", "fashion_cnn", "--method", "silent", "--alpha", "-1"], "--alpha must be >= 0, got -1"),
         (["--model", "fashion_cnn", "--method", "silent", "--gate-ramp", "0"], "--gate-ramp must be positive"),
         (["--model", "fashion_cnn", "--method", "silent", "--gate", "off", "--gate-ramp", "0.1"], "needs the gate"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:"], "unknown target image ''"),
