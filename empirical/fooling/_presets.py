@@ -26,6 +26,7 @@ class Preset:
         silent_pooled: silent units on the channel's mean over positions (see ``SilentConv``).
         silent_gate, silent_gate_ramp: silent units behind an off-manifold gate with this ramp (see ``SilentGate``).
         silent_alpha: the silent filters' orthogonal share alpha (see ``silent_filters``; large only where gated).
+        silent_steps: render steps of the silent-unit runs, if not ``steps`` (no E to train on their schedule).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
 
@@ -41,6 +42,7 @@ class Preset:
     silent_gate: bool = False
     silent_gate_ramp: float = 0.01
     silent_alpha: float = 2.0
+    silent_steps: int | None = None
     similarity_layer: str = "relu2"
 
 
@@ -80,4 +82,7 @@ def preset(model_name: str, quick: bool) -> Preset:
         full.detector, units_per_layer=3, seeds=(100,), steps=48, snapshot_steps=(1, 2, 4, 8, 16, 32),
         n_natural_train=1500, n_natural_test=300, epochs=6,
     )  # fmt: skip
-    return replace(full, detector=det, steps=48, block=4, n_natural_eval=200, silent_calibration=400)
+    # silent units fire from steps 14-31 on MobileNetV2: 48 steps leave no unit closer to its target (section 5.3)
+    return replace(
+        full, detector=det, steps=48, block=4, n_natural_eval=200, silent_calibration=400, silent_steps=256
+    )  # fmt: skip

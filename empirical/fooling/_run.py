@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,7 @@ def run_silent(
     ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate`` and ``gate_ramp`` default to the model's preset."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
+    p = p if p.silent_steps is None else replace(p, steps=p.silent_steps)
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
     alpha = p.silent_alpha if alpha is None else alpha
