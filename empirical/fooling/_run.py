@@ -173,6 +173,9 @@ def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units:
     report["mean_similarity_to_target"] = float(np.mean([r["similarity_to_target"] for r in rows]))
     report["mean_similarity_to_original"] = float(np.mean([r["similarity_to_original"] for r in rows]))
     report["units_closer_to_target"] = sum(r["similarity_to_target"] > r["similarity_to_original"] for r in rows)
+    # the second measure (pixels): can see what the activations at an early layer miss, e.g. an image target
+    pixels = sum(r["pixel_similarity_to_target"] > r["pixel_similarity_to_original"] for r in rows)
+    report["units_closer_to_target_by_pixels"] = pixels
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     fooling_figure(panels, [f"unit {u}" for u in units], out / "fooling.png", title)
