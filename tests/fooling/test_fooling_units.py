@@ -303,7 +303,8 @@ def test_fooling_score_scale(tmp_path) -> None:  # noqa: ANN001
     assert unresolved[0]["fooling_score"] is None
     from empirical.fooling._run import _finish
 
-    report = {"per_unit": [{**r, "similarity_to_original": 0.0} for r in rows + unresolved]}
+    pixels = {"pixel_similarity_to_target": 0.0, "pixel_similarity_to_original": 0.0}
+    report = {"per_unit": [{**r, "similarity_to_original": 0.0, **pixels} for r in rows + unresolved]}
     panels = {k: torch.zeros(3, 1, 4, 4) for k in ("original", "fooled", "target")}
     _finish(report, tmp_path, panels, [0, 0, 0], "t")
     assert report["mean_fooling_score"] == pytest.approx(0.5) and report["units_without_fooling_score"] == 1
@@ -325,3 +326,27 @@ def test_fooling_score_for_image_targets() -> None:
     assert floor == pytest.approx(-39 / 42) and rows[0]["similarity_ceiling"] == 1.0
     assert rows[0]["fooling_score"] == pytest.approx(1.0)
     assert rows[1]["fooling_score"] == pytest.approx((0.1 - floor) / (1 - floor))
+
+
+def test_report_counts_closer_units_by_activations_and_by_pixels_and_skips_unresolved_scores(tmp_path) -> None:  # noqa: ANN001
+    """``_finish``: units closer to their target by each measure, the mean and median fooling score over the units
+    that have one (None: the measure cannot resolve the unit), and report.json and the figure written."""
+    import json
+
+    from empirical.fooling._run import _finish
+
+    def row(act_t: float, act_o: float, pix_t: float, pix_o: float, score: float | None) -> dict:
+        return {
+            "similarity_to_target": act_t, "similarity_to_original": act_o, "pixel_similarity_to_target": pix_t,
+            "pixel_similarity_to_original": pix_o, "fooling_score": score,
+        }  # fmt: skip
+
+    rows = [row(0.9, 0.5, 0.8, -0.2, 1.0), row(0.65, 0.7, 0.8, 0.1, 0.2), row(0.9, 0.2, 0.0, 0.3, None)]
+    report = {"per_unit": rows}
+    panels = {k: torch.rand(3, 1, 8, 8) for k in ("original", "fooled", "target")}
+    _finish(report, tmp_path, panels, [0, 1, 2], "test")
+    assert report["units_closer_to_target"] == 2 and report["units_closer_to_target_by_pixels"] == 2
+    assert report["mean_fooling_score"] == pytest.approx(0.6) and report["median_fooling_score"] == pytest.approx(0.6)
+    assert report["units_without_fooling_score"] == 1
+    assert json.loads((tmp_path / "report.json").read_text())["units_closer_to_target_by_pixels"] == 2
+    assert (tmp_path / "fooling.png").stat().st_size > 0
