@@ -82,7 +82,7 @@ def preset(model_name: str, quick: bool) -> Preset:
         full.detector, units_per_layer=3, seeds=(100,), steps=48, snapshot_steps=(1, 2, 4, 8, 16, 32),
         n_natural_train=1500, n_natural_test=300, epochs=6,
     )  # fmt: skip
-    # silent units fire from steps 14-31 on MobileNetV2: 48 steps leave no unit closer to its target (section 5.3)
+    # silent units fire from steps 14-31 on MobileNetV2: 48 steps leave every unit short (docs/fooling.md 5.3)
     return replace(
         full, detector=det, steps=48, block=4, n_natural_eval=200, silent_calibration=400, silent_steps=256
     )  # fmt: skip
