@@ -133,3 +133,20 @@ def test_gate_on_a_linear_layer_is_refused_before_any_work(tmp_path) -> None:  #
     with pytest.raises(ValueError, match="--gate on needs a convolution"):
         run_silent("fashion_cnn", tmp_path / "out", quick=True, layer="fc1", gate=True, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_silent_runs_render_the_presets_silent_steps(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """``Preset.silent_steps`` (MobileNetV2's quick preset: 256 against the circuit's 48) sets the silent-unit
+    renders' length: the firing trace has one entry per step and the report says so (2,000 calibration images
+    for speed: too few for exactness, which the tests above check with the preset's)."""
+    from dataclasses import replace
+
+    from empirical.fooling import _run, run_silent
+
+    quick = preset("fashion_cnn", quick=True)
+    monkeypatch.setattr(_run, "preset", lambda name, q: replace(quick, silent_steps=6, silent_calibration=2000))
+    report = run_silent("fashion_cnn", tmp_path, quick=True, progress=False)
+    assert report["steps"] == 6 != quick.steps
+    assert all(
+        r["silent_fires_share_of_steps"] * 6 == round(r["silent_fires_share_of_steps"] * 6) for r in report["per_unit"]
+    )
