@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from counterexamples.verify._relu import ReluNet, _forward, _start_points, _tight_vertex
+from counterexamples.verify._relu import ReluNet, _best_candidate, _forward, _start_points, _tight_vertex
 
 __all__ = ["ExactNet", "incumbent", "snap"]
 
@@ -99,12 +99,7 @@ def snap(ex: ExactNet, y: np.ndarray) -> tuple[Fraction, list[Fraction]]:
             cands.insert(0, v)
     except (ValueError, ZeroDivisionError):  # the float LP is only a guide: fall back to the rounded points
         pass
-    best_v, best_y = None, None
-    for cand in cands:
-        val = ex.evaluate(cand)
-        if best_v is None or val > best_v:
-            best_v, best_y = val, cand
-    return best_v, best_y  # type: ignore[return-value]
+    return _best_candidate(cands, ex.evaluate, lambda a, b: a > b)
 
 
 def incumbent(ex: ExactNet, samples: int = 4096, seed: int = 0) -> tuple[Fraction, list[Fraction]]:

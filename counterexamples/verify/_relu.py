@@ -127,12 +127,22 @@ def _snap(net: ReluNet, y: np.ndarray, sense: str) -> tuple[Fraction, list[Fract
             cands.insert(0, v)
     except (ValueError, ZeroDivisionError):  # the float LP is only a guide: fall back to the rounded points
         pass
-    best_v, best_y = None, None
-    for cand in cands:
-        val = evaluate(net, cand)
-        if best_v is None or better(val, best_v):
+    return _best_candidate(cands, lambda c: evaluate(net, c), better)
+
+
+def _best_candidate(
+    cands: list[list[Fraction]],
+    value: Callable[[list[Fraction]], Fraction],
+    better: Callable[[Fraction, Fraction], bool],
+) -> tuple[Fraction, list[Fraction]]:
+    """The candidate point with the best exact value (``better(a, b)``: a beats b), and that value; the first wins
+    ties."""
+    best_v, best_y = value(cands[0]), cands[0]
+    for cand in cands[1:]:
+        val = value(cand)
+        if better(val, best_v):
             best_v, best_y = val, cand
-    return best_v, best_y  # type: ignore[return-value]
+    return best_v, best_y
 
 
 def _tight_vertex(
