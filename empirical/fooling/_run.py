@@ -274,9 +274,7 @@ def run_silent(
     p = p if p.silent_steps is None else replace(p, steps=p.silent_steps)
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
-    alpha = p.silent_alpha if alpha is None else alpha
-    if not alpha >= 0:
-        raise ValueError(f"alpha (the silent filters' orthogonal share) must be >= 0, got {alpha}")
+    alpha = p.silent_alpha if alpha is None else alpha  # checked by silent_filters, before any calibration
     pooled = p.silent_pooled if pooled is None else pooled
     model = _load(model_name, device)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]

@@ -222,6 +222,14 @@ def test_gate_bad_input() -> None:
         calibrate_gate(nn.Sequential(layer), layer, torch.zeros(3), -one, torch.rand(5, 2), progress=False)
 
 
+def test_silent_filters_reject_negative_alpha_and_nonpositive_scale() -> None:
+    conv = nn.Conv2d(1, 2, 3)
+    with pytest.raises(ValueError, match=r"alpha >= 0 and scale > 0, got alpha=-1.0, scale=100.0"):
+        silent_filters(conv, [1, 0], alpha=-1.0)
+    with pytest.raises(ValueError, match=r"got alpha=2.0, scale=0.0"):
+        silent_filters(conv, [1, 0], scale=0.0)
+
+
 def test_silent_units_reject_grouped_conv() -> None:
     net = nn.Sequential(nn.Conv2d(2, 2, 3, groups=2))
     with pytest.raises(ValueError, match="not an ungrouped Conv2d"):
