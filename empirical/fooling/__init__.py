@@ -22,6 +22,7 @@ from empirical.fooling._silent import (
     trace_firing,
 )
 from empirical.fooling._train import DetectorConfig, DetectorReport, evaluate_detector, train_detector
+from empirical.fooling._trigger import SilentTrigger, trigger_scale
 
 __all__ = [
     "Condition",
@@ -34,6 +35,7 @@ __all__ = [
     "Preset",
     "SilentConv",
     "SilentGate",
+    "SilentTrigger",
     "add_silent_units",
     "bias_from_response",
     "calibrate_bias",
@@ -53,6 +55,7 @@ __all__ = [
     "silent_filters",
     "similarity",
     "trace_firing",
+    "trigger_scale",
     "train_detector",
     "visualization_set",
 ]

@@ -25,7 +25,10 @@ class Preset:
         silent_margin: the safety margin mu of the silent units' bias (see ``calibrate_bias``).
         silent_pooled: silent units on the channel's mean over positions (see ``SilentConv``).
         silent_gate, silent_gate_ramp: silent units behind an off-manifold gate with this ramp (see ``SilentGate``).
-        silent_alpha: the silent filters' orthogonal share alpha (see ``silent_filters``; large only where gated).
+        silent_alpha: the silent filters' orthogonal share alpha (see ``silent_filters``; large only where gated
+            or triggered).
+        silent_trigger_alpha, silent_trigger_slope, silent_trigger_slack: silent units latched by a trigger with
+            this orthogonal share, slope and slack (see ``empirical.fooling._trigger``), or no trigger (None).
         silent_steps: render steps of the silent-unit runs, if not ``steps`` (no E to train on their schedule).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
@@ -42,6 +45,9 @@ class Preset:
     silent_gate: bool = False
     silent_gate_ramp: float = 0.01
     silent_alpha: float = 2.0
+    silent_trigger_alpha: float | None = None
+    silent_trigger_slope: float = 4.0
+    silent_trigger_slack: float = 1.0
     silent_steps: int | None = None
     similarity_layer: str = "relu2"
 
@@ -74,7 +80,8 @@ def preset(model_name: str, quick: bool) -> Preset:
             n_natural_train=4000, n_natural_test=1000, epochs=4,
         ),
         steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.17.conv.2",
-        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, similarity_layer="features.7",
+        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, silent_alpha=16.0, silent_trigger_alpha=2.0,
+        similarity_layer="features.7",
     )  # fmt: skip
     if not quick:
         return full

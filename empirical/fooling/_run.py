@@ -265,10 +265,12 @@ def run_circuit(
 def run_silent(
     model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float | None = None,
     scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, gate: bool | None = None,
-    gate_ramp: float | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
+    gate_ramp: float | None = None, trigger: bool | None = None, trigger_alpha: float | None = None,
+    seed: int = 0, device: str = "cpu", progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
-    ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate`` and ``gate_ramp`` default to the model's preset."""
+    ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate``, ``gate_ramp``, ``trigger`` (on or off) and
+    ``trigger_alpha`` default to the model's preset; a ``trigger_alpha`` turns the trigger on."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
     p = p if p.silent_steps is None else replace(p, steps=p.silent_steps)
@@ -282,8 +284,17 @@ def run_silent(
         raise ValueError(f"--layer {layer!r} is not a convolution or linear layer of {model_name}")
     if gate and not isinstance(base, nn.Conv2d):
         raise ValueError(f"--gate on needs a convolution (channel means over positions); {layer!r} is {base}")
-    gate = p.silent_gate and isinstance(base, nn.Conv2d) if gate is None else gate  # the preset's, where it applies
+    if trigger is None:  # the preset's, unless the gate is asked for
+        trigger = trigger_alpha is not None or (p.silent_trigger_alpha is not None and not gate)
+    if gate is None:  # the preset's where it applies, unless the trigger is asked for
+        gate = p.silent_gate and isinstance(base, nn.Conv2d) and not trigger
+    if trigger and gate:
+        raise ValueError("silent units take the gate or the trigger, not both; turn one off")
     gate_ramp = (p.silent_gate_ramp if gate_ramp is None else gate_ramp) if gate else None
+    if not trigger and trigger_alpha is not None:
+        raise ValueError(f"trigger_alpha={trigger_alpha} needs the trigger; drop trigger=False")
+    if trigger and trigger_alpha is None:  # the preset's share, else the ungated silent units' default
+        trigger_alpha = p.silent_trigger_alpha if p.silent_trigger_alpha is not None else 2.0
     n = base.weight.shape[0]
     targets = cyclic_targets(n, p.block)
     units = list(range(min(p.block, n)))
@@ -300,6 +311,9 @@ def run_silent(
         progress=progress,
         pooled=pooled,
         gate_ramp=gate_ramp,
+        trigger_alpha=trigger_alpha,
+        trigger_slope=p.silent_trigger_slope,
+        trigger_slack=p.silent_trigger_slack,
     )
     build_seconds = time.perf_counter() - tb
     images, labels = _natural_eval(model_name, p)
@@ -309,7 +323,9 @@ def run_silent(
     fired = _fired(fooled, silent, images)
     report: dict[str, Any] = {
         "model": model_name, "method": "silent", "quick": quick, "layer": layer, "alpha": alpha, "scale": scale,
-        "margin": margin, "pooled": pooled, "gate_ramp": gate_ramp, "steps": p.steps, "n_calibration": len(calib),
+        "margin": margin, "pooled": pooled, "gate_ramp": gate_ramp, "trigger_alpha": trigger_alpha,
+        "trigger_slope": p.silent_trigger_slope if trigger else None,
+        "trigger_slack": p.silent_trigger_slack if trigger else None, "steps": p.steps, "n_calibration": len(calib),
         "build_seconds": build_seconds,
         "natural_images_where_a_silent_unit_fires": fired,
     }  # fmt: skip

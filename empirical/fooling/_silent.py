@@ -40,6 +40,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from empirical.fooling._trigger import SilentTrigger, _check_trigger, trigger_from_response, trigger_scale
+
 if TYPE_CHECKING:
     from empirical.fooling._gate import SilentGate
 
@@ -55,11 +57,12 @@ class SilentConv(nn.Module):
     ``conv`` may also be an ``nn.Linear`` (a 1x1 convolution on a 1x1 map). ``pooled``: the silent unit sees the
     mean of ``silent_weight * h`` over positions (a global-average-pooled parallel unit) and its output is added
     to every position of the channel. ``gate``: an off-manifold gate (:class:`~empirical.fooling.SilentGate`)
-    whose lift is added to the response before the ReLU."""
+    whose lift is added to the response before the ReLU; ``trigger``: likewise, a trigger
+    (:class:`~empirical.fooling.SilentTrigger`, on the same positions or pooled means as the silent units)."""
 
     def __init__(
         self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor, pooled: bool = False,
-        gate: SilentGate | None = None,
+        gate: SilentGate | None = None, trigger: SilentTrigger | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.pooled = pooled
@@ -70,7 +73,10 @@ class SilentConv(nn.Module):
         self.conv = conv
         self.register_buffer("silent_weight", weight.detach().clone())
         self.register_buffer("silent_bias", bias.detach().clone())
+        if trigger is not None and trigger.weight.shape != conv.weight.shape:
+            raise ValueError(f"trigger weight {tuple(trigger.weight.shape)} does not match {conv}")
         self.gate = gate
+        self.trigger = trigger
 
     def silent_response(self, h: Tensor) -> Tensor:
         """:math:`s * h + \\beta` (+ the gate's lift) before the ReLU (pooled: the mean of :math:`s * h` over
@@ -80,6 +86,8 @@ class SilentConv(nn.Module):
     def _response(self, h: Tensor, out: Tensor | None) -> Tensor:
         z = _silent_map(self.conv, self.silent_weight, h, self.pooled)
         z = z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
+        if self.trigger is not None:
+            z = z + self.trigger.lifted(_silent_map(self.conv, self.trigger.weight, h, self.pooled))
         if self.gate is None or out is None:
             return z
         return z + self.gate.lifted(gate_statistics(self.conv, out))
@@ -243,31 +251,49 @@ def add_silent_units(
     progress: bool = True,
     pooled: bool = False,
     gate_ramp: float | None = None,
+    trigger_alpha: float | None = None,
+    trigger_slope: float = 4.0,
+    trigger_slack: float = 1.0,
 ) -> nn.Module:
     """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
     calibrated on ``natural``; ``pooled`` as in :class:`SilentConv`; ``gate_ramp``: add the off-manifold gate
-    (:func:`~empirical.fooling.calibrate_gate`, same margin) with this ramp. The original model is not
-    modified."""
+    (:func:`~empirical.fooling.calibrate_gate`, same margin) with this ramp; ``trigger_alpha``: instead, latch the
+    silent units by a trigger with this orthogonal share, slope ``trigger_slope`` and slack ``trigger_slack``
+    (:mod:`._trigger`; the silent filters then get the trigger filters' norm). The original model is not modified."""
     root = _root(model)
     modules = dict(root.named_modules())
     conv = modules.get(layer)
     if not (isinstance(conv, nn.Linear) or (isinstance(conv, nn.Conv2d) and conv.groups == 1)):
         ok = [n for n, m in modules.items() if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1)]
         raise ValueError(f"layer {layer!r} is not an ungrouped Conv2d or a Linear; choose one of: {', '.join(ok[:30])}")
+    if gate_ramp is not None and trigger_alpha is not None:
+        raise ValueError("silent units take the off-manifold gate or the trigger, not both (gate_ramp, trigger_alpha)")
+    if trigger_alpha is not None:
+        _check_trigger(trigger_slope, trigger_slack)
+        trigger_weight = silent_filters(conv, targets, alpha=trigger_alpha, scale=scale)
+        scale = trigger_scale(scale, alpha, trigger_alpha)
     weight = silent_filters(conv, targets, alpha=alpha, scale=scale)
     maps = [lambda h: _silent_map(conv, weight, h, pooled)]
     if gate_ramp is not None:  # the gate's channel means from the same pass over the natural images
         from empirical.fooling._gate import gate_from_response, gate_map
 
         maps.append(gate_map(conv, margin, gate_ramp))
+    if trigger_alpha is not None:
+        maps.append(lambda h: _silent_map(conv, trigger_weight, h, pooled))
     stats = natural_responses(model, conv, maps, natural, batch, progress)
     m, mean = stats[0]
     bias = bias_from_response(m, mean, margin).to(weight.dtype).to(weight.device)
     gate = None if gate_ramp is None else gate_from_response(conv, *stats[1], mean, bias, margin, gate_ramp)
+    trigger = None
+    if trigger_alpha is not None:
+        mt, mean_t = stats[-1]
+        bias_t = bias_from_response(mt, mean_t, margin)
+        trigger = trigger_from_response(trigger_weight, bias_t, (m, mean), bias, trigger_slope, trigger_slack)
     fooled = copy.deepcopy(model)
     parent_name, _, child = layer.rpartition(".")
     parent = _root(fooled).get_submodule(parent_name) if parent_name else _root(fooled)
-    setattr(parent, child, SilentConv(getattr(parent, child), weight, bias, pooled=pooled, gate=gate))
+    silent = SilentConv(getattr(parent, child), weight, bias, pooled=pooled, gate=gate, trigger=trigger)
+    setattr(parent, child, silent)
     if hasattr(fooled, "name"):
         fooled.name = f"{model.name}+silent"  # type: ignore[attr-defined]
     return fooled

@@ -49,6 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="silent units: ramp of the gate, implies --gate on (default 0.01)",
     )
     p.add_argument(
+        "--trigger", choices=("on", "off"), default=None,
+        help="silent units: latched by a trigger with a small orthogonal share (on) or not (off); default per "
+        "model, see docs/fooling.md",
+    )  # fmt: skip
+    p.add_argument(
+        "--trigger-alpha", type=float, default=None,
+        help="silent units: orthogonal share of the trigger, implies --trigger on (default 2)",
+    )  # fmt: skip
+    p.add_argument(
         "--alpha", type=float, default=None,
         help="silent units: orthogonal share alpha of the silent filters (default per model, see docs/fooling.md)",
     )  # fmt: skip
@@ -102,12 +111,22 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--method silent supports --target permute only")
     silent_only = (
         args.per_position or args.layer is not None or args.gate is not None or args.gate_ramp is not None
-        or args.alpha is not None
+        or args.alpha is not None or args.trigger is not None or args.trigger_alpha is not None
     )  # fmt: skip
     if args.method != "silent" and silent_only:
-        raise ValueError("--per-position, --layer, --alpha, --gate and --gate-ramp apply to --method silent only")
+        raise ValueError(
+            "--per-position, --layer, --alpha, --gate, --gate-ramp, --trigger and --trigger-alpha apply to "
+            "--method silent only"
+        )
     if args.alpha is not None and not args.alpha >= 0:
         raise ValueError(f"--alpha must be >= 0, got {args.alpha}")
+    if args.trigger_alpha is not None and not args.trigger_alpha >= 0:
+        raise ValueError(f"--trigger-alpha must be >= 0, got {args.trigger_alpha}")
+    if args.trigger == "off" and args.trigger_alpha is not None:
+        raise ValueError("--trigger-alpha needs the trigger; drop --trigger off")
+    asks_gate = args.gate == "on" or args.gate_ramp is not None
+    if asks_gate and (args.trigger == "on" or args.trigger_alpha is not None):
+        raise ValueError("silent units take the gate or the trigger, not both; drop one")
     if args.gate_ramp is not None and not args.gate_ramp > 0:
         raise ValueError(f"--gate-ramp must be positive, got {args.gate_ramp}")
     if args.gate == "off" and args.gate_ramp is not None:
@@ -128,9 +147,10 @@ def run(args: argparse.Namespace) -> int:
         pooled = False if args.per_position else None  # None: the model's preset
         gate = None if args.gate is None else args.gate == "on"  # None: the model's preset
         gate = True if gate is None and args.gate_ramp is not None else gate  # a ramp asks for the gate
+        trigger = None if args.trigger is None else args.trigger == "on"  # None: the model's preset
         report = run_silent(
             args.model, args.out, layer=args.layer, alpha=args.alpha, pooled=pooled, gate=gate,
-            gate_ramp=args.gate_ramp, **common,
+            gate_ramp=args.gate_ramp, trigger=trigger, trigger_alpha=args.trigger_alpha, **common,
         )  # fmt: skip
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",

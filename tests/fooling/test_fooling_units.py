@@ -222,6 +222,72 @@ def test_gate_bad_input() -> None:
         calibrate_gate(nn.Sequential(layer), layer, torch.zeros(3), -one, torch.rand(5, 2), progress=False)
 
 
+def test_trigger_closed_on_natural_images_and_latches_far_off_them() -> None:
+    """Calibrated on natural images: the trigger is exactly 0.0 on every one of them (the model is bit-exact
+    there); far off them it is exactly 1 and each silent unit's response is s * h minus its natural mean plus one
+    natural spread (slack 1); the silent filters have the trigger filters' norm, and the trigger filter is the one
+    with share alpha_T."""
+    from empirical.fooling import SilentTrigger, natural_response
+
+    net = tiny_net().eval()
+    natural = torch.rand(64, 1, 8, 8)
+    fooled = add_silent_units(
+        net, "0", cyclic_targets(6), natural, progress=False, pooled=True, alpha=16.0, trigger_alpha=2.0
+    )
+    silent = fooled[0]
+    assert isinstance(silent.trigger, SilentTrigger) and silent.gate is None
+    trig = silent.trigger
+    torch.testing.assert_close(trig.weight, silent_filters(net[0], cyclic_targets(6), alpha=2.0))
+    torch.testing.assert_close(silent.silent_weight.flatten(1).norm(dim=1), trig.weight.flatten(1).norm(dim=1))
+    torch.testing.assert_close(trig.width * 4.0, trig.lift)  # slope 4: the lift rises 4x as fast as a
+    with torch.no_grad():
+        a = nn.functional.conv2d(natural, trig.weight, None, 1, 1).mean((2, 3), keepdim=True)
+        assert torch.equal(trig(a), torch.zeros_like(a)) and bool((a.flatten(1) + trig.bias < 0).all())
+        assert torch.equal(fooled(natural), net(natural))
+        far = torch.randn(16, 1, 8, 8) * 50  # far outside the calibration range: many triggers fire fully
+        a = nn.functional.conv2d(far, trig.weight, None, 1, 1).mean((2, 3), keepdim=True)
+        full, shut = (a.flatten(1) + trig.bias >= trig.width), (a.flatten(1) + trig.bias <= 0)
+        assert full.sum() >= 16 and shut.sum() >= 16
+        g = trig(a).flatten(1)
+        assert bool((g[full] == 1.0).all()) and bool((g[shut] == 0.0).all())
+        m, mean = natural_response(net, net[0], silent.silent_weight, natural, progress=False, pooled=True)
+        z = nn.functional.conv2d(far, silent.silent_weight, None, 1, 1).mean((2, 3))
+        latched = (z - mean.float() + torch.maximum(m.abs(), m - mean).float())[full]  # slack 1: one spread
+        torch.testing.assert_close(silent.silent_response(far).flatten(1)[full], latched, rtol=1e-4, atol=1e-2)
+
+
+def test_trigger_ramp_is_linear_per_channel() -> None:
+    """Bias -1, width 2 on channel 0: g = 0 up to a = 1, rises linearly to 1 at a = 3, then stays at 1; channel
+    1 (bias 0, width 1) has its own ramp; the lift multiplies g per channel."""
+    from empirical.fooling import SilentTrigger
+
+    trig = SilentTrigger(torch.zeros(2, 1, 1, 1), torch.tensor([-1.0, 0.0]), torch.tensor([2.0, 1.0]),
+                         torch.tensor([10.0, 3.0]))  # fmt: skip
+    a = torch.tensor([[0.0, -1.0], [1.0, 0.5], [2.0, 1.0], [9.0, 7.0]])[:, :, None, None]
+    g = torch.tensor([[0.0, 0.0], [0.0, 0.5], [0.5, 1.0], [1.0, 1.0]])
+    torch.testing.assert_close(trig(a).flatten(1), g)
+    torch.testing.assert_close(trig.lifted(a).flatten(1), g * torch.tensor([10.0, 3.0]))
+
+
+def test_trigger_bad_input() -> None:
+    from empirical.fooling import SilentTrigger
+
+    w, one = torch.zeros(3, 1, 1, 1), torch.ones(3)
+    with pytest.raises(ValueError, match="ramp widths must be positive"):
+        SilentTrigger(w, one, torch.tensor([1.0, 0.0, 1.0]), one)
+    with pytest.raises(ValueError, match="one entry per channel"):
+        SilentTrigger(w, torch.ones(2), one, one)
+    net, natural = tiny_net().eval(), torch.rand(8, 1, 8, 8)
+    with pytest.raises(ValueError, match="trigger slope must be positive, got 0.0"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, trigger_alpha=2.0, trigger_slope=0.0)
+    with pytest.raises(ValueError, match="the off-manifold gate or the trigger, not both"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, gate_ramp=0.1, trigger_alpha=2.0)
+    with pytest.raises(ValueError, match="alpha >= 0"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, trigger_alpha=-1.0)
+    with pytest.raises(ValueError, match="trigger slack must be >= 0, got -1.0"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, trigger_alpha=2.0, trigger_slack=-1.0)
+
+
 def test_silent_filters_reject_negative_alpha_and_nonpositive_scale() -> None:
     conv = nn.Conv2d(1, 2, 3)
     with pytest.raises(ValueError, match=r"alpha >= 0 and scale > 0, got alpha=-1.0, scale=100.0"):
@@ -249,6 +315,11 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "silent", "--alpha", "-1"], "--alpha must be >= 0, got -1"),
         (["--model", "fashion_cnn", "--method", "silent", "--gate-ramp", "0"], "--gate-ramp must be positive"),
         (["--model", "fashion_cnn", "--method", "silent", "--gate", "off", "--gate-ramp", "0.1"], "needs the gate"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--trigger", "on"], "--method silent only"),
+        (["--model", "fashion_cnn", "--method", "silent", "--trigger-alpha", "-2"], "--trigger-alpha must be >= 0"),
+        (["--model", "fashion_cnn", "--method", "silent", "--trigger", "off", "--trigger-alpha", "2"], "drop --trig"),
+        (["--model", "mobilenet_v2", "--method", "silent", "--trigger", "on", "--gate", "on"], "not both"),
+        (["--model", "fashion_cnn", "--method", "silent", "--gate-ramp", "0.1", "--trigger-alpha", "1"], "not both"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:"], "unknown target image ''"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:coffee,nosuch"], "'nosuch'"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:test10000"], "N < 10000"),
