@@ -47,7 +47,7 @@ class Preset:
     silent_alpha: float = 2.0
     silent_trigger_alpha: float | None = None
     silent_trigger_slope: float = 4.0
-    silent_trigger_slack: float = 1.0
+    silent_trigger_slack: float = 2.0
     silent_steps: int | None = None
     similarity_layer: str = "relu2"
 
@@ -80,7 +80,7 @@ def preset(model_name: str, quick: bool) -> Preset:
             n_natural_train=4000, n_natural_test=1000, epochs=4,
         ),
         steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.17.conv.2",
-        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, silent_alpha=16.0, silent_trigger_alpha=2.0,
+        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, silent_alpha=16.0, silent_trigger_alpha=1.0,
         similarity_layer="features.7",
     )  # fmt: skip
     if not quick:

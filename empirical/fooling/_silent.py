@@ -253,7 +253,7 @@ def add_silent_units(
     gate_ramp: float | None = None,
     trigger_alpha: float | None = None,
     trigger_slope: float = 4.0,
-    trigger_slack: float = 1.0,
+    trigger_slack: float = 2.0,
 ) -> nn.Module:
     """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
     calibrated on ``natural``; ``pooled`` as in :class:`SilentConv`; ``gate_ramp``: add the off-manifold gate

@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument(
         "--trigger-alpha", type=float, default=None,
-        help="silent units: orthogonal share of the trigger, implies --trigger on (default 2)",
+        help="silent units: orthogonal share of the trigger, implies --trigger on (default per model: 1 for "
+        "mobilenet_v2, else 2)",
     )  # fmt: skip
     p.add_argument(
         "--alpha", type=float, default=None,

@@ -232,7 +232,15 @@ def test_trigger_closed_on_natural_images_and_latches_far_off_them() -> None:
     net = tiny_net().eval()
     natural = torch.rand(64, 1, 8, 8)
     fooled = add_silent_units(
-        net, "0", cyclic_targets(6), natural, progress=False, pooled=True, alpha=16.0, trigger_alpha=2.0
+        net,
+        "0",
+        cyclic_targets(6),
+        natural,
+        progress=False,
+        pooled=True,
+        alpha=16.0,
+        trigger_alpha=2.0,
+        trigger_slack=1.0,
     )
     silent = fooled[0]
     assert isinstance(silent.trigger, SilentTrigger) and silent.gate is None
