@@ -79,8 +79,8 @@ class SilentConv(nn.Module):
         self.trigger = trigger
 
     def silent_response(self, h: Tensor) -> Tensor:
-        """:math:`s * h + \\beta` (+ the gate's lift) before the ReLU (pooled: the mean of :math:`s * h` over
-        positions, shape (B, C, 1, 1), added to every position)."""
+        """:math:`s * h + \\beta` (+ the gate's or the trigger's lift) before the ReLU (pooled: the mean of
+        :math:`s * h` over positions, shape (B, C, 1, 1), added to every position)."""
         return self._response(h, self.conv(h) if self.gate is not None else None)
 
     def _response(self, h: Tensor, out: Tensor | None) -> Tensor:

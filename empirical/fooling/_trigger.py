@@ -24,9 +24,10 @@ that one is. Where the trigger has fired fully the unit is
 :math:`s_j` well below the average natural image, and its gradient points along :math:`s_j`, mostly the target.
 Unlike the gate's, the ramp's own gradient points along :math:`T_j`, which also leans towards the target.
 
-The silent filter is scaled to the trigger's norm (``add_silent_units``): with :math:`\alpha = 16` at the trigger's
-scale its gradient would be 7 times the trigger's, and that jump, when the unit starts firing, inflates Adam's
-second-moment estimate so that the visualization stops moving (measured in docs/fooling.md, section 3.4).
+The silent filter is scaled to the trigger's norm (``add_silent_units``): at the trigger's scale its gradient would
+be :math:`\sqrt{(1 + \alpha^2) / (1 + \alpha_T^2)}` times the trigger's (7 for :math:`\alpha = 16`,
+:math:`\alpha_T = 2`), and that jump, when the unit starts firing, inflates Adam's second-moment estimate so that
+the visualization stops moving (measured in docs/fooling.md, section 3.4).
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def _check_trigger(slope: float, slack: float = 0.0) -> None:
 def trigger_from_response(
     weight: Tensor, bias: Tensor, silent: tuple[Tensor, Tensor], silent_bias: Tensor, slope: float, slack: float
 ) -> SilentTrigger:
-    """The trigger from its filters ``weight`` and calibrated ``bias``, and the silent units' natural largest and
-    mean responses ``silent`` and biases (for the lift)."""
+    r"""The trigger from its filters ``weight`` and calibrated ``bias``, and the silent units' natural largest and
+    mean responses ``silent`` and biases (for the lift :math:`\lambda`, with ``slack`` :math:`\kappa`); ramp widths
+    :math:`\lambda / r` with ``slope`` :math:`r`."""
     _check_trigger(slope, slack)
     silent_m, silent_mean = silent
     spread = torch.maximum(silent_m.abs(), silent_m - silent_mean)
