@@ -288,8 +288,7 @@ def run_silent(
         trigger = trigger_alpha is not None or (p.silent_trigger_alpha is not None and not gate)
     if gate is None:  # the preset's where it applies, unless the trigger is asked for
         gate = p.silent_gate and isinstance(base, nn.Conv2d) and not trigger
-    if trigger and gate:
-        raise ValueError("silent units take the gate or the trigger, not both; turn one off")
+    # both asked for: add_silent_units refuses them, before any calibration or output
     gate_ramp = (p.silent_gate_ramp if gate_ramp is None else gate_ramp) if gate else None
     if not trigger and trigger_alpha is not None:
         raise ValueError(f"trigger_alpha={trigger_alpha} needs the trigger; drop trigger=False")

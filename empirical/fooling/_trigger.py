@@ -79,7 +79,8 @@ def trigger_scale(scale: float, alpha: float, trigger_alpha: float) -> float:
     return scale * ((1.0 + trigger_alpha**2) / (1.0 + alpha**2)) ** 0.5
 
 
-def _check_trigger(slope: float, slack: float = 0.0) -> None:
+def _check_trigger(slope: float, slack: float) -> None:
+    """The trigger's settings, checked by ``add_silent_units`` before any calibration."""
     if not slope > 0:
         raise ValueError(f"trigger slope must be positive, got {slope}")
     if not slack >= 0:
@@ -91,8 +92,7 @@ def trigger_from_response(
 ) -> SilentTrigger:
     r"""The trigger from its filters ``weight`` and calibrated ``bias``, and the silent units' natural largest and
     mean responses ``silent`` and biases (for the lift :math:`\lambda`, with ``slack`` :math:`\kappa`); ramp widths
-    :math:`\lambda / r` with ``slope`` :math:`r`."""
-    _check_trigger(slope, slack)
+    :math:`\lambda / r` with ``slope`` :math:`r` (both checked by ``add_silent_units``)."""
     silent_m, silent_mean = silent
     spread = torch.maximum(silent_m.abs(), silent_m - silent_mean)
     lift = (-silent_bias.detach().double().cpu() - silent_mean + slack * spread).clamp_min(1e-12)
