@@ -151,6 +151,25 @@ def _score_against_reseeded(
     _fooling_scores(model, rows, original, again, p.similarity_layer)
 
 
+def _against_ideal(
+    model: nn.Module, layer: str, rows: list[dict[str, Any]], fooled: Tensor, original: dict[int, Tensor],
+    target_images: dict[int, Tensor], p: Preset, seed: int, progress: bool,
+) -> Tensor:  # fmt: skip
+    """The ideal fooled FVs: each unit's target t visualised from the unit's own start (its initial image and
+    transforms, :func:`visualize_units` ``start_units``), what a fooled FV that followed t's objective from the
+    first step would show. Adds ``ideal_similarity_to_target``, ``ideal_similarity_to_original`` (where the
+    measure puts the ideal: the fooled FV shares its start with the original FV, not with the target's) and
+    ``similarity_to_ideal`` (the fooled FV against the ideal) to ``rows``; returns the ideal FVs."""
+    units = [r["unit"] for r in rows]
+    ideal = _render(model, layer, [r["target"] for r in rows], p, seed, progress=progress, start_units=units)
+    for i, r in enumerate(rows):
+        u, at = r["unit"], p.similarity_layer
+        r["ideal_similarity_to_target"] = similarity(model, ideal[i], target_images[u], at)["activations"]
+        r["ideal_similarity_to_original"] = similarity(model, ideal[i], original[u], at)["activations"]
+        r["similarity_to_ideal"] = similarity(model, fooled[i], ideal[i], at)["activations"]
+    return ideal
+
+
 def _score_against_image(
     model: nn.Module, rows: list[dict[str, Any]], original: dict[int, Tensor], images: dict[int, Tensor], layer: str
 ) -> None:
@@ -173,6 +192,11 @@ def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units:
     report["mean_similarity_to_target"] = float(np.mean([r["similarity_to_target"] for r in rows]))
     report["mean_similarity_to_original"] = float(np.mean([r["similarity_to_original"] for r in rows]))
     report["units_closer_to_target"] = sum(r["similarity_to_target"] > r["similarity_to_original"] for r in rows)
+    if rows and "ideal_similarity_to_target" in rows[0]:  # how many units the measure could show closer at best
+        report["units_closer_to_target_ideal"] = sum(
+            r["ideal_similarity_to_target"] > r["ideal_similarity_to_original"] for r in rows
+        )
+        report["mean_similarity_to_ideal"] = float(np.mean([r["similarity_to_ideal"] for r in rows]))
     # the second measure (pixels): can see what the activations at an early layer miss, e.g. an image target
     pixels = sum(r["pixel_similarity_to_target"] > r["pixel_similarity_to_original"] for r in rows)
     report["units_closer_to_target_by_pixels"] = pixels
@@ -248,8 +272,10 @@ def run_circuit(
     vis_check = torch.cat([torch.stack(list(orig.values())), fooled_imgs])
     report["preconditions"] = check_preconditions(fooled, images, vis_check).to_dict()
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+    ideal = None
     if not templates:  # another unit's FV as the target: put the similarities on the measure's scale
         _score_against_reseeded(model, "logits", report["per_unit"], orig, p, seed, progress)
+        ideal = _against_ideal(model, "logits", report["per_unit"], fooled_imgs, orig, target_images, p, seed, progress)
     else:
         _score_against_image(model, report["per_unit"], orig, target_images, p.similarity_layer)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
@@ -258,6 +284,8 @@ def run_circuit(
         "original": torch.stack([orig[u] for u in units]), "fooled": fooled_imgs,
         "target": torch.stack([target_images[u] for u in units]),
     }  # fmt: skip
+    if ideal is not None:
+        panels["ideal"] = ideal
     _finish(report, out, panels, units, f"{model_name}: fooling circuit on the logits")
     return report
 
@@ -339,9 +367,11 @@ def run_silent(
     for row, first, share in zip(report["per_unit"], firing.first_step(), firing.share(), strict=True):
         row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
     _score_against_reseeded(model, layer, report["per_unit"], orig, p, seed, progress)
+    ideal = _against_ideal(model, layer, report["per_unit"], fooled_imgs, orig, target_images, p, seed, progress)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
     panels = {"original": orig_imgs, "fooled": fooled_imgs, "target": torch.stack([target_images[u] for u in units])}
+    panels["ideal"] = ideal
     _finish(report, out, panels, units, f"{model_name}: silent units in {layer}")
     return report
 

@@ -75,12 +75,16 @@ def visualize_units(
     progress: bool = True,
     fuse: bool = True,
     callback: Callable[[int, Tensor], None] | None = None,
+    start_units: Sequence[int] | None = None,
 ) -> VisualizationResult:
     """Feature visualizations of ``units`` of ``layer`` (``"logits"``: class logits), one image per unit.
 
     Image ``b`` maximises the mean of channel ``units[b]`` (the centre neuron with ``neuron_objective=True``)
     and is seeded with :func:`image_seed` ``(seed, units[b])``, so it is the same whichever other units are
-    rendered with it. ``size``/``channels`` default to ``model.input_size`` (required for models without it).
+    rendered with it (up to float rounding, see :func:`render`). ``start_units``: image ``b`` instead starts where
+    unit ``start_units[b]``'s image would (same initial parameters and transforms, seed
+    ``image_seed(seed, start_units[b])``), e.g. a target unit's visualization from a fooled unit's start.
+    ``size``/``channels`` default to ``model.input_size`` (required for models without it).
     Paper defaults: :data:`PAPER_DEFAULTS`. See :func:`render` for the other arguments (``callback``: called
     after every step with the step number and the objective values).
     """
@@ -90,7 +94,11 @@ def visualize_units(
     resolve_layer(model, layer)  # unknown layer: ValueError listing the layers, before any work
     c, h, w = _input_shape(model, size, channels)
     objective = (neuron if neuron_objective else channel)(layer, units)
-    seeds = [image_seed(seed, u) for u in units]
+    if start_units is not None:
+        start_units = tuple(start_units)
+        if len(start_units) != len(units):
+            raise ValueError(f"start_units needs one unit per visualised unit ({len(units)}), got {len(start_units)}")
+    seeds = [image_seed(seed, u) for u in (units if start_units is None else start_units)]
     if transforms is None:  # Lucent's set, with pad and jitter scaled down for small images (e.g. 28 px)
         transforms = transforms_for_size(min(h, w))
     result = render(

@@ -124,6 +124,21 @@ def test_seeds_reproduce_and_differ() -> None:
     assert image_seed(0, 2) != image_seed(1, 2) and image_seed(0, 2) != image_seed(0, 3)
 
 
+def test_start_units_start_from_another_units_image() -> None:
+    """start_units: unit 2 rendered from unit 3's start has unit 3's initial image, then optimises unit 2."""
+    net = gabor_net()
+    start = visualize_units(net, "1", [2], steps=0, seed=0, start_units=[3], **QUICK)
+    assert torch.equal(start.images, visualize_units(net, "1", [3], steps=0, seed=0, **QUICK).images)
+    assert not torch.equal(start.images, visualize_units(net, "1", [2], steps=0, seed=0, **QUICK).images)
+    own = visualize_units(net, "1", [2, 3], steps=3, seed=0, **QUICK)
+    same = visualize_units(net, "1", [2, 3], steps=3, seed=0, start_units=[2, 3], **QUICK)
+    assert torch.equal(own.images, same.images)
+    moved = visualize_units(net, "1", [2], steps=3, seed=0, start_units=[3], **QUICK)
+    assert not torch.allclose(moved.images[0], own.images[0]) and not torch.allclose(moved.images[0], own.images[1])
+    with pytest.raises(ValueError, match=r"start_units needs one unit per visualised unit \(2\), got 1"):
+        visualize_units(net, "1", [2, 3], steps=1, start_units=[3], **QUICK)
+
+
 def test_snapshots_at_thresholds_and_pixel_param() -> None:
     res = visualize_units(gabor_net(), "1", [1], steps=4, thresholds=(1, 4), param="pixel", **QUICK)
     assert sorted(res.snapshots) == [1, 4]

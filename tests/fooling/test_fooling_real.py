@@ -64,6 +64,23 @@ def test_circuit_keeps_argmax_and_changes_visualization(setup) -> None:  # noqa:
         assert to_target > to_original, (u, to_target, to_original)
 
 
+def test_circuit_run_fools_from_the_first_step_like_the_ideal(tmp_path) -> None:  # noqa: ANN001
+    """``run_circuit`` end to end (quick): argmax kept on the 10,000 test images (up to E's mistakes), every unit
+    closer to its target, and each fooled FV is the ideal one, its target's FV from the unit's own start: E says
+    "visualization" from the first step, so only the target drives the optimisation."""
+    import json
+
+    from empirical.fooling import run_circuit
+
+    report = run_circuit("fashion_cnn", tmp_path, quick=True, progress=False)
+    assert json.loads((tmp_path / "report.json").read_text())["units_closer_to_target"] == 10
+    assert report["n_natural"] == 10000 and abs(report["accuracy_after"] - report["accuracy_before"]) < 0.005
+    assert report["units_closer_to_target_ideal"] == 10 and report["mean_similarity_to_ideal"] > 0.999
+    for r in report["per_unit"]:
+        assert r["similarity_to_ideal"] > 0.999, r
+        assert r["ideal_similarity_to_target"] == pytest.approx(r["similarity_to_target"], abs=1e-3), r
+
+
 def test_preconditions_flag_too_small_k(setup) -> None:  # noqa: ANN001
     model, det, _, _, x_te, _ = setup
     good = check_preconditions(FoolingCircuit(model, det, cyclic_targets(10)), x_te[:500])
@@ -163,6 +180,8 @@ def test_mobilenet_silent_units_latched_by_the_trigger_fool_every_unit(tmp_path)
     assert all(r["silent_fires_share_of_steps"] > 0.75 for r in rows), rows
     assert report["units_closer_to_target"] == len(rows) == 4, rows
     assert report["mean_similarity_to_target"] > report["mean_similarity_to_original"] + 0.03
+    # as many units closer as the ideal FVs (each target's FV from the unit's own start) reach
+    assert report["units_closer_to_target"] >= report["units_closer_to_target_ideal"] >= 3, rows
 
 
 def test_gate_on_a_linear_layer_is_refused_before_any_work(tmp_path) -> None:  # noqa: ANN001

@@ -437,3 +437,23 @@ def test_report_counts_closer_units_by_activations_and_by_pixels_and_skips_unres
     assert report["units_without_fooling_score"] == 1
     assert json.loads((tmp_path / "report.json").read_text())["units_closer_to_target_by_pixels"] == 2
     assert (tmp_path / "fooling.png").stat().st_size > 0
+    assert "units_closer_to_target_ideal" not in report  # no ideal FVs rendered (e.g. image targets)
+
+
+def test_report_counts_units_the_ideal_fvs_put_closer(tmp_path) -> None:  # noqa: ANN001
+    """With ideal FVs (each target's FV from the unit's start), ``_finish`` counts the units whose ideal FV the
+    measure puts closer to the target than to the original, and averages the fooled FVs' similarity to them."""
+    from empirical.fooling._run import _finish
+
+    pixels = {"pixel_similarity_to_target": 0.0, "pixel_similarity_to_original": 0.0}
+    ideal = [(0.95, 0.90, 0.99), (0.91, 0.92, 0.97), (0.80, 0.70, 0.92)]
+    rows = [
+        {"similarity_to_target": 0.9, "similarity_to_original": 0.8, **pixels, "ideal_similarity_to_target": t,
+         "ideal_similarity_to_original": o, "similarity_to_ideal": f}
+        for t, o, f in ideal
+    ]  # fmt: skip
+    report = {"per_unit": rows}
+    panels = {k: torch.rand(3, 1, 8, 8) for k in ("original", "fooled", "target", "ideal")}
+    _finish(report, tmp_path, panels, [0, 1, 2], "test")
+    assert report["units_closer_to_target_ideal"] == 2 and report["units_closer_to_target"] == 3
+    assert report["mean_similarity_to_ideal"] == pytest.approx((0.99 + 0.97 + 0.92) / 3)
