@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",
         "max_output_change", "max_output_change_minus_shift", "mean_similarity_to_target",
         "mean_similarity_to_original", "units_closer_to_target", "units_closer_to_target_by_pixels",
-        "mean_fooling_score", "median_fooling_score",
+        "mean_fooling_score", "median_fooling_score", "units_closer_to_target_ideal", "mean_similarity_to_ideal",
     )  # fmt: skip
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
     print(f"wrote {args.out / 'report.json'} and {args.out / 'fooling.png'}")
