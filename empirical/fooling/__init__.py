@@ -6,6 +6,7 @@ from empirical.fooling._dataset import natural_split, visualization_set
 from empirical.fooling._detector import Detector
 from empirical.fooling._figure import fooling_figure
 from empirical.fooling._gate import SilentGate, calibrate_gate
+from empirical.fooling._image_trigger import ImageTrigger
 from empirical.fooling._preconditions import Condition, PreconditionReport, check_preconditions
 from empirical.fooling._presets import Preset, preset
 from empirical.fooling._run import pearson, run_circuit, run_silent, similarity
@@ -31,6 +32,7 @@ __all__ = [
     "DetectorReport",
     "FiringTrace",
     "FoolingCircuit",
+    "ImageTrigger",
     "PreconditionReport",
     "Preset",
     "SilentConv",

@@ -29,7 +29,10 @@ class Preset:
             or triggered).
         silent_trigger_alpha, silent_trigger_slope, silent_trigger_slack: silent units latched by a trigger with
             this orthogonal share, slope and slack (see ``empirical.fooling._trigger``), or no trigger (None).
-        silent_steps: render steps of the silent-unit runs, if not ``steps`` (no E to train on their schedule).
+        silent_detector, silent_detector_margin, silent_detector_ramp: the trigger is also opened by E on the
+            network's input, above E's largest natural logit + this margin, with this ramp (logit units; see
+            ``empirical.fooling._image_trigger``), or not (False).
+        silent_steps: render steps of the silent-unit runs, if not ``steps`` (E is trained on ``steps``).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
 
@@ -48,6 +51,9 @@ class Preset:
     silent_trigger_alpha: float | None = None
     silent_trigger_slope: float = 4.0
     silent_trigger_slack: float = 2.0
+    silent_detector: bool = False
+    silent_detector_margin: float = 1.0
+    silent_detector_ramp: float = 1.0
     silent_steps: int | None = None
     similarity_layer: str = "relu2"
 
@@ -81,7 +87,7 @@ def preset(model_name: str, quick: bool) -> Preset:
         ),
         steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.17.conv.2",
         silent_calibration=2000, silent_margin=1.0, silent_pooled=True, silent_alpha=16.0, silent_trigger_alpha=1.0,
-        similarity_layer="features.7",
+        silent_detector=True, similarity_layer="features.7",
     )  # fmt: skip
     if not quick:
         return full

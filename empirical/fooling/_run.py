@@ -22,10 +22,11 @@ from torch import Tensor, nn
 
 from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
 from empirical.fooling._figure import fooling_figure
+from empirical.fooling._image_trigger import ImageTrigger
 from empirical.fooling._preconditions import check_preconditions
 from empirical.fooling._presets import Preset, preset
 from empirical.fooling._silent import SilentConv, add_silent_units, trace_firing
-from empirical.fooling._train import train_detector
+from empirical.fooling._train import DetectorReport, train_detector
 
 __all__ = ["pearson", "run_circuit", "run_silent", "similarity"]
 
@@ -205,6 +206,17 @@ def _finish(report: dict[str, Any], out: Path, panels: dict[str, Tensor], units:
     fooling_figure(panels, [f"unit {u}" for u in units], out / "fooling.png", title)
 
 
+def _image_trigger_report(trigger: ImageTrigger, images: Tensor, det: DetectorReport, p: Preset) -> dict[str, Any]:
+    """E's threshold in the silent units, and on how many held-out natural ``images`` it opens (0 when exact)."""
+    with torch.no_grad():
+        opened = torch.cat([trigger(images[i : i + 500]) for i in range(0, len(images), 500)])
+    return {
+        "threshold": float(trigger.threshold), "natural_max_logit": float(trigger.natural_max),
+        "margin": p.silent_detector_margin, "ramp": p.silent_detector_ramp,
+        "held_out_natural_images_opening_it": int((opened > 0).sum()), "detector": vars(det),
+    }  # fmt: skip
+
+
 def _load(model_name: str, device: str) -> nn.Module:
     from empirical.models import load_model
 
@@ -294,11 +306,12 @@ def run_silent(
     model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float | None = None,
     scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, gate: bool | None = None,
     gate_ramp: float | None = None, trigger: bool | None = None, trigger_alpha: float | None = None,
-    seed: int = 0, device: str = "cpu", progress: bool = True,
+    detector: bool | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
-    ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate``, ``gate_ramp``, ``trigger`` (on or off) and
-    ``trigger_alpha`` default to the model's preset; a ``trigger_alpha`` turns the trigger on."""
+    ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate``, ``gate_ramp``, ``trigger`` (on or off),
+    ``trigger_alpha`` and ``detector`` (E opens the trigger: on or off; trains or loads E) default to the model's
+    preset; a ``trigger_alpha`` turns the trigger on."""
     t0 = time.perf_counter()
     p = preset(model_name, quick)
     p = p if p.silent_steps is None else replace(p, steps=p.silent_steps)
@@ -322,10 +335,16 @@ def run_silent(
         raise ValueError(f"trigger_alpha={trigger_alpha} needs the trigger; drop trigger=False")
     if trigger and trigger_alpha is None:  # the preset's share, else the ungated silent units' default
         trigger_alpha = p.silent_trigger_alpha if p.silent_trigger_alpha is not None else 2.0
+    if detector and not trigger:
+        raise ValueError("detector=True opens the trigger; it needs the trigger (drop trigger=False or the gate)")
+    detector = (p.silent_detector and trigger) if detector is None else detector
     n = base.weight.shape[0]
     targets = cyclic_targets(n, p.block)
     units = list(range(min(p.block, n)))
     calib = _calibration(model_name, p.silent_calibration)
+    det, det_report = None, None
+    if detector:  # E as trained for the circuit (cached)
+        det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
     tb = time.perf_counter()
     fooled = add_silent_units(
         model,
@@ -341,6 +360,9 @@ def run_silent(
         trigger_alpha=trigger_alpha,
         trigger_slope=p.silent_trigger_slope,
         trigger_slack=p.silent_trigger_slack,
+        detector=det,
+        detector_margin=p.silent_detector_margin,
+        detector_ramp=p.silent_detector_ramp,
     )
     build_seconds = time.perf_counter() - tb
     images, labels = _natural_eval(model_name, p)
@@ -357,6 +379,8 @@ def run_silent(
         "natural_images_where_a_silent_unit_fires": fired,
     }  # fmt: skip
     report.update(_behaviour(before, after, labels, 0.0))
+    if silent.image_trigger is not None and det_report is not None:
+        report["image_trigger"] = _image_trigger_report(silent.image_trigger, images, det_report, p)
     orig_imgs = _render(model, layer, units, p, seed, progress=progress)
     orig = dict(zip(units, orig_imgs, strict=True))
     with trace_firing(silent, units) as (firing, callback):
@@ -366,6 +390,8 @@ def run_silent(
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
     for row, first, share in zip(report["per_unit"], firing.first_step(), firing.share(), strict=True):
         row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
+        if silent.image_trigger is not None:
+            row["image_trigger_open_share_of_steps"] = firing.opened_share()[units.index(row["unit"])]
     _score_against_reseeded(model, layer, report["per_unit"], orig, p, seed, progress)
     ideal = _against_ideal(model, layer, report["per_unit"], fooled_imgs, orig, target_images, p, seed, progress)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"

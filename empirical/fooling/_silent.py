@@ -44,6 +44,7 @@ from empirical.fooling._trigger import SilentTrigger, _check_trigger, trigger_fr
 
 if TYPE_CHECKING:
     from empirical.fooling._gate import SilentGate
+    from empirical.fooling._image_trigger import ImageTrigger
 
 __all__ = [
     "FiringTrace", "SilentConv", "add_silent_units", "bias_from_response", "calibrate_bias", "channel_means",
@@ -58,11 +59,14 @@ class SilentConv(nn.Module):
     mean of ``silent_weight * h`` over positions (a global-average-pooled parallel unit) and its output is added
     to every position of the channel. ``gate``: an off-manifold gate (:class:`~empirical.fooling.SilentGate`)
     whose lift is added to the response before the ReLU; ``trigger``: likewise, a trigger
-    (:class:`~empirical.fooling.SilentTrigger`, on the same positions or pooled means as the silent units)."""
+    (:class:`~empirical.fooling.SilentTrigger`, on the same positions or pooled means as the silent units);
+    ``image_trigger``: the trigger is also opened by :math:`E` on the network's input
+    (:class:`~empirical.fooling.ImageTrigger`, hooked to the whole model by ``add_silent_units``)."""
 
     def __init__(
         self, conv: nn.Conv2d | nn.Linear, weight: Tensor, bias: Tensor, pooled: bool = False,
         gate: SilentGate | None = None, trigger: SilentTrigger | None = None,
+        image_trigger: ImageTrigger | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.pooled = pooled
@@ -75,8 +79,11 @@ class SilentConv(nn.Module):
         self.register_buffer("silent_bias", bias.detach().clone())
         if trigger is not None and trigger.weight.shape != conv.weight.shape:
             raise ValueError(f"trigger weight {tuple(trigger.weight.shape)} does not match {conv}")
+        if image_trigger is not None and trigger is None:
+            raise ValueError("an image trigger opens the trigger's lift; it needs the trigger (trigger=...)")
         self.gate = gate
         self.trigger = trigger
+        self.image_trigger = image_trigger
 
     def silent_response(self, h: Tensor) -> Tensor:
         """:math:`s * h + \\beta` (+ the gate's or the trigger's lift) before the ReLU (pooled: the mean of
@@ -87,7 +94,8 @@ class SilentConv(nn.Module):
         z = _silent_map(self.conv, self.silent_weight, h, self.pooled)
         z = z + self.silent_bias.view(1, -1, *([1] * (h.ndim - 2)))
         if self.trigger is not None:
-            z = z + self.trigger.lifted(_silent_map(self.conv, self.trigger.weight, h, self.pooled))
+            opened = None if self.image_trigger is None else self.image_trigger.latest(h.shape[0])
+            z = z + self.trigger.lifted(_silent_map(self.conv, self.trigger.weight, h, self.pooled), opened)
         if self.gate is None or out is None:
             return z
         return z + self.gate.lifted(gate_statistics(self.conv, out))
@@ -254,12 +262,18 @@ def add_silent_units(
     trigger_alpha: float | None = None,
     trigger_slope: float = 4.0,
     trigger_slack: float = 2.0,
+    detector: nn.Module | None = None,
+    detector_margin: float = 1.0,
+    detector_ramp: float = 1.0,
 ) -> nn.Module:
     """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
     calibrated on ``natural``; ``pooled`` as in :class:`SilentConv`; ``gate_ramp``: add the off-manifold gate
     (:func:`~empirical.fooling.calibrate_gate`, same margin) with this ramp; ``trigger_alpha``: instead, latch the
     silent units by a trigger with this orthogonal share, slope ``trigger_slope`` and slack ``trigger_slack``
-    (:mod:`._trigger`; the silent filters then get the trigger filters' norm). The original model is not modified."""
+    (:mod:`._trigger`; the silent filters then get the trigger filters' norm); ``detector``: also open the trigger
+    by this natural-vs-visualization classifier on the model's input, with threshold its largest logit on
+    ``natural`` + ``detector_margin`` and ramp ``detector_ramp`` (:mod:`._image_trigger`; needs the trigger). The
+    original model is not modified."""
     root = _root(model)
     modules = dict(root.named_modules())
     conv = modules.get(layer)
@@ -268,6 +282,12 @@ def add_silent_units(
         raise ValueError(f"layer {layer!r} is not an ungrouped Conv2d or a Linear; choose one of: {', '.join(ok[:30])}")
     if gate_ramp is not None and trigger_alpha is not None:
         raise ValueError("silent units take the off-manifold gate or the trigger, not both (gate_ramp, trigger_alpha)")
+    if detector is not None and trigger_alpha is None:
+        raise ValueError("the detector opens the trigger's lift: a detector needs trigger_alpha (the trigger)")
+    if detector is not None:
+        from empirical.fooling._image_trigger import check_image_trigger
+
+        check_image_trigger(detector_margin, detector_ramp)
     if trigger_alpha is not None:
         _check_trigger(trigger_slope, trigger_slack)
         trigger_weight = silent_filters(conv, targets, alpha=trigger_alpha, scale=scale)
@@ -289,11 +309,20 @@ def add_silent_units(
         mt, mean_t = stats[-1]
         bias_t = bias_from_response(mt, mean_t, margin)
         trigger = trigger_from_response(trigger_weight, bias_t, (m, mean), bias, trigger_slope, trigger_slack)
+    image_trigger = None
+    if detector is not None:
+        from empirical.fooling._image_trigger import image_trigger_from_natural
+
+        image_trigger = image_trigger_from_natural(detector, natural, detector_margin, detector_ramp, batch)
     fooled = copy.deepcopy(model)
     parent_name, _, child = layer.rpartition(".")
     parent = _root(fooled).get_submodule(parent_name) if parent_name else _root(fooled)
-    silent = SilentConv(getattr(parent, child), weight, bias, pooled=pooled, gate=gate, trigger=trigger)
+    silent = SilentConv(
+        getattr(parent, child), weight, bias, pooled=pooled, gate=gate, trigger=trigger, image_trigger=image_trigger
+    )
     setattr(parent, child, silent)
+    if image_trigger is not None:  # E sees the whole model's input (images in [0, 1]), before the layer runs
+        fooled.register_forward_pre_hook(image_trigger.capture)
     if hasattr(fooled, "name"):
         fooled.name = f"{model.name}+silent"  # type: ignore[attr-defined]
     return fooled
@@ -304,10 +333,12 @@ class FiringTrace:
     """Per render step, the largest pre-ReLU silent response :math:`\\max_{\\text{positions}} s_j * h + \\beta_j`
     of each image's own unit :math:`j` (image ``b`` visualises ``units[b]``); > 0 means the silent unit fires.
 
-    ``responses[k - 1]`` is the response to the input of step ``k`` (the image before that step's update)."""
+    ``responses[k - 1]`` is the response to the input of step ``k`` (the image before that step's update);
+    ``opened[k - 1]`` the image trigger's :math:`g^E` of each image there (empty without an image trigger)."""
 
     units: tuple[int, ...]
     responses: list[Tensor] = field(default_factory=list)
+    opened: list[Tensor] = field(default_factory=list)
 
     def first_step(self) -> list[int | None]:
         """Per image, the first step whose input fires its own silent unit (None: never during the render)."""
@@ -322,6 +353,13 @@ class FiringTrace:
             return [0.0] * len(self.units)
         return (torch.stack(self.responses) > 0).double().mean(0).tolist()
 
+    def opened_share(self) -> list[float]:
+        """Per image, the fraction of render steps on which the image trigger :math:`g^E` is open (> 0); zeros
+        without an image trigger."""
+        if not self.opened:
+            return [0.0] * len(self.units)
+        return (torch.stack(self.opened) > 0).double().mean(0).tolist()
+
 
 @contextlib.contextmanager
 def trace_firing(
@@ -335,7 +373,7 @@ def trace_firing(
     copy of the model (``copy.deepcopy`` keeps functions, not copies of them)."""
     trace = FiringTrace(tuple(units))
     index = torch.tensor(trace.units)
-    latest: list[Tensor | None] = [None]
+    latest: list[Tensor | None] = [None, None]
 
     def hook(module: SilentConv, inp: tuple[Tensor, ...]) -> None:
         h = inp[0]
@@ -344,11 +382,16 @@ def trace_firing(
         with torch.no_grad():
             z = module.silent_response(h)[torch.arange(len(index)), index.to(h.device)]
             latest[0] = (z.flatten(1).amax(1) if z.ndim > 1 else z).double().cpu()
+            if module.image_trigger is not None:
+                latest[1] = module.image_trigger.latest(h.shape[0]).double().cpu()
 
     def callback(_step: int, _values: Tensor) -> None:
         if latest[0] is not None:
             trace.responses.append(latest[0])
             latest[0] = None
+        if latest[1] is not None:
+            trace.opened.append(latest[1])
+            latest[1] = None
 
     handle = silent.register_forward_pre_hook(hook)
     try:

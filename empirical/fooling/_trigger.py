@@ -67,9 +67,14 @@ class SilentTrigger(nn.Module):
         x = (a + self._per_channel(self.bias, a.ndim)) / self._per_channel(self.width, a.ndim)
         return F.relu(x) - F.relu(x - 1.0)  # min(1, ReLU(x))
 
-    def lifted(self, a: Tensor) -> Tensor:
-        """:math:`\\lambda g`, shaped like ``a``: added to the silent units' response."""
-        return self._per_channel(self.lift, a.ndim) * self.forward(a)
+    def lifted(self, a: Tensor, opened: Tensor | None = None) -> Tensor:
+        """:math:`\\lambda g`, shaped like ``a``: added to the silent units' response. ``opened``: a per-image
+        opening in [0, 1] (N,), e.g. the image trigger's :math:`g^E`; the lift is then
+        :math:`\\lambda \\max(g, g^E)`."""
+        g = self.forward(a)
+        if opened is not None:
+            g = torch.maximum(g, opened.to(g.dtype).view(-1, *([1] * (a.ndim - 1))))
+        return self._per_channel(self.lift, a.ndim) * g
 
 
 def trigger_scale(scale: float, alpha: float, trigger_alpha: float) -> float:

@@ -59,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "mobilenet_v2, else 2)",
     )  # fmt: skip
     p.add_argument(
+        "--detector", choices=("on", "off"), default=None,
+        help="silent units: the trigger is also opened by the natural-vs-visualization classifier E on the "
+        "network's input (on; trains or loads E) or not (off); needs the trigger; default per model (on for "
+        "mobilenet_v2), see docs/fooling.md",
+    )  # fmt: skip
+    p.add_argument(
         "--alpha", type=float, default=None,
         help="silent units: orthogonal share alpha of the silent filters (default per model, see docs/fooling.md)",
     )  # fmt: skip
@@ -113,11 +119,12 @@ def run(args: argparse.Namespace) -> int:
     silent_only = (
         args.per_position or args.layer is not None or args.gate is not None or args.gate_ramp is not None
         or args.alpha is not None or args.trigger is not None or args.trigger_alpha is not None
+        or args.detector is not None
     )  # fmt: skip
     if args.method != "silent" and silent_only:
         raise ValueError(
-            "--per-position, --layer, --alpha, --gate, --gate-ramp, --trigger and --trigger-alpha apply to "
-            "--method silent only"
+            "--per-position, --layer, --alpha, --gate, --gate-ramp, --trigger, --trigger-alpha and --detector "
+            "apply to --method silent only"
         )
     if args.alpha is not None and not args.alpha >= 0:
         raise ValueError(f"--alpha must be >= 0, got {args.alpha}")
@@ -128,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     asks_gate = args.gate == "on" or args.gate_ramp is not None
     if asks_gate and (args.trigger == "on" or args.trigger_alpha is not None):
         raise ValueError("silent units take the gate or the trigger, not both; drop one")
+    if args.detector == "on" and (asks_gate or args.trigger == "off"):
+        raise ValueError("--detector on opens the trigger; it needs the trigger (drop --trigger off / the gate)")
     if args.gate_ramp is not None and not args.gate_ramp > 0:
         raise ValueError(f"--gate-ramp must be positive, got {args.gate_ramp}")
     if args.gate == "off" and args.gate_ramp is not None:
@@ -151,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         trigger = None if args.trigger is None else args.trigger == "on"  # None: the model's preset
         report = run_silent(
             args.model, args.out, layer=args.layer, alpha=args.alpha, pooled=pooled, gate=gate,
-            gate_ramp=args.gate_ramp, trigger=trigger, trigger_alpha=args.trigger_alpha, **common,
+            gate_ramp=args.gate_ramp, trigger=trigger, trigger_alpha=args.trigger_alpha,
+            detector=None if args.detector is None else args.detector == "on", **common,
         )  # fmt: skip
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",

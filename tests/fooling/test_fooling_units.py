@@ -296,6 +296,104 @@ def test_trigger_bad_input() -> None:
         add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, trigger_alpha=2.0, trigger_slack=-1.0)
 
 
+class BrightnessDetector(Detector):
+    """A stand-in E whose logit is 10 (mean pixel - 0.5): dark images natural, bright ones visualizations."""
+
+    def __init__(self) -> None:
+        super().__init__(1, 8)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return 10.0 * (images.mean((1, 2, 3)) - 0.5)
+
+
+def _image_triggered(natural: torch.Tensor, margin: float = 0.5, ramp: float = 2.0) -> tuple[nn.Module, nn.Module]:
+    net = tiny_net().eval()
+    fooled = add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, pooled=True, alpha=16.0,
+                              trigger_alpha=2.0, detector=BrightnessDetector(), detector_margin=margin,
+                              detector_ramp=ramp)  # fmt: skip
+    return net, fooled.eval()
+
+
+def test_image_trigger_closed_on_natural_images_and_opens_the_lift_on_visualizations() -> None:
+    """tau = E's largest natural logit + margin; g^E is exactly 0.0 on every calibration image (the model is
+    bit-exact there), rises linearly over the ramp and is 1 beyond it, where the silent unit gets the trigger's
+    full lift whatever its own trigger filter says."""
+    from empirical.fooling import ImageTrigger
+
+    natural = torch.rand(64, 1, 8, 8) * 0.6  # mean pixel about 0.3: logits about -2
+    net, fooled = _image_triggered(natural)
+    silent = fooled[0]
+    trig = silent.image_trigger
+    assert isinstance(trig, ImageTrigger)
+    nat_max = float(BrightnessDetector()(natural).max())
+    assert float(trig.natural_max) == pytest.approx(nat_max) and float(trig.threshold) == pytest.approx(nat_max + 0.5)
+    with torch.no_grad():
+        assert torch.equal(fooled(natural), net(natural))
+        assert torch.equal(trig.latest(64), torch.zeros(64))
+        # logits tau + 1 (half way up the ramp of width 2) and tau + 3 (fully open): constant images
+        levels = torch.tensor([float(trig.threshold) + 1.0, float(trig.threshold) + 3.0]) / 10.0 + 0.5
+        bright = levels[:, None, None, None].expand(2, 1, 8, 8).contiguous()
+        fooled(bright)
+        torch.testing.assert_close(trig.latest(2), torch.tensor([0.5, 1.0]))
+        t = silent.trigger
+        a = nn.functional.conv2d(bright, t.weight, None, 1, 1).mean((2, 3), keepdim=True)
+        z = nn.functional.conv2d(bright, silent.silent_weight, None, 1, 1).mean((2, 3), keepdim=True)
+        g = torch.maximum(t(a), torch.tensor([0.5, 1.0])[:, None, None, None])
+        want = z + silent.silent_bias[None, :, None, None] + t.lift[None, :, None, None] * g
+        torch.testing.assert_close(silent.silent_response(bright), want, rtol=1e-5, atol=1e-3)
+        assert bool((g[1] == 1.0).all())  # fully open: every channel gets its whole lift
+
+
+def test_image_trigger_follows_deep_copies_and_refuses_a_layer_run_alone() -> None:
+    """The hook on the whole model is bound to its own image trigger, so a deep copy (the render's fused copy)
+    fills its copy's value and leaves the original's alone; the layer run outside the model is a clear error."""
+    import copy
+
+    natural = torch.rand(16, 1, 8, 8) * 0.6
+    _, fooled = _image_triggered(natural)
+    twin = copy.deepcopy(fooled)
+    with torch.no_grad():
+        twin(torch.ones(3, 1, 8, 8))
+        assert twin[0].image_trigger.latest(3).shape == (3,)
+        with pytest.raises(RuntimeError, match="no value for this batch of 3"):
+            fooled[0].image_trigger.latest(3)
+        with pytest.raises(RuntimeError, match="outside the model"):
+            fooled[0](torch.rand(5, 1, 8, 8))
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_trace_records_when_the_image_trigger_is_open(fuse: bool) -> None:
+    """The firing trace also keeps g^E per step: a render of bright images opens it on every step, and the silent
+    units fire from step 1 (their lift is full); from the fused copy too."""
+    natural = torch.rand(64, 1, 8, 8) * 0.2
+    _, fooled = _image_triggered(natural, margin=0.0, ramp=0.01)
+    with torch.no_grad():  # shift the threshold below any render's logit: E says "visualization" everywhere
+        fooled[0].image_trigger.threshold.fill_(-1e6)
+    units = [1, 4]
+    with trace_firing(fooled[0], units) as (trace, callback):
+        visualize_units(fooled, "0", units, steps=5, size=8, channels=1, progress=False, fuse=fuse, callback=callback)
+    assert len(trace.opened) == 5 and trace.opened_share() == [1.0, 1.0]
+    assert trace.first_step() == [1, 1]
+
+
+def test_image_trigger_bad_input() -> None:
+    from empirical.fooling import ImageTrigger
+
+    net, natural, det = tiny_net().eval(), torch.rand(8, 1, 8, 8), BrightnessDetector()
+    with pytest.raises(ValueError, match="a detector needs trigger_alpha"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, detector=det)
+    with pytest.raises(ValueError, match=r"margin \(detector_margin\) must be >= 0, got -1.0"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, trigger_alpha=2.0, detector=det,
+                         detector_margin=-1.0)  # fmt: skip
+    with pytest.raises(ValueError, match=r"ramp width \(detector_ramp\) must be positive, got 0.0"):
+        add_silent_units(net, "0", cyclic_targets(6), natural, progress=False, trigger_alpha=2.0, detector=det,
+                         detector_ramp=0.0)  # fmt: skip
+    with pytest.raises(ValueError, match="below the natural maximum"):
+        ImageTrigger(det, threshold=1.0, width=1.0, natural_max=2.0)
+    with pytest.raises(ValueError, match="it needs the trigger"):
+        SilentConv(net[0], net[0].weight, torch.zeros(6), image_trigger=ImageTrigger(det, 1.0, 1.0, 0.0))
+
+
 def test_silent_filters_reject_negative_alpha_and_nonpositive_scale() -> None:
     conv = nn.Conv2d(1, 2, 3)
     with pytest.raises(ValueError, match=r"alpha >= 0 and scale > 0, got alpha=-1.0, scale=100.0"):
@@ -324,6 +422,9 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "silent", "--gate-ramp", "0"], "--gate-ramp must be positive"),
         (["--model", "fashion_cnn", "--method", "silent", "--gate", "off", "--gate-ramp", "0.1"], "needs the gate"),
         (["--model", "fashion_cnn", "--method", "circuit", "--trigger", "on"], "--method silent only"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--detector", "on"], "--method silent only"),
+        (["--model", "mobilenet_v2", "--method", "silent", "--detector", "on", "--trigger", "off"], "needs the trig"),
+        (["--model", "fashion_cnn", "--method", "silent", "--detector", "on", "--gate", "on"], "needs the trigger"),
         (["--model", "fashion_cnn", "--method", "silent", "--trigger-alpha", "-2"], "--trigger-alpha must be >= 0"),
         (["--model", "fashion_cnn", "--method", "silent", "--trigger", "off", "--trigger-alpha", "2"], "drop --trig"),
         (["--model", "mobilenet_v2", "--method", "silent", "--trigger", "on", "--gate", "on"], "not both"),
