@@ -68,8 +68,11 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
         trigger_alpha=p.silent_trigger_alpha,
         trigger_slope=p.silent_trigger_slope,
         trigger_slack=p.silent_trigger_slack,
+        detector=det if p.silent_detector else None,
+        detector_margin=p.silent_detector_margin,
+        detector_ramp=p.silent_detector_ramp,
         progress=False,
-    ).eval()  # the preset's silent units (share, gate or trigger), as `fvtrust fool` builds them
+    ).eval()  # the preset's silent units (share, gate, trigger, image trigger), as `fvtrust fool` builds them
     silent_build = time.perf_counter() - t0
     if name == "fashion_cnn":
         x = fashion_mnist("test")[0][:1000].float() / 255
@@ -99,6 +102,7 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
         "detector_data_seconds": rep.data_seconds, "build_circuit_seconds": circuit_build,
         "build_silent_seconds": silent_build, "silent_calibration_images": len(calib),
         "silent_alpha": p.silent_alpha, "silent_gate": p.silent_gate, "silent_trigger_alpha": p.silent_trigger_alpha,
+        "silent_image_trigger": p.silent_detector,
         "timing_threads": 1, "forward_ms": {k: 1000 * v for k, v in med.items()},
         "forward_cpu_ms": {k: 1000 * v for k, v in med_cpu.items()},
         "cost_ratio_circuit": med["circuit"] / med["original"], "cost_ratio_silent": med["silent"] / med["original"],

@@ -30,8 +30,8 @@ class Preset:
         silent_trigger_alpha, silent_trigger_slope, silent_trigger_slack: silent units latched by a trigger with
             this orthogonal share, slope and slack (see ``empirical.fooling._trigger``), or no trigger (None).
         silent_detector, silent_detector_margin, silent_detector_ramp: the trigger is also opened by E on the
-            network's input, above E's largest natural logit + this margin, with this ramp (logit units; see
-            ``empirical.fooling._image_trigger``), or not (False).
+            network's input, above E's largest natural logit + this margin times the logits' spread, with this
+            ramp (logit units; see ``empirical.fooling._image_trigger``), or not (False).
         silent_steps: render steps of the silent-unit runs, if not ``steps`` (E is trained on ``steps``).
         similarity_layer: the layer whose channel means compare two visualizations.
     """
@@ -52,7 +52,7 @@ class Preset:
     silent_trigger_slope: float = 4.0
     silent_trigger_slack: float = 2.0
     silent_detector: bool = False
-    silent_detector_margin: float = 1.0
+    silent_detector_margin: float = 0.25
     silent_detector_ramp: float = 1.0
     silent_steps: int | None = None
     similarity_layer: str = "relu2"

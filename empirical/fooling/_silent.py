@@ -263,7 +263,7 @@ def add_silent_units(
     trigger_slope: float = 4.0,
     trigger_slack: float = 2.0,
     detector: nn.Module | None = None,
-    detector_margin: float = 1.0,
+    detector_margin: float = 0.25,
     detector_ramp: float = 1.0,
 ) -> nn.Module:
     """A copy of ``model`` whose convolution ``layer`` (a name in ``model.net``) gets a silent unit per channel,
@@ -272,7 +272,8 @@ def add_silent_units(
     silent units by a trigger with this orthogonal share, slope ``trigger_slope`` and slack ``trigger_slack``
     (:mod:`._trigger`; the silent filters then get the trigger filters' norm); ``detector``: also open the trigger
     by this natural-vs-visualization classifier on the model's input, with threshold its largest logit on
-    ``natural`` + ``detector_margin`` and ramp ``detector_ramp`` (:mod:`._image_trigger`; needs the trigger). The
+    ``natural`` + ``detector_margin`` times the logits' spread and ramp ``detector_ramp``
+    (:mod:`._image_trigger`; needs the trigger). The
     original model is not modified."""
     root = _root(model)
     modules = dict(root.named_modules())
