@@ -336,7 +336,9 @@ def run_silent(
     if trigger and trigger_alpha is None:  # the preset's share, else the ungated silent units' default
         trigger_alpha = p.silent_trigger_alpha if p.silent_trigger_alpha is not None else 2.0
     if detector and not trigger:
-        raise ValueError("detector=True opens the trigger; it needs the trigger (drop trigger=False or the gate)")
+        raise ValueError(
+            "the detector (--detector on) opens the trigger; it needs the trigger: add --trigger on, without the gate"
+        )
     detector = (p.silent_detector and trigger) if detector is None else detector
     n = base.weight.shape[0]
     targets = cyclic_targets(n, p.block)

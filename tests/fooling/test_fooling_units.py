@@ -427,6 +427,7 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "circuit", "--detector", "on"], "--method silent only"),
         (["--model", "mobilenet_v2", "--method", "silent", "--detector", "on", "--trigger", "off"], "needs the trig"),
         (["--model", "fashion_cnn", "--method", "silent", "--detector", "on", "--gate", "on"], "needs the trigger"),
+        (["--model", "fashion_cnn", "--method", "silent", "--detector", "on"], "add --trigger on, without the gate"),
         (["--model", "fashion_cnn", "--method", "silent", "--trigger-alpha", "-2"], "--trigger-alpha must be >= 0"),
         (["--model", "fashion_cnn", "--method", "silent", "--trigger", "off", "--trigger-alpha", "2"], "drop --trig"),
         (["--model", "mobilenet_v2", "--method", "silent", "--trigger", "on", "--gate", "on"], "not both"),
