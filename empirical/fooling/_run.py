@@ -390,10 +390,11 @@ def run_silent(
     report["visualizations_where_a_silent_unit_fires"] = _fired(fooled, silent, fooled_imgs)
     target_images = {u: orig[targets[u]] for u in units}
     report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
-    for row, first, share in zip(report["per_unit"], firing.first_step(), firing.share(), strict=True):
+    opened = firing.opened_share()
+    for row, first, share, open_ in zip(report["per_unit"], firing.first_step(), firing.share(), opened, strict=True):
         row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
         if silent.image_trigger is not None:
-            row["image_trigger_open_share_of_steps"] = firing.opened_share()[units.index(row["unit"])]
+            row["image_trigger_open_share_of_steps"] = open_
     _score_against_reseeded(model, layer, report["per_unit"], orig, p, seed, progress)
     ideal = _against_ideal(model, layer, report["per_unit"], fooled_imgs, orig, target_images, p, seed, progress)
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"

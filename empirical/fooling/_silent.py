@@ -273,8 +273,7 @@ def add_silent_units(
     (:mod:`._trigger`; the silent filters then get the trigger filters' norm); ``detector``: also open the trigger
     by this natural-vs-visualization classifier on the model's input, with threshold its largest logit on
     ``natural`` + ``detector_margin`` times the logits' spread and ramp ``detector_ramp``
-    (:mod:`._image_trigger`; needs the trigger). The
-    original model is not modified."""
+    (:mod:`._image_trigger`; needs the trigger). The original model is not modified."""
     root = _root(model)
     modules = dict(root.named_modules())
     conv = modules.get(layer)
