@@ -86,9 +86,10 @@ def preset(model_name: str, quick: bool) -> Preset:
             n_natural_train=4000, n_natural_test=1000, epochs=4,
         ),
         steps=256, render={"crop": True}, block=8, n_natural_eval=1000, silent_layer="features.17.conv.2",
-        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, silent_alpha=16.0, silent_trigger_alpha=1.0,
+        silent_calibration=2000, silent_margin=1.0, silent_pooled=True, silent_alpha=32.0, silent_trigger_alpha=1.0,
         silent_detector=True, similarity_layer="features.7",
     )  # fmt: skip
+    # alpha 32 with the image trigger: 40 of 40 units fooled over seeds 0-4 (alpha 16: 39 of 40), docs/fooling.md 3.7
     if not quick:
         return full
     det = replace(
