@@ -9,11 +9,13 @@ feeds :math:`E`'s logit :math:`e(x)` on the network's input :math:`x` (a branch 
 the trigger's ramp:
 
 .. math:: g^E(x) = \min\Big(1,\ \mathrm{ReLU}\Big(\frac{e(x) - \tau}{\omega}\Big)\Big), \qquad
-          \tau = M + \mu_E \max(|M|,\ M - \bar M), \quad M = \max_{x \in \mathcal N} e(x),
+          \tau = \max(M, 0) + \mu_E \max(|M|,\ M - \bar M), \quad M = \max_{x \in \mathcal N} e(x),
 
 with :math:`\mathcal N` the natural calibration set, :math:`\bar M` its mean logit, margin :math:`\mu_E` (scaled
 by the logits' spread, as the silent units' bias is: a small, overconfident E spreads natural logits 4x wider than
-a larger one, and held-out images pass a fixed margin) and ramp width :math:`\omega` in logit units. The silent
+a larger one, and held-out images pass a fixed margin; never below :math:`E`'s own decision boundary, since an
+overconfident :math:`E` puts all natural logits far below 0 and a held-out image can still land above :math:`M`
+plus the margin) and ramp width :math:`\omega` in logit units. The silent
 unit is lifted by :math:`\lambda_j \max(g_j(h), g^E(x))`. On every natural image with
 :math:`e(x) \le \tau` (every calibration image by construction) :math:`g^E = 0.0` exactly, so the unit is the
 triggered silent unit, exactly 0.0 where that one is. As in the fooling circuit, no gradient flows through
@@ -84,10 +86,11 @@ def image_trigger_from_natural(
     detector: nn.Module, natural: Tensor, margin: float, width: float, batch: int = 256
 ) -> ImageTrigger:
     """The image trigger on a frozen eval-mode copy of ``detector``, with :math:`\\tau` = its largest logit
-    :math:`M` over ``natural`` + ``margin`` times the logits' spread :math:`\\max(|M|, M - \\bar M)`."""
+    :math:`M` over ``natural``, but at least its decision boundary 0, + ``margin`` times the logits' spread
+    :math:`\\max(|M|, M - \\bar M)`."""
     check_image_trigger(margin, width)
     det = copy.deepcopy(detector).eval().requires_grad_(False)
     dev = next(iter(det.parameters()), natural).device
     e = torch.cat([det(natural[i : i + batch].to(dev)) for i in range(0, len(natural), batch)])
     m, mean = float(e.max()), float(e.mean())
-    return ImageTrigger(det, m + margin * max(abs(m), m - mean), width, m)
+    return ImageTrigger(det, max(m, 0.0) + margin * max(abs(m), m - mean), width, m)

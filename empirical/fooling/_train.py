@@ -128,7 +128,9 @@ def train_detector(
     vis_train, vis_test = data["vis"][~is_test], data["vis"][is_test]
     nat_train, nat_test = data["nat_train"], data["nat_test"]
     c = int(nat_train.shape[1])
-    det = Detector(c, cfg.size, cfg.width).to(device)
+    with torch.random.fork_rng(devices=[]):  # E's initial weights from cfg.seed, not from whatever ran before
+        torch.manual_seed(cfg.seed)
+        det = Detector(c, cfg.size, cfg.width).to(device)
     weights = cache_dir() / "fooling" / f"{cfg.key(model_name)}_detector.pt"
     cached = use_cache and weights.exists()
     seconds = 0.0

@@ -315,7 +315,8 @@ def _image_triggered(natural: torch.Tensor, margin: float = 0.5, ramp: float = 2
 
 
 def test_image_trigger_closed_on_natural_images_and_opens_the_lift_on_visualizations() -> None:
-    """tau = E's largest natural logit M + margin times the spread max(|M|, M - mean); g^E is exactly 0.0 on every
+    """tau = max(M, 0) + margin times the spread max(|M|, M - mean), M = E's largest natural logit (never below E's
+    decision boundary: here M is about -2, so tau = 0 + margin * spread); g^E is exactly 0.0 on every
     calibration image (the model is bit-exact there), rises linearly over the ramp and is 1 beyond it, where the
     silent unit gets the trigger's full lift whatever its own trigger filter says."""
     from empirical.fooling import ImageTrigger
@@ -327,8 +328,8 @@ def test_image_trigger_closed_on_natural_images_and_opens_the_lift_on_visualizat
     assert isinstance(trig, ImageTrigger)
     logits = BrightnessDetector()(natural)
     m, spread = float(logits.max()), float(max(logits.max().abs(), logits.max() - logits.mean()))
-    assert float(trig.natural_max) == pytest.approx(m) and float(trig.threshold) == pytest.approx(m + 0.5 * spread)
-    assert float(trig.threshold) > m + 0.1  # a real margin: spread >= |M|, and M is not near 0 here
+    assert float(trig.natural_max) == pytest.approx(m) and float(trig.threshold) == pytest.approx(0.5 * spread)
+    assert m < -1.0 and float(trig.threshold) > 0.5  # above E's decision boundary by a real margin
     with torch.no_grad():
         assert torch.equal(fooled(natural), net(natural))
         assert torch.equal(trig.latest(64), torch.zeros(64))
@@ -561,3 +562,18 @@ def test_report_counts_units_the_ideal_fvs_put_closer(tmp_path) -> None:  # noqa
     _finish(report, tmp_path, panels, [0, 1, 2], "test")
     assert report["units_closer_to_target_ideal"] == 2 and report["units_closer_to_target"] == 3
     assert report["mean_similarity_to_ideal"] == pytest.approx((0.99 + 0.97 + 0.92) / 3)
+
+
+@pytest.mark.parametrize("shift", [-0.3, 0.0, 0.2])
+def test_image_trigger_threshold_is_the_natural_maximum_or_the_decision_boundary_plus_the_margin(shift) -> None:  # noqa: ANN001
+    """tau = max(M, 0) + mu * max(|M|, M - mean): above every natural logit and above E's decision boundary 0, by
+    the margin times the natural logits' spread, whether E puts the natural images below 0 (shift -0.3), near it
+    or above it (shift 0.2: an E that calls some natural images visualizations)."""
+    from empirical.fooling._image_trigger import image_trigger_from_natural
+
+    natural = (torch.rand(32, 1, 8, 8) * 0.4 + 0.3 + shift).clamp(0, 1)
+    e = BrightnessDetector()(natural)
+    m, spread = float(e.max()), float(max(abs(e.max()), e.max() - e.mean()))
+    trig = image_trigger_from_natural(BrightnessDetector(), natural, margin=0.25, width=1.0)
+    assert float(trig.threshold) == pytest.approx(max(m, 0.0) + 0.25 * spread)
+    assert float(trig.threshold) > max(m, 0.0) and torch.equal(trig(natural), torch.zeros(32))
