@@ -441,8 +441,10 @@ def _milp_certified(
     - infeasible: no point beats v (beyond HiGHS's tolerances); v is certified;
     - optimal: its argmax is snapped to the exact optimal vertex of its activation region; if that is better it
       becomes v. v is certified when the MILP's proved dual bound is at most v + 1e-5 max(1, |v|) (HiGHS's
-      feasibility tolerances are about 1e-6; z3 closes that gap exactly). Otherwise (never seen) the cutoff
-      moves up to the new v and the MILP runs again.
+      feasibility tolerances are about 1e-6; z3 closes that gap exactly). Otherwise the cutoff moves up to the
+      new v and the MILP runs again; if the point is no better in exact terms (a point just outside the box,
+      within HiGHS's 1e-6 tolerance, on a steep network: 1 in ~12,000 random networks), the MILP runs again
+      with 1e-9 tolerances, and raises if that does not settle it.
     A MILP that stops at its time limit raises; it never counts as "infeasible". Returns the value, the point and
     the number of MILP solves."""
     Ws, bs = _floats(net)
@@ -452,6 +454,32 @@ def _milp_certified(
     val, ys = _incumbent(net, sense)
     snap = lambda x: _snap(net, x, sense)  # noqa: E731
     return _cutoff_rounds(model, gain, sign, sign * bs[-1][0], val, ys, snap, time_limit, max_rounds)
+
+
+def _run_round(
+    model: _Model, cost: np.ndarray, options: dict[str, Any], h: highspy.Highs, level: float
+) -> tuple[highspy.Highs, highspy.HighsModelStatus]:
+    """One MILP solve of :func:`_cutoff_rounds` with the cutoff (its last row, and HiGHS's objective bound) at
+    ``level``. HiGHS 1.16's presolve can end a cutoff MILP with "Solve error" (seen on a random 2-8-8-1 network
+    whose incumbent is already optimal); such a round is solved again from scratch without presolve, and that
+    solver is kept. Returns the solver and its status, which is Infeasible, ObjectiveBound or Optimal; any other
+    status raises (a time limit never counts as a verdict)."""
+    ok = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound,
+          highspy.HighsModelStatus.kOptimal)  # fmt: skip
+    statuses = []
+    for attempt in range(2):
+        if attempt == 1:
+            h = _highs(model, cost, {**options, "presolve": "off"})
+        h.changeRowBounds(model.A.shape[0] - 1, level, highspy.kHighsInf)
+        h.setOptionValue("objective_bound", -level)
+        h.run()
+        status = h.getModelStatus()
+        if status in ok:
+            return h, status
+        statuses.append(h.modelStatusToString(status))
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            break
+    raise RuntimeError(f"MILP ended without a verdict (HiGHS: {', then without presolve: '.join(statuses)})")
 
 
 def _cutoff_rounds(
@@ -472,17 +500,14 @@ def _cutoff_rounds(
     d = len(ys)
     cost = np.zeros(model.A.shape[1])
     cost[model.out] = -gain  # HiGHS minimises -sign (f - const)
-    h = _highs(model, cost, {**_MILP_OPTIONS, "time_limit": float(time_limit)})
+    options = {**_MILP_OPTIONS, "time_limit": float(time_limit)}
+    tight = {**options, "mip_feasibility_tolerance": 1e-9, "primal_feasibility_tolerance": 1e-9}
+    h = _highs(model, cost, options)
     for rounds in range(1, max_rounds + 1):
         level = _cutoff_level(val, sign, const)
-        h.changeRowBounds(model.A.shape[0] - 1, level, highspy.kHighsInf)
-        h.setOptionValue("objective_bound", -level)
-        h.run()
-        status = h.getModelStatus()
+        h, status = _run_round(model, cost, options, h, level)
         if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
             return val, ys, rounds
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"MILP ended without a verdict (HiGHS: {h.modelStatusToString(status)})")
         x = np.array(h.getSolution().col_value)
         v2, y2 = snap(x[:d])
         improved = better(v2, val)
@@ -492,7 +517,10 @@ def _cutoff_rounds(
         dual = -(info.mip_dual_bound if model.integer.any() else info.objective_function_value) + const
         if dual <= sign * float(val) + 1e-5 * max(1.0, abs(float(val))):
             return val, ys, rounds
-        if not improved:  # the solver's point is no better in exact terms
+        if not improved and options is not tight:  # a point within HiGHS's 1e-6 tolerances, not truly better:
+            options = tight  # e.g. y = 1 + 7.6e-7 on a network of slope ~500; solve again with tight tolerances
+            h = _highs(model, cost, options)
+        elif not improved:  # the solver's point is no better in exact terms, even at tight tolerances
             raise RuntimeError(f"MILP point {x[:d]} does not improve on {val} in exact arithmetic")
     raise RuntimeError(f"no certified {'max' if sign > 0 else 'min'} after {max_rounds} MILP rounds")
 
