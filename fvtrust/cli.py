@@ -26,6 +26,9 @@ COMMAND_MODULES = (
     "paths",
     "explore",
     "bridge",
+    "evaluate",
+    "sweep",
+    "cache",
 )
 
 
