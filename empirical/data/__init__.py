@@ -1,4 +1,4 @@
-"""Natural images available offline: photos inside PyPI wheels and Fashion-MNIST from Debian."""
+"""Natural images: ImageNet class folders on disk, photos inside PyPI wheels and Fashion-MNIST from Debian."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ import torch
 from torch import Tensor
 
 from empirical.data._fashion import FASHION_CLASSES, fashion_mnist, read_idx
+from empirical.data._imagenet import (
+    ImageFolderData,
+    check_image_file,
+    image_folder,
+    imagenet_wnids,
+    load_image,
+    output_wnids,
+)
 from empirical.data._photos import PHOTOS, random_crops, to_tensor
 
 
@@ -44,9 +52,15 @@ def natural_images(kind: str = "imagenet", *, split: str = "test", size: int = 2
 __all__ = [
     "FASHION_CLASSES",
     "PHOTOS",
+    "ImageFolderData",
     "NaturalImages",
+    "check_image_file",
     "fashion_mnist",
+    "image_folder",
+    "imagenet_wnids",
+    "load_image",
     "natural_images",
+    "output_wnids",
     "random_crops",
     "read_idx",
     "to_tensor",
