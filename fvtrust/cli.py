@@ -2,17 +2,27 @@
 
 Each sub-command lives in its own module under :mod:`fvtrust.commands` and exposes
 ``register(subparsers) -> None``; the parser it adds sets ``func`` to a callable taking the parsed
-arguments and returning an exit status. Bad input (``ValueError``, ``FileNotFoundError``, ``KeyError``
-raised with a readable message) ends the program with exit status 2 and one line on stderr.
+arguments and returning an exit status. A command parses, calls one library function and prints.
+
+Exit status: 0 success; 1 a result that failed (e.g. a certificate that did not verify); 2 bad input
+(:data:`fvtrust.errors.USER_ERRORS`: one line on stderr naming the argument or file, no traceback; set
+``FVTRUST_DEBUG=1`` to see the traceback); 130 interrupted; 141 the reader of stdout went away (e.g. ``| head``),
+quietly. Any other exception is a bug and surfaces with its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
+
+from fvtrust import __version__
+from fvtrust.errors import USER_ERRORS, UsageError, one_line
+
+__all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 
 #: Sub-command modules, in the order ``fvtrust --help`` lists them. A module that is missing is skipped
 #: only if it is not installed at all (optional parts); any other import error is a bug and is raised.
@@ -32,10 +42,6 @@ COMMAND_MODULES = (
 )
 
 
-class UsageError(ValueError):
-    """A command-line argument that cannot be used; the message names it and what is allowed."""
-
-
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one readable line (no usage block) and exit status 2."""
 
@@ -48,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fvtrust",
         description="How much does a feature visualization tell us about a neural network?",
     )
+    parser.add_argument("--version", action="version", version=f"fvtrust {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
@@ -60,12 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    return " ".join(text.split())
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the interpreter's final flush stays silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``fvtrust`` with ``argv`` (default ``sys.argv[1:]``); the exit status (see the module docstring)."""
+    try:
+        status = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
@@ -73,8 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status = args.func(args)
-    except (ValueError, FileNotFoundError, KeyError, IndexError) as err:
-        print(f"fvtrust {args.command}: error: {_one_line(err)}", file=sys.stderr)
+    except USER_ERRORS as err:
+        if os.environ.get("FVTRUST_DEBUG"):
+            raise
+        print(f"fvtrust {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"fvtrust {args.command}: interrupted", file=sys.stderr)

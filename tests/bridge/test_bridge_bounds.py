@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.functional import jacobian
 
-from fvtrust.bridge import (
+from empirical.bridge import (
     chain_steps,
     conv_fft_bound,
     conv_frobenius_bound,
@@ -243,7 +243,7 @@ def test_mobilenet_like_bound_dominates_sampled_gradients(layer: str) -> None:
     assert bound.steps[0].kind.startswith("Normalise + Conv2d")  # 1/std folded into the first conv
 
     def f(x: Tensor) -> Tensor:
-        from fvtrust.bridge import layer_activation
+        from empirical.bridge import layer_activation
 
         act = layer_activation(model, layer, x)
         return act[:, 1].flatten(1).mean(1) if act.ndim > 2 else act[:, 1]

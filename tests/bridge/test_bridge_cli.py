@@ -9,9 +9,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from fvtrust import bridge
+from empirical.bridge import BridgeData, BridgeRun, _run, bridge_unit
 from fvtrust.cli import main
-from fvtrust.commands import bridge as command
 
 
 class TinyZoo(nn.Module):
@@ -44,14 +43,14 @@ class TinyZoo(nn.Module):
 
 @pytest.fixture
 def fake_zoo(monkeypatch: pytest.MonkeyPatch) -> None:
-    gen = torch.Generator().manual_seed(1)
+    def data(config: _run.BridgeConfig) -> BridgeData:
+        gen = torch.Generator().manual_seed(config.seed + 1)
+        test = torch.rand(config.images, 1, 16, 16, generator=gen) * 0.6
+        pool = torch.rand(config.pool, 1, 16, 16, generator=gen) if config.pool else None
+        return BridgeData(test, pool, {"test": "rand"})
 
-    def data(name: str, n_images: int, pool: int, seed: int) -> bridge.BridgeData:
-        test = torch.rand(n_images, 1, 16, 16, generator=gen) * 0.6
-        return bridge.BridgeData(test, torch.rand(pool, 1, 16, 16, generator=gen) if pool else None, {"test": "rand"})
-
-    monkeypatch.setattr(command, "_load_model", lambda name, device: TinyZoo())
-    monkeypatch.setattr(bridge, "load_bridge_data", data)
+    monkeypatch.setattr(_run, "_load_model", lambda name, device: TinyZoo())
+    monkeypatch.setattr(_run, "_load_data", data)
 
 
 @pytest.mark.parametrize("unit", ["4:2", "logits:1"])
@@ -81,8 +80,11 @@ def test_cli_writes_report_figure_and_summary(
     [
         (["--model", "resnet50", "--unit", "1:0"], "not supported"),
         (["--model", "fashion_cnn", "--unit", "conv"], "LAYER:INDEX"),
-        (["--model", "fashion_cnn", "--unit", "1:0", "--images", "0"], "--images must be >= 1"),
-        (["--model", "fashion_cnn", "--unit", "1:0", "--exemplars", "-1"], "--exemplars must be >= 0"),
+        (["--model", "fashion_cnn", "--unit", "1:0", "--images", "0"], "images must be an integer in [1, 10000]"),
+        (["--model", "fashion_cnn", "--unit", "1:0", "--exemplars", "-1"], "exemplars must be an integer in [0,"),
+        (["--model", "fashion_cnn", "--unit", "1:0", "--steps", "1000000000000"], "steps must be an integer in"),
+        (["--model", "fashion_cnn", "--unit", "1:0", "--device", "nosuch"], "device 'nosuch'"),
+        (["--model", "fashion_cnn", "--unit", "1:0", "--seed", "-3"], "seed must be"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
@@ -91,3 +93,47 @@ def test_bad_input_is_one_line_and_status_2(
     assert main(["bridge", *extra, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def _without_timing(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "provenance"}
+
+
+def test_python_call_gives_the_command_line_result(tmp_path: Path, fake_zoo: None) -> None:
+    """``bridge_unit`` from Python and ``fvtrust bridge`` write the same report (up to the timings)."""
+    argv = ["--model", "fashion_cnn", "--unit", "4:2", "--quick", "--images", "20", "--steps", "30", "--exemplars", "1"]
+    assert main(["bridge", *argv, "--out", str(tmp_path / "cli"), "--no-progress"]) == 0
+    run = bridge_unit(
+        "fashion_cnn", "4:2", tmp_path / "py", quick=True, images=20, steps=30, exemplars=1, progress=False
+    )
+    assert isinstance(run, BridgeRun) and run.config.images == 20 and run.config.pool == 2000
+    from_cli = json.loads((tmp_path / "cli" / "bridge.json").read_text())
+    from_py = json.loads((tmp_path / "py" / "bridge.json").read_text())
+    assert (
+        _without_timing(from_cli) == _without_timing(from_py) == _without_timing(json.loads(json.dumps(run.to_dict())))
+    )
+    assert (tmp_path / "cli" / "bridge.md").read_text() == run.markdown + "\n"
+
+
+def test_unwritable_out_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--out`` under a regular file: exit 2 naming it, and the model is never loaded."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+
+    def no_model(name: str, device: str) -> None:
+        raise AssertionError("the model was loaded before the output directory was checked")
+
+    monkeypatch.setattr(_run, "_load_model", no_model)
+    with pytest.raises(ValueError, match="not a directory"):
+        bridge_unit("fashion_cnn", "4:2", blocker / "sub")
+    assert main(["bridge", "--model", "fashion_cnn", "--unit", "4:2", "--out", str(blocker / "sub")]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_python_call_without_out_writes_nothing(
+    tmp_path: Path, fake_zoo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = bridge_unit("fashion_cnn", "logits:1", quick=True, images=10, steps=20, progress=False)
+    assert run.paths == {} and list(tmp_path.iterdir()) == []
+    assert run.to_dict()["settings"]["images"] == 10 and run.to_dict()["config"]["layer"] == "logits"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fvtrust.bridge import (
+from empirical.bridge import (
     decisions,
     lipschitz_ranges,
     make_observations,

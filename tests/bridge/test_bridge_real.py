@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def fashion() -> tuple:
     models = pytest.importorskip("empirical.models")
     pytest.importorskip("empirical.data")
-    from fvtrust.bridge import load_bridge_data
+    from empirical.bridge import load_bridge_data
 
     torch.manual_seed(0)
     model = models.load_model("fashion_cnn", device="cpu")
@@ -28,7 +28,7 @@ def _conv_layer(model: torch.nn.Module) -> str:
 
 @pytest.mark.parametrize("where", ["conv", "logits"])
 def test_every_activation_lies_in_its_certified_range(fashion: tuple, where: str) -> None:
-    from fvtrust.bridge import analyse
+    from empirical.bridge import analyse
 
     model, data = fashion
     layer = _conv_layer(model) if where == "conv" else "logits"
