@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from empirical.data._evaluate import compare_models, evaluate_folder, evaluate_model, wilson_interval
 from empirical.data._fashion import FASHION_CLASSES, fashion_mnist, read_idx
 from empirical.data._imagenet import (
     ImageFolderData,
@@ -55,6 +56,9 @@ __all__ = [
     "ImageFolderData",
     "NaturalImages",
     "check_image_file",
+    "compare_models",
+    "evaluate_folder",
+    "evaluate_model",
     "fashion_mnist",
     "image_folder",
     "imagenet_wnids",
@@ -64,4 +68,5 @@ __all__ = [
     "random_crops",
     "read_idx",
     "to_tensor",
+    "wilson_interval",
 ]

@@ -1,0 +1,93 @@
+"""``fvtrust evaluate``: top-1 and top-5 accuracy of a zoo model on an ImageNet folder, with 95% intervals.
+
+``fvtrust evaluate --model mobilenet_v2 --imagenet-dir DIR [--json]`` reads every image of DIR (class folders
+named by WordNet id, class index or class name), checks each file first, and prints accuracy with n and Wilson
+95% intervals; ``--json`` prints the full record (n_images, top1, top5, intervals, source, preprocessing,
+provenance). Under ``torchrun`` the images are split across processes and the counts summed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+MAX_BATCH = 4096
+MAX_WORKERS = 64
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "evaluate",
+        help="top-1/top-5 accuracy of a zoo model on an ImageNet folder (with 95%% intervals)",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    p.add_argument("--model", required=True, help="zoo model (see `fvtrust models`)")
+    p.add_argument("--weights", type=Path, default=None, help="weights file (models whose weights do not ship)")
+    p.add_argument("--imagenet-dir", required=True, type=Path, help="ImageNet folder: one sub-folder per class")
+    p.add_argument("--json", action="store_true", help="print the full JSON record")
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON record to this file")
+    p.add_argument("--batch-size", type=int, default=64, help=f"images per batch, 1..{MAX_BATCH} (default 64)")
+    p.add_argument("--workers", type=int, default=0, help=f"decoding processes, 0..{MAX_WORKERS} (default 0)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _check(args: argparse.Namespace) -> None:
+    from empirical.models import MODEL_NAMES
+
+    if args.model not in MODEL_NAMES:
+        raise ValueError(f"--model {args.model!r} is not a zoo model; models: {', '.join(MODEL_NAMES)}")
+    if not 1 <= args.batch_size <= MAX_BATCH:
+        raise ValueError(f"--batch-size must be in 1..{MAX_BATCH}, got {args.batch_size}")
+    if not 0 <= args.workers <= MAX_WORKERS:
+        raise ValueError(f"--workers must be in 0..{MAX_WORKERS}, got {args.workers}")
+    if args.weights is not None and not args.weights.is_file():
+        raise ValueError(f"--weights {str(args.weights)!r} is not a readable file")
+    if not args.imagenet_dir.is_dir():
+        raise ValueError(f"--imagenet-dir {str(args.imagenet_dir)!r} is not a directory")
+    if args.out is not None:
+        parent = args.out.resolve().parent
+        if args.out.is_dir() or not parent.is_dir():
+            raise ValueError(f"--out {str(args.out)!r}: must be a file in an existing directory")
+    import torch
+
+    try:
+        dev = torch.device(args.device)
+    except RuntimeError:
+        raise ValueError(f"--device {args.device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device!r}: CUDA is not available on this machine")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    from empirical.data import evaluate_folder
+
+    rec = evaluate_folder(
+        args.model, args.imagenet_dir, weights=args.weights, batch_size=args.batch_size, workers=args.workers,
+        device=args.device, progress=not args.no_progress,
+    )  # fmt: skip
+    if rec is None:  # a rank other than 0 under torchrun: rank 0 prints
+        return 0
+    text = json.dumps(rec, indent=1)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
+    if args.json:
+        print(text)
+        return 0
+    n = rec["n_labelled"]
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.1f}%" if math.isfinite(x) else "n/a"
+
+    lo1, hi1 = rec["top1_interval"]
+    lo5, hi5 = rec["top5_interval"]
+    print(f"{args.model} on {rec['source']} ({rec['n_images']} images, {n} with a label of the model)")
+    print(f"  top-1 {pct(rec['top1'])}  (95% Wilson interval {pct(lo1)}-{pct(hi1)}, n={n})")
+    print(f"  top-5 {pct(rec['top5'])}  (95% Wilson interval {pct(lo5)}-{pct(hi5)}, n={n})")
+    return 0
