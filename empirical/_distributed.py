@@ -14,7 +14,19 @@ import os
 import torch
 import torch.distributed as dist
 
-__all__ = ["all_reduce_sum", "barrier", "init_from_env", "is_main", "launched", "rank", "shard", "world_size"]
+__all__ = [
+    "all_gather_object",
+    "all_reduce_sum",
+    "any_rank",
+    "barrier",
+    "finish",
+    "init_from_env",
+    "is_main",
+    "launched",
+    "rank",
+    "shard",
+    "world_size",
+]
 
 
 def launched() -> bool:
@@ -84,3 +96,24 @@ def barrier() -> None:
     """Wait for every rank (nothing to wait for with one process)."""
     if _active():
         dist.barrier()
+
+
+def all_gather_object(obj: object) -> list[object]:
+    """``[obj of rank 0, obj of rank 1, ...]`` (picklable objects: messages, lists of file records);
+    ``[obj]`` with one process. Only for small objects produced by this program, never untrusted data."""
+    if not _active():
+        return [obj]
+    out: list[object] = [None] * world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def any_rank(flag: bool) -> bool:
+    """True on every rank when ``flag`` is true on at least one (e.g. "this rank failed")."""
+    return bool(all_reduce_sum(torch.tensor([int(bool(flag))], dtype=torch.int64)).item() > 0)
+
+
+def finish() -> None:
+    """Leave the process group (if one is active) so the process exits without warnings."""
+    if _active():
+        dist.destroy_process_group()
