@@ -16,6 +16,7 @@ from typing import Any
 import sympy
 import torch
 
+from counterexamples.verify._grammar import parse_expression
 from theory import FeatureVisualization, check_class
 
 CLASSES = (
@@ -50,8 +51,9 @@ def relu_sequential(spec: dict[str, Any], dtype: torch.dtype = torch.float64) ->
 
 
 def sympy_expr(spec: dict[str, Any]) -> sympy.Expr:
-    syms = {v: sympy.Symbol(v, real=True) for v in spec["vars"]}
-    return sympy.sympify(spec["expr"], locals=syms, rational=True)
+    """The sympy expression of a ``{"kind": "sympy", "expr", "vars"}`` spec, read by the allow-list grammar (never
+    evaluated as Python)."""
+    return parse_expression(spec["expr"], spec["vars"], "witness spec")
 
 
 @dataclass

@@ -7,6 +7,8 @@ from counterexamples.verify._certificates import (
     verify_witness,
     verify_yes_proof,
 )
+from counterexamples.verify._files import load_certificate, verify_file
+from counterexamples.verify._grammar import ExpressionError, parse_expression, parse_number
 from counterexamples.verify._pieces import parse_pieces, pieces_extrema, verify_pieces
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
 from counterexamples.verify._report import Check, Report, VerificationError
@@ -14,15 +16,20 @@ from counterexamples.verify._smooth import verify_smooth_region
 
 __all__ = [
     "Check",
+    "ExpressionError",
     "ReluNet",
     "Report",
     "VerificationError",
     "evaluate",
+    "load_certificate",
+    "parse_expression",
+    "parse_number",
     "parse_pieces",
     "parse_relu_net",
     "pieces_extrema",
     "relu_net_extrema",
     "verify_counterexample",
+    "verify_file",
     "verify_lipschitz_region",
     "verify_pieces",
     "verify_smooth_region",

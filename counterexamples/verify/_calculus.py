@@ -200,6 +200,11 @@ def _grads(e: sympy.Expr, syms: list[sympy.Symbol], cap: int = 4096) -> set[Vec]
     return None
 
 
+def piecewise_affine_gradients(e: sympy.Expr, syms: list[sympy.Symbol]) -> set[Vec] | None:
+    """A superset of the exact rational gradients of a piecewise-affine expression, or None if not shown PWA."""
+    return _grads(e, syms)
+
+
 def is_piecewise_affine(e: sympy.Expr, syms: list[sympy.Symbol]) -> bool:
     return _grads(e, syms) is not None
 

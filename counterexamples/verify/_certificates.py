@@ -17,18 +17,21 @@ import sympy
 import z3
 
 from counterexamples.verify._exact import equal, frac, rational, vec
+from counterexamples.verify._grammar import ExpressionError, parse_expression, parse_number
 from counterexamples.verify._relu import evaluate
 from counterexamples.verify._report import Report
 from counterexamples.verify._witness import SpecWitness, check_fv, check_member
 from counterexamples.verify._z3expr import Z3Expr
 
 
-def verify_witness(spec: dict[str, Any], fv: dict[str, Any], cls: str, params: dict[str, Any]) -> Report:
+def verify_witness(
+    spec: dict[str, Any], fv: dict[str, Any], cls: str, params: dict[str, Any], source: str = "witness"
+) -> Report:
     """One witness: member of the class, with exactly the visualization."""
     rep = Report(f"witness of {cls}")
     try:
-        w = SpecWitness(spec)
-    except (ValueError, KeyError, TypeError, sympy.SympifyError) as err:
+        w = SpecWitness(spec, source=source)
+    except (ValueError, KeyError, TypeError) as err:
         rep.add("spec parses", False, str(err))
         return rep
     check_member(w, cls, params, rep, "witness")
@@ -41,27 +44,38 @@ def _side(v: sympy.Expr, c: sympy.Expr) -> int:
     return 0 if diff == 0 else (1 if diff > 0 else -1)
 
 
-def verify_counterexample(cert: dict[str, Any]) -> Report:
+def _parse_all(cert: dict[str, Any], source: str) -> tuple[list[SpecWitness], list[sympy.Expr]]:
+    """Every witness and claimed value of ``cert`` parsed (allow-list grammar) before any check runs."""
+    specs, claimed = cert.get("witnesses"), cert.get("values_at_x")
+    if not isinstance(specs, list) or not isinstance(claimed, list) or len(specs) != len(claimed):
+        raise ValueError(f"{source}: 'witnesses' and 'values_at_x' must be lists of the same length")
+    ws = [SpecWitness(s, source=f"{source}: witness {i}") for i, s in enumerate(specs)]
+    vs = [parse_number(str(v), f"{source}: values_at_x[{i}]") for i, v in enumerate(claimed)]
+    return ws, vs
+
+
+def verify_counterexample(cert: dict[str, Any], source: str = "certificate") -> Report:
+    """Both witnesses parse (allow-list grammar, before any check), are members of the class, have exactly the
+    visualization and the claimed values at x, and those values answer the question differently. ``source``
+    (e.g. the file name) is named in every parse error."""
     cls, params, q = cert["class"], cert.get("params", {}), cert.get("question", "exact")
     rep = Report(f"counterexample for {cls} / {q}")
     fv = cert["fv"]
     x = vec(cert["x"])
+    try:
+        witnesses, claimed = _parse_all(cert, source)
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("witnesses and values parse", False, str(err))
+        return rep
     if not rep.add("x in [0,1]^d", all(0 <= v <= 1 for v in x), f"x = {cert['x']}"):
         return rep
     values = []
-    witnesses = []
-    for i, (spec, claimed) in enumerate(zip(cert["witnesses"], cert["values_at_x"], strict=True)):
+    for i, (w, c) in enumerate(zip(witnesses, claimed, strict=True)):
         tag = f"witness {i}"
-        try:
-            w = SpecWitness(spec)
-        except (ValueError, KeyError, TypeError, sympy.SympifyError) as err:
-            rep.add(f"{tag}: spec parses", False, str(err))
-            return rep
-        witnesses.append(w)
         check_member(w, cls, params, rep, tag)
         check_fv(w, fv, rep, tag)
         val = w.value(x)
-        rep.add(f"{tag}: f(x) as claimed", equal(val, _number(claimed)), f"exact {val} vs claimed {claimed}")
+        rep.add(f"{tag}: f(x) as claimed", equal(val, c), f"exact {val} vs claimed {cert['values_at_x'][i]}")
         values.append(val)
     if len(values) != 2:
         rep.add("two witnesses", False, f"{len(values)} given")
@@ -90,12 +104,9 @@ def verify_counterexample(cert: dict[str, Any]) -> Report:
     return rep
 
 
-def _number(text: Any) -> sympy.Expr:
-    """A claimed exact value: a fraction or a closed form with sqrt (e.g. "sqrt(2)/4")."""
-    val = sympy.sympify(str(text), locals={"sqrt": sympy.sqrt}, rational=True)
-    if val.free_symbols or not val.is_real:
-        raise ValueError(f"claimed value {text!r} is not a real number")
-    return val
+def _number(text: Any, source: str) -> sympy.Expr:
+    """A claimed exact value: a fraction or a closed form with sqrt (e.g. "sqrt(2)/4"), by the allow-list grammar."""
+    return parse_number(text, source)
 
 
 def _check_erm(cert: dict[str, Any], witnesses: list[SpecWitness], rep: Report) -> None:
@@ -116,14 +127,17 @@ def _check_erm(cert: dict[str, Any], witnesses: list[SpecWitness], rep: Report) 
         rep.add(f"ERM: witness {i} has zero squared loss (exact)", loss == 0, f"loss = {loss}")
 
 
-def _decoder_env(decoder: dict[str, Any]) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
-    names = list(decoder["vars"])
-    syms = {n: sympy.Symbol(n, real=True) for n in names}
-    local: dict[str, Any] = {**syms, "Abs": sympy.Abs, "Min": sympy.Min, "Max": sympy.Max}
-    return sympy.sympify(decoder["expr"], locals=local, rational=True), syms
+def _decoder_env(decoder: dict[str, Any], source: str) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
+    names = decoder.get("vars")
+    if not isinstance(names, list):
+        raise ExpressionError(f"{source}: the decoder's 'vars' must be a list of variable names")
+    expr = parse_expression(decoder.get("expr"), names, source)
+    return expr, {n: sympy.Symbol(n, real=True) for n in names}
 
 
-def verify_yes_proof(cert: dict[str, Any], timeout_ms: int = 30000, encoding: str = "vertices") -> Report:
+def verify_yes_proof(
+    cert: dict[str, Any], timeout_ms: int = 30000, encoding: str = "vertices", source: str = "certificate"
+) -> Report:
     """z3: no member, visualization and x make the decoder wrong (the negation is unsat).
 
     For affine d = 1, "x_max is a global maximiser and x_min a global minimiser over [0,1]" is encoded either at
@@ -131,7 +145,11 @@ def verify_yes_proof(cert: dict[str, Any], timeout_ms: int = 30000, encoding: st
     literally, with a universally quantified t in [0,1] (``encoding="forall"``)."""
     cls, d = cert["class"], int(cert["params"]["d"])
     rep = Report(f"proof for {cls} (d = {d}) / {cert.get('question')}")
-    expr, syms = _decoder_env(cert["decoder"])
+    try:
+        expr, syms = _decoder_env(cert["decoder"], f"{source}: decoder")
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("decoder parses", False, str(err))
+        return rep
     Z = {n: z3.Real(n) for n in syms}
     tr = Z3Expr({s: Z[n] for n, s in syms.items()})
     dec = tr(expr)
