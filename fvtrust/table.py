@@ -134,6 +134,9 @@ def build_table(
         it = tqdm(rows, desc="theory table", unit="row", leave=False)
     for name, params, label in it:
         report = check_class(name, **params)
+        unproven = [q for q in QUESTIONS if report.answers[q].verdict == "open"]
+        if unproven:  # the table prints answers only: an unproven cell stops the command, like a failed proof
+            raise CertificateError(f"{name} / {', '.join(unproven)}: open (no proof either way): {report}")
         row = TableRow(name, label, params, report)
         if verify:
             row.verification = {q: _verify_answer(q, report.answers[q].certificate) for q in QUESTIONS}

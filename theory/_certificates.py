@@ -74,3 +74,17 @@ def region(cls: FunctionClass, fv: FeatureVisualization, vr: ValueRange, decisio
         "x": vector_str(vr.x),
         "decision": decision,
     }
+
+
+def bound_proof(cls: FunctionClass, bound: dict[str, Any]) -> dict[str, Any]:
+    """A proved bound on the relative width of every value range: the midpoint of the range then errs by at most
+    sup_width / 2 Delta."""
+    return {
+        "type": "bound",
+        "class": cls.name,
+        "params": exact_params(cls),
+        "question": "approx",
+        "sup_width": bound["sup_width"],
+        "argument": bound["argument"],
+        "decoder": "the midpoint (lo(x) + hi(x)) / 2 of the value range",
+    }

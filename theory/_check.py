@@ -28,7 +28,7 @@ from theory._range import ValueRange
 from theory._setting import FeatureVisualization, FloatArray, Observations, as_point
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
 
-Verdict = Literal["yes", "no", "depends"]
+Verdict = Literal["yes", "no", "depends", "open"]
 QUESTIONS = ("exact", "approx", "min_or_max")
 
 
@@ -116,11 +116,22 @@ def check_class(
     **params: Any,
 ) -> ClassReport:
     """Answer the three questions for a class (or, with ``fv`` and ``x``, for that instance)."""
-    fc = get_class(cls, **params)
-    if eps is not None and not (0 < float(eps) < 0.5):
-        raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
     if (fv is None) != (x is None):
         raise ValueError("give both fv= and x= to answer for one instance, or neither for the class-level answer")
+    if fv is not None:
+        if not isinstance(fv, FeatureVisualization):
+            raise ValueError(
+                f"fv must be a theory.FeatureVisualization(x_max, f_max, x_min, f_min), got {type(fv).__name__}"
+            )
+        if not isinstance(cls, FunctionClass):
+            params.setdefault("d", fv.d)  # the input dimension is the visualization's
+    if eps is not None:
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating, Fraction)):
+            raise ValueError(f"eps = {eps!r} is not a number; eps is relative to Delta and must lie in (0, 1/2)")
+        if not (0 < float(eps) < 0.5):
+            raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
+        eps = float(eps)
+    fc = get_class(cls, **params)
     if fv is not None:
         return _instance(fc, fv, as_point(x, fc.d), eps)  # type: ignore[arg-type]
     return _class_level(fc, eps)
@@ -222,8 +233,8 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
     decoder = fc.decoder()
 
     def yes(question: str, what: str) -> Answer:
-        if decoder is None:
-            raise EngineError(f"{fc!r}: no counterexample to '{question}' among {len(probes)} probes, and no proof")
+        if decoder is None:  # no counterexample found, and no proof: unproven either way
+            return _open(question, f"no counterexample among {len(probes)} searched instances, and no proof")
         _check_decoder(fc, decoder, probes)
         return Answer(
             question,
@@ -246,6 +257,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
 
     # approx -----------------------------------------------------------------------------------------------
     w_star = _rel_width(fv, vr)
+    bound = fc.approx_bound()
     if eps is None:
         if w_star >= 1 - 1e-9:
             answers["approx"] = Answer(
@@ -257,33 +269,53 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
             )
         elif w_star <= 1e-9:
             answers["approx"] = yes("approx", "exact prediction")
-        else:
+        elif bound is not None and math.isclose(float(Fraction(bound["sup_width"])), w_star, rel_tol=1e-9):
+            half = Fraction(bound["sup_width"]) / 2
             answers["approx"] = Answer(
                 "approx",
                 "depends",
-                f"eps-approximable on the searched family iff eps >= {w_star / 2:.6g}",
+                f"depends on eps: answered for every visualization and x iff eps >= {half} "
+                f"(proved: {bound['argument']})",
                 {
                     "type": "condition",
-                    "condition": f"eps >= {w_star / 2!r}",
+                    "parameter": "eps",
+                    "condition": f"eps >= {half}",
+                    "short": f"iff eps >= {half}",
+                    "proof": certs.bound_proof(fc, bound),
                     "counterexample": certs.counterexample(fc, "approx", fv, vr),
                 },
             )
-    else:
-        bad = [(f, v) for f, v in probes if not v.is_approximable(eps)]
-        if not bad:
-            answers["approx"] = (
-                yes("approx", "exact prediction")
-                if w_star <= 1e-9
-                else Answer("approx", "depends", f"no counterexample for eps = {eps:g} in the searched family", {})
-            )
         else:
+            answers["approx"] = _open(
+                "approx",
+                f"the widest searched range is {w_star:.6g} Delta, but no bound over every visualization is proved",
+            )
+    elif getattr(fc, "L", None) is not None:
+        answers["approx"] = _approx_fixed_eps_L(fc, eps, probes)
+    else:
+        # no parameter: ranges relative to Delta do not depend on the scale of f, so one instance whose range is
+        # wider than 2 eps Delta is a proof of "no" for the class
+        bad = [(f, v) for f, v in probes if not v.is_approximable(eps)]
+        if bad:
             f0, v0 = max(bad, key=lambda p: _rel_width(*p))
-            answers["approx"] = _parameter_dependence(fc, "approx", f0, v0, eps) or Answer(
+            answers["approx"] = Answer(
                 "approx",
                 "no",
-                f"half-width {v0.width / 2:.3g} > eps Delta at x = {v0.x.tolist()}",
+                f"half-width {v0.width / 2:.3g} > eps Delta = {eps * f0.delta:.3g} at x = {v0.x.tolist()}",
                 certs.counterexample(fc, "approx", f0, v0),
             )
+        elif w_star <= 1e-9 and decoder is not None:
+            answers["approx"] = yes("approx", "exact prediction")
+        elif bound is not None and 2 * Fraction(eps) >= Fraction(bound["sup_width"]):
+            answers["approx"] = Answer(
+                "approx",
+                "yes",
+                f"every range is at most {bound['sup_width']} Delta wide <= 2 eps Delta ({bound['argument']}); "
+                "predict the midpoint of the range",
+                certs.bound_proof(fc, bound),
+            )
+        else:
+            answers["approx"] = _open("approx", f"no counterexample for eps = {eps:g} among the searched instances")
 
     # min_or_max -------------------------------------------------------------------------------------------
     undecided = [(f, v) for f, v in probes if v.decision() is None]
@@ -311,6 +343,61 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
 
         details["certified_region"] = region_details(fc)
     return ClassReport(fc, answers, details)
+
+
+def _open(question: str, why: str) -> Answer:
+    """No proof either way: the engine says so instead of guessing."""
+    return Answer(question, "open", f"open: {why}", {"type": "open", "reason": why})
+
+
+def _approx_fixed_eps_L(fc: FunctionClass, eps: float, probes: list[tuple[FeatureVisualization, ValueRange]]) -> Answer:
+    """eps-approximation at a fixed eps for a class with a Lipschitz-type parameter L (L fixed, the
+    visualization free). The answer at (fv, x) is exactly "hi(x) - lo(x) <= 2 eps Delta" with the class's exact
+    range; it depends on L/Delta: for Delta small relative to L some x has the full range [f_min, f_max], for the
+    tightest Delta the geometry allows the range at the midpoint of x_min, x_max shrinks to (nearly) a point.
+    The certificate holds one instance of each kind: "yes" on the geometry x_min = 0, x_max = e_1, x their
+    midpoint, with Delta from tight to loose; "no" there or at the widest searched instance."""
+    if not fc.ranges_exact():
+        return _open("approx", f"{fc!r}: the value ranges are brackets, not exact, so the exact condition is unknown")
+    condition = fc.approx_condition()
+    d = fc.d
+    xmin, xmax = np.zeros(d), np.zeros(d)
+    xmax[0] = 1.0
+    x = (xmin + xmax) / 2
+    L = float(cast(_WithL, fc).L)
+    below = above = None
+    for delta in (L, L / 2, L / 8, L / 64, math.ceil(L / (8 * eps) * 64) / 64, 8 * L, 64 * L):
+        fv = FeatureVisualization(xmax, delta, xmin, 0.0)
+        if not fc.is_consistent(fv):
+            continue
+        vr = fc.value_range(fv, x)
+        if vr.is_approximable(eps):
+            below = below or (fv, vr)
+        else:
+            above = above or (fv, vr)
+    wide = [(f, v) for f, v in probes if not v.is_approximable(eps)]
+    if above is None and wide:
+        above = max(wide, key=lambda p: _rel_width(*p))
+    if below is None or above is None:
+        return _open("approx", f"{fc!r}: no pair of instances on both sides of the condition {condition} was found")
+    (fb, vb), (fa, va) = below, above
+    return Answer(
+        "approx",
+        "depends",
+        f"depends on L/Delta: answered at x iff {condition}; e.g. yes at x = {vb.x.tolist()} for x_min = 0, "
+        f"x_max = e_1, Delta = {fb.delta:g} (half-width {vb.width / 2:.3g}), no at x = {va.x.tolist()} for "
+        f"x_min = {fa.x_min.tolist()}, x_max = {fa.x_max.tolist()}, Delta = {fa.delta:g} "
+        f"(half-width {va.width / 2:.3g} > eps Delta)",
+        {
+            "type": "condition",
+            "parameter": "L/Delta",
+            "eps": eps,
+            "condition": condition,
+            "short": f"only for small L/Delta: {condition}",
+            "below": {"fv": fb.to_dict(), **vb.to_dict(), "approximable": True},
+            "above": certs.counterexample(fc, "approx", fa, va),
+        },
+    )
 
 
 def _check_decoder(

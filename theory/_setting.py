@@ -27,8 +27,21 @@ TOL = 1e-9
 
 
 def as_point(x: ArrayLike, d: int | None = None, *, name: str = "x") -> FloatArray:
-    """Validate a point of the domain [0,1]^d and return it as a float vector."""
-    arr = np.asarray(x, dtype=float)
+    """Validate a point of the domain [0,1]^d (a list, tuple or array of numbers) and return it as a float
+    vector. Booleans are refused: True/False are not coordinates."""
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} = {x!r} is text; a point is a list, tuple or array of numbers")
+    if isinstance(x, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in x):
+        raise ValueError(f"{name} = {x!r} contains booleans; a point's coordinates must be numbers in [0, 1]")
+    raw = np.asarray(x)
+    if raw.dtype == bool or (raw.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in raw.ravel())):
+        raise ValueError(f"{name} = {x!r} contains booleans; a point's coordinates must be numbers in [0, 1]")
+    if raw.dtype.kind not in "iuf" and raw.dtype != object:
+        raise ValueError(f"{name} = {x!r} is not a vector of numbers (dtype {raw.dtype})")
+    try:
+        arr = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} = {x!r} is not a vector of numbers") from None
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
@@ -43,6 +56,8 @@ def as_point(x: ArrayLike, d: int | None = None, *, name: str = "x") -> FloatArr
 
 
 def as_value(v: Any, *, name: str) -> float:
+    if isinstance(v, (bool, np.bool_, str, bytes)):
+        raise ValueError(f"{name} = {v!r} is not a number; values must be finite numbers")
     try:
         val = float(v)
     except (TypeError, ValueError):

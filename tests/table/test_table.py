@@ -87,3 +87,20 @@ def test_extended_rows_are_verified():
         # membership was checked against each part of the intersection
         names = [c["certificate"] for c in r.verification["exact"]]
         assert any("as lipschitz" in n for n in names) and len(names) == 2
+
+
+def test_an_open_verdict_is_never_printed(monkeypatch, capsys, tmp_path):
+    real = T.check_class
+
+    def unproven(name, **params):
+        rep = real(name, **params)
+        if name == "monotonic":
+            ans = rep.answers["approx"]
+            object.__setattr__(ans, "verdict", "open")
+        return rep
+
+    monkeypatch.setattr(T, "check_class", unproven)
+    status = main(["table", "--no-verify", "--out", str(tmp_path / "t"), "--no-compare"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "open" in err and "monotonic" in err
+    assert "| monotonic |" not in out and not (tmp_path / "t").exists()

@@ -67,7 +67,7 @@ def test_verdicts():
     one = check_class("quadratic", d=1)
     assert one["exact"].verdict == "no" and one["min_or_max"].verdict == "no"
     # d = 1: the widest range over all visualizations is Delta/2 (vertices, t = 1/2), so eps >= 1/4 suffices
-    assert one["approx"].verdict == "depends" and one["approx"].certificate["condition"] == "eps >= 0.25"
+    assert one["approx"].verdict == "depends" and one["approx"].certificate["condition"] == "eps >= 1/4"
 
 
 # ---- an independent exact extremum finder for random quadratics (d <= 2) -----------------------------------

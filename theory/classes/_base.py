@@ -124,6 +124,19 @@ class FunctionClass(ABC):
                 if key not in skip:
                     yield fv, x
 
+    def ranges_exact(self) -> bool:
+        """Are the value ranges exact (True for every class except L-smooth in d >= 2, which has brackets)?"""
+        return True
+
+    def approx_bound(self) -> dict[str, Any] | None:
+        """A proved bound on (hi(x) - lo(x)) / Delta over every visualization and every x, as
+        ``{"sup_width": "p/q", "argument": ...}`` when the supremum is known and attained; otherwise None."""
+        return None
+
+    def approx_condition(self) -> str:
+        """The exact condition under which x is answered within eps Delta (stated in every "depends")."""
+        return "hi(x) - lo(x) <= 2 eps Delta, with [lo(x), hi(x)] the class's exact value range (value_range)"
+
     def decoder(self) -> dict[str, Any] | None:
         """For classes where the visualization determines f(x): the decoder as an exact expression in
         ``x0.., x_max0.., x_min0.., f_max, f_min`` (verified independently); otherwise None."""

@@ -107,6 +107,35 @@ class Lipschitz(FunctionClass):
             for a, b, x in zip(lo, hi, X, strict=True)
         ]
 
+    # ---- the exact answered sets ------------------------------------------------------------------------
+    def width(self, fv: FeatureVisualization, x: FloatArray) -> float:
+        """hi(x) - lo(x) = min(Delta, L r_min, L r_max, L (r_min + r_max) - Delta), r_min = ||x - x_min||,
+        r_max = ||x - x_max||: hi - f_min = min(Delta, L r_min) and f_max - lo = min(Delta, L r_max), so the
+        width min(Delta, L r_min) + min(Delta, L r_max) - Delta is the smallest of the four sums."""
+        r_min, r_max, D = self.dist(x, fv.x_min), self.dist(x, fv.x_max), fv.delta
+        return max(0.0, min(D, self.L * r_min, self.L * r_max, self.L * (r_min + r_max) - D))
+
+    def approximable(self, fv: FeatureVisualization, x: FloatArray, eps: float) -> bool:
+        """x is answered within eps Delta iff width(x) <= 2 eps Delta (tolerance relative to Delta)."""
+        return self.width(fv, x) <= 2 * eps * fv.delta * (1 + 1e-9)
+
+    def decided(self, fv: FeatureVisualization, x: FloatArray) -> bool:
+        """ "Closer to min or max" is answered at x iff Delta = 0, or L min(r_min, r_max) < Delta/2, or (the tie)
+        L r_min = L r_max = Delta/2, which needs L = L_min = Delta/||x_max - x_min|| and x a metric midpoint of
+        x_min and x_max (r_min + r_max = ||x_max - x_min||). Comparisons relative to Delta (1e-9)."""
+        D = fv.delta
+        if D == 0:
+            return True
+        a, b, tol = self.L * self.dist(x, fv.x_min), self.L * self.dist(x, fv.x_max), 1e-9 * D
+        return a < D / 2 - tol or b < D / 2 - tol or (abs(a - D / 2) <= tol and abs(b - D / 2) <= tol)
+
+    def approx_condition(self) -> str:
+        p = self.norm
+        return (
+            f"min(Delta, L r_min, L r_max, L (r_min + r_max) - Delta) <= 2 eps Delta, r_min = ||x - x_min||_{p}, "
+            f"r_max = ||x - x_max||_{p}"
+        )
+
     # ---- the parameter dependence of "closer to min or max" ---------------------------------------------
     def certified_radius(self, fv: FeatureVisualization) -> float:
         """Radius Delta / (2L) of the balls around x_max and x_min where the answer is certified."""
@@ -122,7 +151,9 @@ class Lipschitz(FunctionClass):
         return (
             f"every member agrees at x iff ||x - x_min||_{p} < Delta/(2L) ('min') or ||x - x_max||_{p} < Delta/(2L) "
             "('max'), i.e. iff L < L*(x) = Delta / (2 min(||x - x_min||, ||x - x_max||)): certified only in two balls "
-            "around the visualization's points, which shrink as L/Delta grows"
+            "around the visualization's points, which shrink as L/Delta grows; at L = L*(x) only the tie "
+            "||x - x_min|| = ||x - x_max|| = Delta/(2L) is answered (f(x) = c; it needs L = Delta/||x_max - x_min||), "
+            "and Delta = 0 is always answered"
         )
 
     def region_short(self) -> str:

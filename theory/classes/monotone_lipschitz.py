@@ -66,6 +66,13 @@ class MonotoneLipschitz(FunctionClass):
             "Delta/(2L) ('max'), i.e. iff L < L*(x)"
         )
 
+    def approx_condition(self) -> str:
+        p = self.norm
+        return (
+            f"min(Delta, L a, L b, L (a + b) - Delta) <= 2 eps Delta, a = ||(x - x_min)_+||_{p}, "
+            f"b = ||(x_max - x)_+||_{p}"
+        )
+
     def region_short(self) -> str:
         return f"only for small L: min(||(x - x_min)_+||, ||(x_max - x)_+||)_{self.norm} < Delta/(2L)"
 

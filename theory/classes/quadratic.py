@@ -110,6 +110,23 @@ class Quadratic(FunctionClass):
         check_d(self.d)
         self._cache: dict[tuple[bytes, bytes, tuple[str, ...], bytes | None, int], tuple[FloatArray, float]] = {}
 
+    def approx_bound(self) -> dict[str, Any] | None:
+        """d = 1: every range is at most Delta/2 wide, attained (x_min = 0, x_max = 1, x = 1/2).
+
+        Proof. With an interior extremum (f' = 0 there) and Delta > 0 the quadratic is unique: f = f_min + a(t - p)^2
+        (interior minimiser p, a fixed by f(x_max) = f_max) or its mirror; two interior extrema force a constant.
+        Otherwise x_min, x_max are the two ends of [0,1]; with x_min = 0, x_max = 1 (the other case is the mirror
+        t -> 1 - t) every quadratic through both is f_min + Delta t + b t(t - 1), and f_min <= f <= f_max on [0,1]
+        holds iff Delta + b(t - 1) >= 0 and Delta + b t >= 0 for all t, i.e. iff |b| <= Delta. So the range at t is
+        f_min + Delta t +- Delta t(1 - t), of width 2 Delta t(1 - t) <= Delta/2."""
+        if self.d != 1:
+            return None
+        return {
+            "sup_width": "1/2",
+            "argument": "d = 1: the members with x_min = 0, x_max = 1 are f_min + Delta t + b t(t - 1) with |b| <= "
+            "Delta (width 2 Delta t(1 - t) <= Delta/2); with an interior extremum the quadratic is unique",
+        }
+
     # ---- the cutting-plane LP -----------------------------------------------------------------------------
     def _solve(self, obs: Observations, x: FloatArray | None, sense: int) -> tuple[FloatArray, float]:
         """theta optimising sense * f(x) (sense 0: any feasible theta) over the semi-infinite LP."""

@@ -183,6 +183,15 @@ class Smooth(FunctionClass):
             "Delta (3 - 2 sqrt 2)/u^2 or Delta (1 - 2r)/(T^2 r (1 - r)) (r = u/T) from an end point"
         )
 
+    def ranges_exact(self) -> bool:
+        return self.d == 1
+
+    def approx_condition(self) -> str:
+        return (
+            "min(Delta, P_min(|x - x_min|)) + min(Delta, P_max(|x - x_max|)) - Delta <= 2 eps Delta, P the fastest "
+            "L-smooth rise from each anchor (closed form, d = 1)"
+        )
+
     def region_short(self) -> str:
         return "only for small L: L < L*(x), e.g. Delta/|x - x_min|^2 near an interior minimiser"
 
