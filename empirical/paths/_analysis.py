@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from empirical.paths._bootstrap import gram_blocks, ratio_with_ci
+from empirical.paths._bootstrap import gram_blocks, percentile_interval, ratio_replicates_many
 from empirical.paths._defaults import PATH_DEFAULTS, PathSettings
 from empirical.paths._metrics import METRICS
 from empirical.paths._stream import batches, embed_images, stream_group_means
@@ -39,11 +39,14 @@ __all__ = [
     "LayerScore",
     "NaturalStats",
     "PathResult",
-    "path_similarity",
+    "assign_roles",
+    "depth_summary",
     "natural_means",
     "natural_stats",
+    "path_similarity",
     "path_terms",
     "role_groups",
+    "score_layers",
 ]
 
 #: Roles of the natural images of a class, in round-robin order.
@@ -76,6 +79,9 @@ class PathResult:
     terms: dict[str, dict[str, list[float]]]
     counts: dict[str, list[int]]
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Bootstrap replicates per block (``"score"``, ``"control_same_class"``, ``"control_other_class"``) and layer;
+    #: drawn with the same seed at every layer, so means over layers have replicates too. Not in :meth:`to_json`.
+    replicates: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: ``layers``, ``score``/controls per layer (score, ci, per_class), terms, settings."""
@@ -135,6 +141,22 @@ def role_groups(
             groups[i] = (n % 3) * k_classes + k
             buckets[i] = (n // 3) % m
         seen[k] = n + 1
+    return groups, buckets
+
+
+def assign_roles(
+    labels: Tensor, classes: Sequence[int], per_class: int, n_buckets: int, seed: int
+) -> tuple[Tensor, Tensor]:
+    """Group and bucket id of every item of a labelled collection, fixed before any image is read: the items are
+    shuffled with ``seed`` and dealt by :func:`role_groups` in that order. Because the ids depend only on the labels
+    and the seed, any process can stream any share of the items (in any order) and the sums are the same; with a
+    tensor of images this is the assignment :func:`natural_stats` makes."""
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(labels), generator=g)
+    groups_o, buckets_o = role_groups(labels[order], classes, per_class, None, n_buckets)
+    groups = torch.full((len(labels),), -1, dtype=torch.long)
+    buckets = torch.zeros(len(labels), dtype=torch.long)
+    groups[order], buckets[order] = groups_o, buckets_o
     return groups, buckets
 
 
@@ -269,31 +291,93 @@ def path_similarity(
     model.eval()
 
     stats = natural_stats(model, natural, labels, classes, layers, settings, progress)
-    means = stats.means()
 
-    n_vis = visualizations.shape[1]
     vis_emb = embed_images(model, visualizations.flatten(0, 1), layers, settings.metric, settings.pooling)
+    n_vis = visualizations.shape[1]
+    emb = {name: vis_emb[name].cpu().view(k, n_vis, -1) for name in layers}
+    return score_layers(emb, stats, classes, layers, settings, class_names)
 
+
+def score_layers(
+    vis_emb: dict[str, Tensor],
+    stats: NaturalStats,
+    classes: Sequence[int],
+    layers: Sequence[str],
+    settings: PathSettings = PATH_DEFAULTS,
+    class_names: Sequence[str] | None = None,
+) -> PathResult:
+    """Scores, controls and bootstrap intervals per layer from the visualizations' embeddings ``(K, n, D)`` per
+    layer and the natural images' :class:`NaturalStats` (both of ``settings.metric``)."""
     score, same, other, terms = {}, {}, {}, {}
-    for i, name in enumerate(layers):
+    reps: dict[str, dict[str, np.ndarray]] = {"score": {}, "control_same_class": {}, "control_other_class": {}}
+    means = stats.means()
+    for name in layers:
         m = means[name]
-        v = vis_emb[name].cpu().view(k, n_vis, -1)
+        v = vis_emb[name].cpu()
         t = path_terms(v.mean(1), m[0], m[1], m[2])
         blocks = gram_blocks(v, stats.sums[name], stats.counts)
-        boot = (settings.n_bootstrap, settings.confidence, settings.seed + i)
-        score[name] = LayerScore(*ratio_with_ci(blocks, "a", *boot))
-        same[name] = LayerScore(*ratio_with_ci(blocks, "same", *boot))
-        other[name] = LayerScore(*ratio_with_ci(blocks, "other", *boot))
+        many = ratio_replicates_many(blocks, ("a", "same", "other"), settings.n_bootstrap, settings.seed)
+        for key, term, out in (("score", "a", score), ("control_same_class", "same", same),
+                               ("control_other_class", "other", other)):  # fmt: skip
+            point, per_class, values = many[term]
+            out[name] = LayerScore(point, *percentile_interval(values, settings.confidence), per_class)
+            reps[key][name] = values
         terms[name] = {key: [float(x) for x in val] for key, val in t.items()}
     names = list(class_names) if class_names is not None else [str(c) for c in classes]
+    n_vis = int(next(iter(vis_emb.values())).shape[1])
     return PathResult(
-        layers=layers,
-        classes=classes,
+        layers=list(layers),
+        classes=[int(c) for c in classes],
         class_names=names,
         score=score,
         control_same_class=same,
         control_other_class=other,
         terms=terms,
         counts={role: stats.counts[r].sum(-1).long().tolist() for r, role in enumerate(ROLES)},
-        settings={**settings.as_dict(), "visualizations_per_class": int(visualizations.shape[1])},
+        settings={**settings.as_dict(), "visualizations_per_class": n_vis},
+        replicates=reps,
     )
+
+
+def depth_summary(result: PathResult, early_fraction: float = 2 / 3, confidence: float | None = None) -> dict[str, Any]:
+    r"""The paper's finding as numbers: mean normalised score of the visualizations over the first
+    ``early_fraction`` of the layers (``E = floor(early_fraction * L)`` layers, in the order given) and over the
+    rest, their difference, and percentile intervals from the shared bootstrap replicates.
+
+    Inception-V1 in the paper: about 0 through the first two thirds, rising near the output; so the finding is
+    reproduced when the early interval contains 0 (or lies close to it) and the late-minus-early interval is above 0.
+    Per layer: whether its interval lies above 0, below 0 or contains it."""
+    conf = float(result.settings.get("confidence", 0.95)) if confidence is None else confidence
+    layers = result.layers
+    n_early = max(1, min(len(layers) - 1, math.floor(early_fraction * len(layers) + 1e-9)))
+    early, late = layers[:n_early], layers[n_early:]
+
+    def block(names: Sequence[str], key: str = "score") -> tuple[float, np.ndarray]:
+        point = float(np.mean([getattr(result, key)[n].score for n in names]))
+        reps = [result.replicates.get(key, {}).get(n) for n in names]
+        values = np.mean(np.stack(reps), 0) if reps and all(r is not None for r in reps) else np.empty(0)
+        return point, values
+
+    out: dict[str, Any] = {"early_fraction": early_fraction, "confidence": conf}
+    e_point, e_vals = block(early)
+    l_point, l_vals = block(late)
+    diff_vals = l_vals - e_vals if len(e_vals) == len(l_vals) else np.empty(0)
+    for name, names, point, vals in (
+        ("early", early, e_point, e_vals),
+        ("late", late, l_point, l_vals),
+        ("late_minus_early", layers, l_point - e_point, diff_vals),
+    ):
+        lo, hi = percentile_interval(vals, conf)
+        out[name] = {"layers": list(names), "mean": point, "ci": [lo, hi]}
+    for name in ("control_same_class", "control_other_class"):
+        p_all, v_all = block(layers, name)
+        out[f"{name}_mean"] = {"mean": p_all, "ci": list(percentile_interval(v_all, conf))}
+    e_lo, e_hi = out["early"]["ci"]
+    d_lo = out["late_minus_early"]["ci"][0]
+    out["early_ci_contains_0"] = bool(e_lo <= 0 <= e_hi)
+    out["late_above_early"] = bool(d_lo > 0)
+    out["per_layer"] = {
+        n: ("above 0" if result.score[n].ci_low > 0 else "below 0" if result.score[n].ci_high < 0 else "contains 0")
+        for n in layers
+    }
+    return out

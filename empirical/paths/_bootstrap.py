@@ -23,7 +23,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["GramBlocks", "bootstrap_terms", "gram_blocks", "ratio_with_ci", "unit_weights"]
+__all__ = [
+    "GramBlocks",
+    "bootstrap_terms",
+    "gram_blocks",
+    "percentile_interval",
+    "ratio_replicates",
+    "ratio_replicates_many",
+    "ratio_with_ci",
+    "unit_weights",
+]
 
 
 @dataclass(frozen=True)
@@ -91,44 +100,76 @@ def _ratio(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def _bucket_weights(rng: np.random.Generator, occupied: np.ndarray, size: int) -> np.ndarray:
-    """``(size, 3, K, M)`` multinomial resampling weights over the occupied buckets of each (role, class)."""
+    """``(size, 3, K, M)`` multinomial resampling weights over the occupied buckets of each (role, class): the
+    cells with the same number of occupied buckets are drawn together."""
     w = np.zeros((size, *occupied.shape), dtype=np.int64)
-    for r, k in np.ndindex(*occupied.shape[:2]):
-        idx = np.flatnonzero(occupied[r, k])
-        if len(idx):
-            w[:, r, k, idx] = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)), size=size)
+    flat = w.reshape(size, -1, occupied.shape[-1])
+    occ = occupied.reshape(-1, occupied.shape[-1])
+    n_occ = occ.sum(-1)
+    for count in sorted({int(c) for c in n_occ if c > 0}):
+        cells = np.flatnonzero(n_occ == count)
+        draws = rng.multinomial(count, np.full(count, 1 / count), size=(size, len(cells)))  # (size, cells, count)
+        cols = np.stack([np.flatnonzero(occ[c]) for c in cells])  # (cells, count)
+        flat[:, cells[:, None], cols] = draws
     return w
+
+
+def ratio_replicates(
+    blocks: GramBlocks, numerator: str, n_bootstrap: int, seed: int, chunk: int = 256
+) -> tuple[float, list[float], np.ndarray]:
+    """Score :math:`(\\bar t - \\bar c)/(\\bar b - \\bar c)` of the term ``numerator`` (``"a"``, ``"same"`` or
+    ``"other"``), the per-class ratios and the ``n_bootstrap`` replicates of the score (classes and images
+    resampled; non-finite where a resampled set is empty).
+
+    The draws depend only on ``seed`` and the shapes (classes, buckets, visualizations), not on the layer, so two
+    layers analysed with the same seed share their resampled classes and images: replicates of a mean over layers
+    are the means of the per-layer replicates."""
+    return ratio_replicates_many(blocks, (numerator,), n_bootstrap, seed, chunk)[numerator]
+
+
+def ratio_replicates_many(
+    blocks: GramBlocks, numerators: tuple[str, ...], n_bootstrap: int, seed: int, chunk: int = 256
+) -> dict[str, tuple[float, list[float], np.ndarray]]:
+    """:func:`ratio_replicates` of several numerators from the same draws (each term computed once per draw)."""
+    k, m = (int(v) for v in blocks.counts.shape[1:])
+    n = blocks.vr.shape[1]
+    point = {key: v[0].numpy() for key, v in bootstrap_terms(blocks, *unit_weights(k, m, n)).items()}
+    out: dict[str, tuple[float, list[float], np.ndarray]] = {}
+    boot: dict[str, list[np.ndarray]] = {t: [np.empty(0)] for t in numerators}
+    rng = np.random.default_rng(seed)
+    occupied = (blocks.counts > 0).numpy()
+    for start in range(0, max(n_bootstrap, 0), chunk):
+        size = min(chunk, n_bootstrap - start)
+        w = torch.from_numpy(_bucket_weights(rng, occupied, size))
+        u = torch.from_numpy(rng.multinomial(n, np.full(n, 1 / n), size=(size, k)))
+        t = {key: v.numpy() for key, v in bootstrap_terms(blocks, w, u).items()}
+        idx = rng.integers(0, k, size=(size, k))
+        rows = np.arange(size)[:, None]
+        for num in numerators:
+            boot[num].append(_ratio(t[num][rows, idx], t["b"][rows, idx], t["c"][rows, idx]))
+    for num in numerators:
+        score = float(_ratio(point[num], point["b"], point["c"]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_class = ((point[num] - point["c"]) / (point["b"] - point["c"])).tolist()
+        out[num] = (score, [float(v) for v in per_class], np.concatenate(boot[num]))
+    return out
+
+
+def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Two-sided percentile interval of the finite ``values`` (NaNs when there are none)."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return math.nan, math.nan
+    alpha = (1 - confidence) / 2
+    lo, hi = np.quantile(values, [alpha, 1 - alpha])
+    return float(lo), float(hi)
 
 
 def ratio_with_ci(
     blocks: GramBlocks, numerator: str, n_bootstrap: int, confidence: float, seed: int, chunk: int = 256
 ) -> tuple[float, float, float, list[float]]:
-    """Score :math:`(\\bar t - \\bar c)/(\\bar b - \\bar c)` of the term ``numerator`` (``"a"``, ``"same"`` or
-    ``"other"``), its percentile-bootstrap interval (classes and images resampled) and the per-class ratios.
-
-    Replicates are drawn in chunks of ``chunk``; non-finite replicates (empty resampled sets) are dropped."""
-    k, m = (int(v) for v in blocks.counts.shape[1:])
-    n = blocks.vr.shape[1]
-    point = {key: v[0].numpy() for key, v in bootstrap_terms(blocks, *unit_weights(k, m, n)).items()}
-    score = float(_ratio(point[numerator], point["b"], point["c"]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_class = ((point[numerator] - point["c"]) / (point["b"] - point["c"])).tolist()
-    lo = hi = math.nan
-    if n_bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        occupied = (blocks.counts > 0).numpy()
-        boot = []
-        for start in range(0, n_bootstrap, chunk):
-            size = min(chunk, n_bootstrap - start)
-            w = torch.from_numpy(_bucket_weights(rng, occupied, size))
-            u = torch.from_numpy(rng.multinomial(n, np.full(n, 1 / n), size=(size, k)))
-            t = {key: v.numpy() for key, v in bootstrap_terms(blocks, w, u).items()}
-            idx = rng.integers(0, k, size=(size, k))
-            rows = np.arange(size)[:, None]
-            boot.append(_ratio(t[numerator][rows, idx], t["b"][rows, idx], t["c"][rows, idx]))
-        values = np.concatenate(boot)
-        values = values[np.isfinite(values)]
-        if len(values):
-            alpha = (1 - confidence) / 2
-            lo, hi = (float(v) for v in np.quantile(values, [alpha, 1 - alpha]))
-    return score, lo, hi, [float(v) for v in per_class]
+    """Score of the term ``numerator``, its percentile-bootstrap interval and the per-class ratios
+    (:func:`ratio_replicates`; non-finite replicates are dropped)."""
+    score, per_class, values = ratio_replicates(blocks, numerator, n_bootstrap, seed, chunk)
+    lo, hi = percentile_interval(values, confidence)
+    return score, lo, hi, per_class

@@ -71,12 +71,15 @@ FV_DEFAULTS = FVSettings()
 DEFAULT_LAYERS: dict[str, tuple[str, ...]] = {
     "fashion_cnn": ("conv1", "conv2", "conv3", "fc1", "logits"),
     "mobilenet_v2": tuple(f"features.{i}" for i in range(19)) + ("logits",),
+    "efficientnet_lite0": ("_bn0", *(f"_blocks.{i}" for i in range(16)), "_bn1", "logits"),
+    "resnet50": ("conv1", "layer1", "layer2", "layer3", "layer4", "logits"),
 }
 
 #: Visualization settings per model (others: the paper's at the model's input size).
 _FV: dict[str, FVSettings] = {
     "fashion_cnn": FVSettings(steps=256, fv_per_class=4, small_transforms=True),
     "mobilenet_v2": FVSettings(steps=512, fv_per_class=1),
+    "efficientnet_lite0": FVSettings(steps=512, fv_per_class=1),
 }
 
 #: Natural images per class and role for models whose natural set is a few photos plus crops of each.

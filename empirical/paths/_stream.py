@@ -17,7 +17,15 @@ from tqdm import tqdm
 
 from empirical.paths._metrics import embed
 
-__all__ = ["GroupMeans", "activations", "batches", "embed_images", "pool", "stream_group_means"]
+__all__ = [
+    "GroupMeans",
+    "activations",
+    "batches",
+    "embed_images",
+    "embed_images_multi",
+    "pool",
+    "stream_group_means",
+]
 
 
 def pool(act: Tensor, pooling: str = "mean") -> Tensor:
@@ -50,6 +58,17 @@ def embed_images(
     device = next(model.parameters()).device
     acts = activations(model, _to_float(images).to(device), layers)
     return {name: embed(pool(a, pooling), metric) for name, a in acts.items()}
+
+
+@torch.no_grad()
+def embed_images_multi(
+    model: nn.Module, images: Tensor, layers: Sequence[str], metrics: Sequence[str], pooling: str = "mean"
+) -> dict[str, dict[str, Tensor]]:
+    """``{metric: {layer: (N, D_layer)}}`` from one forward pass (the embeddings of every metric)."""
+    device = next(model.parameters()).device
+    acts = activations(model, _to_float(images).to(device), layers)
+    pooled = {name: pool(a, pooling) for name, a in acts.items()}
+    return {m: {name: embed(p, m) for name, p in pooled.items()} for m in metrics}
 
 
 def batches(
