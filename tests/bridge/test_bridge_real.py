@@ -1,4 +1,9 @@
-"""The bridge on the real Fashion-MNIST CNN (slow; needs the model zoo and its cached weights)."""
+"""The bridge on the real Fashion-MNIST CNN (slow: not in the default run; CI runs it with ``pytest -m slow``).
+
+The zoo's ``fashion_cnn`` is trained first if its weights are not cached (about 850 CPU seconds on 2 cores, see
+``benchmarks/results/fashion_train.json``; other slow tests then reuse the cache). The analysis itself is small:
+150 test images, a pool of 1,000 exemplars, 96 visualization steps.
+"""
 
 from __future__ import annotations
 
