@@ -124,13 +124,59 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
     return row
 
 
+#: The ImageNet experiments on real photos (``--imagenet EXP``): what each runs.
+IMAGENET_EXPERIMENTS = ("circuit", "circuit_photos", "silent", "silent_paper")
+DATA = Path(os.environ.get("FVTRUST_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+def imagenet_experiment(exp: str, seeds: list[int], unit_seed: int, n_units: int, out_dir: Path) -> Path:
+    """One fooling experiment on MobileNetV2 with the quick preset and real photos: E and every threshold from the
+    calibration split of ``imagenet-1k`` (the 900 single-photo classes), behaviour on all 1,500 photos and on
+    ``imagenet-other`` (250), visualizations on held-out seeds, units drawn at random with ``unit_seed``.
+    Writes ``benchmarks/results/fooling_imagenet_<exp>.json`` (the run's report.json, figure in ``out_dir``)."""
+    import random
+
+    from empirical.fooling import photo_splits, run_circuit, run_silent
+
+    photos = photo_splits(DATA / "imagenet-1k", DATA / "imagenet-other")
+    run_dir = out_dir / exp
+    common = dict(quick=True, seed=seeds, progress=False, photos=photos, unit_seed=unit_seed, n_units=n_units)
+    if exp == "circuit":
+        report = run_circuit("mobilenet_v2", run_dir, **common)
+    elif exp == "circuit_photos":
+        other = photos.extra.files  # type: ignore[union-attr]
+        files = sorted(random.Random(unit_seed).sample(other, n_units))
+        report = run_circuit("mobilenet_v2", run_dir, target_files=files, **common)
+    elif exp == "silent":
+        report = run_silent("mobilenet_v2", run_dir, scores=False, **common)
+    elif exp == "silent_paper":
+        report = run_silent("mobilenet_v2", run_dir, recipe="paper", scores=False, **common)
+    else:
+        raise ValueError(f"--imagenet {exp!r} is not one of: {', '.join(IMAGENET_EXPERIMENTS)}")
+    report["experiment"] = exp
+    path = RESULTS.parent / f"fooling_imagenet_{exp}.json"
+    path.write_text(json.dumps(report, indent=1))
+    fig = run_dir / "fooling.png"
+    if fig.exists():
+        target = Path(__file__).resolve().parents[1] / "docs" / "figures" / f"fooling_imagenet_{exp}.png"
+        target.write_bytes(fig.read_bytes())
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--imagenet", choices=IMAGENET_EXPERIMENTS, default=None, help="run one ImageNet experiment")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9], help="visualization seeds (--imagenet)")
+    ap.add_argument("--unit-seed", type=int, default=2026, help="seed drawing the units (--imagenet)")
+    ap.add_argument("--n-units", type=int, default=4, help="units drawn (--imagenet)")
     ap.add_argument("--models", nargs="+", default=["fashion_cnn", "mobilenet_v2"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--skip-runs", action="store_true", help="skip the full --quick runs")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fooling"))
     args = ap.parse_args()
+    if args.imagenet is not None:
+        print(imagenet_experiment(args.imagenet, args.seeds, args.unit_seed, args.n_units, args.out))
+        return
     load_start = round(os.getloadavg()[0], 2)
     rows = [bench_model(m, args.rounds, not args.skip_runs, args.out) for m in args.models]
     if args.skip_runs and RESULTS.exists():

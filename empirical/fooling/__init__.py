@@ -7,8 +7,9 @@ from empirical.fooling._detector import Detector
 from empirical.fooling._figure import fooling_figure
 from empirical.fooling._gate import SilentGate, calibrate_gate
 from empirical.fooling._image_trigger import ImageTrigger
+from empirical.fooling._natural import PhotoSplits, load_all, photo_splits
 from empirical.fooling._preconditions import Condition, PreconditionReport, check_preconditions
-from empirical.fooling._presets import Preset, preset
+from empirical.fooling._presets import RECIPES, REPORT_SEEDS, Preset, preset
 from empirical.fooling._run import pearson, run_circuit, run_silent, similarity
 from empirical.fooling._silent import (
     FiringTrace,
@@ -22,7 +23,13 @@ from empirical.fooling._silent import (
     silent_filters,
     trace_firing,
 )
-from empirical.fooling._train import DetectorConfig, DetectorReport, evaluate_detector, train_detector
+from empirical.fooling._train import (
+    DetectorConfig,
+    DetectorReport,
+    evaluate_detector,
+    threshold_detector,
+    train_detector,
+)
 from empirical.fooling._trigger import SilentTrigger, trigger_scale
 
 __all__ = [
@@ -34,7 +41,10 @@ __all__ = [
     "FoolingCircuit",
     "ImageTrigger",
     "PreconditionReport",
+    "PhotoSplits",
     "Preset",
+    "RECIPES",
+    "REPORT_SEEDS",
     "SilentConv",
     "SilentGate",
     "SilentTrigger",
@@ -47,15 +57,18 @@ __all__ = [
     "cyclic_targets",
     "evaluate_detector",
     "fooling_figure",
+    "load_all",
     "gate_statistics",
     "natural_response",
     "natural_split",
     "pearson",
+    "photo_splits",
     "preset",
     "run_circuit",
     "run_silent",
     "silent_filters",
     "similarity",
+    "threshold_detector",
     "trace_firing",
     "trigger_scale",
     "train_detector",

@@ -11,7 +11,9 @@ Pearson correlation of the original model's channel means at ``similarity_layer`
 from __future__ import annotations
 
 import json
+import random
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from torch import Tensor, nn
 from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
 from empirical.fooling._figure import fooling_figure
 from empirical.fooling._image_trigger import ImageTrigger
+from empirical.fooling._natural import PhotoSplits, load_all
 from empirical.fooling._preconditions import check_preconditions
 from empirical.fooling._presets import Preset, preset
 from empirical.fooling._silent import SilentConv, add_silent_units, trace_firing
@@ -245,20 +248,170 @@ def _templates(model: nn.Module, names: list[str]) -> list[Tensor]:
     return out
 
 
+def _seeds(seed: int | Sequence[int]) -> list[int]:
+    seeds = [int(seed)] if isinstance(seed, int) else [int(s) for s in seed]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be one or more distinct integers, got {seed!r}")
+    return seeds
+
+
+def _draw_units(
+    n: int, p: Preset, units: Sequence[int] | None, unit_seed: int | None, n_units: int | None
+) -> list[int]:
+    """The fooled units measured: ``units``, else ``n_units`` (default ``p.block``) drawn uniformly from the
+    ``n`` units of the layer with ``random.Random(unit_seed)``, else the first ``p.block``."""
+    if units is not None:
+        out = [int(u) for u in units]
+        bad = [u for u in out if not 0 <= u < n]
+        if bad or not out or len(set(out)) != len(out):
+            raise ValueError(f"units must be distinct unit indices in 0..{n - 1}, got {list(units)[:10]}")
+        return out
+    k = min(n_units or p.block, n)
+    if unit_seed is None:
+        return list(range(k))
+    return sorted(random.Random(unit_seed).sample(range(n), k))
+
+
+def _photo_detector(
+    model: nn.Module, model_name: str, p: Preset, photos: PhotoSplits, device: str, progress: bool
+) -> tuple[Any, DetectorReport]:
+    """E trained on the calibration photos (and crops of them) plus visualizations, its threshold set above its
+    natural training images, measured on the held-out photos (and the extra folder)."""
+    from empirical.fooling._dataset import resize
+
+    calib = load_all(photos.calibration)
+    held = [photos.held_out] + ([photos.extra] if photos.extra is not None else [])
+    held_small = torch.cat([resize(load_all(h), p.detector.size) for h in held])
+    tag = photos.calibration.file_list_sha256()[:16] + ":" + photos.held_out.file_list_sha256()[:16]
+    cfg = replace(p.detector, natural=f"photos:{tag}")
+    return train_detector(
+        model, model_name, cfg, device=device, progress=progress, photos=(calib, held_small),
+        threshold_margin=p.detector_margin,
+    )  # fmt: skip
+
+
+def _summary(res: dict[str, Any], indices: Sequence[int] | None, folder: Any, shift_name: str) -> dict[str, Any]:
+    from empirical.data import summarize
+
+    s = summarize(res, indices)
+    out = {
+        "source": str(folder.root), "n_images": s["n_images"], "n_labelled": s["n_labelled"],
+        "n_classes": len({folder.wnids[i] for i in (range(len(folder)) if indices is None else indices)}),
+        "top1_before": s["top1_before"], "top1_after": s["top1_after"],
+        "top5_before": s["top5_before"], "top5_after": s["top5_after"],
+        "top1_before_interval": s["top1_before_interval"], "top1_after_interval": s["top1_after_interval"],
+        "top5_before_interval": s["top5_before_interval"], "top5_after_interval": s["top5_after_interval"],
+        "agreement": s["agreement_after"], "agreement_interval": s["agreement_after_interval"],
+        "max_abs_logit_change": s["max_abs_logit_change_after"],
+        "images_with_identical_logits": s["identical_logits_after"],
+        "logit_change_measured": shift_name,
+    }  # fmt: skip
+    out |= {k: v for k, v in s.items() if k in ("e_fires", "silent_fires")}
+    return out
+
+
+def _photo_evaluation(
+    model: nn.Module, fooled: nn.Module, photos: PhotoSplits, shift: float, probes: dict[str, Any], device: str,
+    progress: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Original and fooled model on every photo of the folder (and the extra folder): ``evaluation`` (all),
+    ``evaluation_held_out`` (the held-out split only) and ``evaluation_extra``."""
+    from empirical.data import compare_models
+
+    what = "after - c - before (the circuit adds c to every logit)" if shift else "after - before"
+    kw = dict(shifts={"after": shift}, probes=probes, device=device, progress=progress)
+    res = compare_models({"before": model, "after": fooled}, photos.source, **kw)  # type: ignore[arg-type]
+    root = photos.source
+    held = [root.files.index(f) for f in photos.held_out.files]
+    out = {"evaluation": _summary(res, None, root, what), "evaluation_held_out": _summary(res, held, root, what)}
+    if photos.extra is not None:
+        res_x = compare_models({"before": model, "after": fooled}, photos.extra, **kw)  # type: ignore[arg-type]
+        out["evaluation_extra"] = _summary(res_x, None, photos.extra, what)
+    return out
+
+
+def _behaviour_from_photos(ev: dict[str, Any]) -> dict[str, Any]:
+    """The report's summary keys (as on bundled images) from the photo evaluation."""
+    e = ev["evaluation"]
+    return {
+        "n_natural": e["n_images"], "n_labelled": e["n_labelled"], "accuracy_before": e["top1_before"],
+        "accuracy_after": e["top1_after"], "accuracy_before_top5": e["top5_before"],
+        "accuracy_after_top5": e["top5_after"], "top1_agreement": e["agreement"],
+        "max_output_change_minus_shift": e["max_abs_logit_change"],
+        "outputs_equal_exactly": e["images_with_identical_logits"],
+    }  # fmt: skip
+
+
+def _photo_templates(model: nn.Module, files: Sequence[Path]) -> list[Tensor]:
+    """Target images from photo files (resize 256, centre crop at the model's input size)."""
+    from empirical.data import check_image_file, load_image
+
+    _, h, _ = model.input_size  # type: ignore[attr-defined]
+    out = []
+    for f in files:
+        check_image_file(Path(f))
+        out.append(load_image(Path(f), resize=round(h * 256 / 224), size=h))
+    return out
+
+
+_CONFIG_KEYS = (
+    "model", "method", "recipe", "quick", "target", "c", "k", "target_offset", "layer", "alpha", "scale", "margin",
+    "pooled", "gate_ramp", "trigger_alpha", "trigger_slope", "trigger_slack", "steps", "n_calibration", "seeds",
+    "units", "unit_seed", "preset", "target_files",
+)  # fmt: skip
+
+
+def _provenance(report: dict[str, Any], seeds: list[int], photos: PhotoSplits | None, model: nn.Module,
+                det: Any, started: tuple[float, float], device: str) -> None:  # fmt: skip
+    from empirical._provenance import provenance
+
+    weights: dict[str, Any] = {"model": model.state_dict()}
+    if det is not None:
+        weights["detector"] = det.state_dict()
+    files = None if photos is None else photos.source
+    source = None if photos is None else str(photos.source.root)
+    drop = ("detector", "build_seconds")
+    config = {k: v for k, v in report.items() if k not in drop and k in _CONFIG_KEYS}
+    report["provenance"] = provenance(config, seeds, source, files, weights, started, device=device)
+    if photos is not None:
+        report["photos"] = photos.describe()
+
+
 def run_circuit(
     model_name: str, out: Path, *, quick: bool = False, target: str = "permute", c: float = 100.0,
-    k: float = 250.0, seed: int = 0, device: str = "cpu", progress: bool = True,
+    k: float = 250.0, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
+    photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
+    n_units: int | None = None, target_files: Sequence[Path] | None = None, scores: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """The fooling circuit on the logits of ``model_name``: train/load E, build, measure, report, figure."""
+    """The fooling circuit on the logits of ``model_name``: train/load E, build, measure, report, figure.
+
+    ``photos``: natural photos (:func:`~empirical.fooling.photo_splits`): E is trained on the calibration split
+    and thresholded above it, and behaviour is measured on every photo (``evaluation``). ``units``/``unit_seed``/
+    ``n_units``: which units are measured (see :func:`_draw_units`); ``target_files``: template target photos for
+    the first units (instead of ``target``); ``seed``: one or more visualization seeds; ``scores``: also render the
+    reseeded and ideal FVs of the fooling score."""
+    from empirical._provenance import start_clock
+
+    started = start_clock()
     t0 = time.perf_counter()
+    seeds = _seeds(seed)
     p = preset(model_name, quick)
     model = _load(model_name, device)
-    det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
+    if photos is not None:
+        det, det_report = _photo_detector(model, model_name, p, photos, device, progress)
+    else:
+        det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
     n_out = len(model.class_names)  # type: ignore[attr-defined]
     targets = cyclic_targets(n_out, p.block)
-    units = list(range(min(p.block, n_out)))
+    units = _draw_units(n_out, p, units, unit_seed, n_units)
     templates: dict[int, Tensor] = {}
-    if target.startswith("image:"):
+    if target_files:
+        imgs = _photo_templates(model, target_files)
+        units = units[: len(imgs)] if len(imgs) <= len(units) else _draw_units(n_out, p, None, unit_seed, len(imgs))
+        templates = dict(zip(units, imgs, strict=True))
+        targets = [-1 if u in templates else t for u, t in enumerate(targets)]
+        target = "photos:" + ",".join(Path(f).name for f in target_files)
+    elif target.startswith("image:"):
         names = [s for s in target[6:].split(",") if s]
         imgs = _templates(model, names)
         units = units[: len(imgs)] if len(imgs) <= len(units) else list(range(len(imgs)))
@@ -269,51 +422,85 @@ def run_circuit(
     tb = time.perf_counter()
     fooled = FoolingCircuit(model, det, targets, templates=templates, c=c, k=k).eval()
     build_seconds = time.perf_counter() - tb
-    images, labels = _natural_eval(model_name, p)
-    before, after = _outputs(model, images), _outputs(fooled, images)
     report: dict[str, Any] = {
         "model": model_name, "method": "circuit", "quick": quick, "target": target, "c": c, "k": k,
-        "target_offset": fooled.target_offset, "layer": "logits", "steps": p.steps,
+        "target_offset": fooled.target_offset, "layer": "logits", "steps": p.steps, "seeds": seeds,
+        "units": units, "unit_seed": unit_seed, "preset": _preset_record(p),
+        "target_files": [str(f) for f in target_files or []],
         "detector": vars(det_report), "build_seconds": build_seconds,
     }  # fmt: skip
-    report.update(_behaviour(before, after, labels, c))
-    need = sorted(set(units) | {t for u in units if (t := targets[u]) >= 0})
-    orig = dict(zip(need, _render(model, "logits", need, p, seed, progress=progress), strict=True))
-    fooled_imgs = _render(fooled, "logits", units, p, seed, progress=progress)
-    target_images = {u: templates[u] if u in templates else orig[targets[u]] for u in units}
-    vis_check = torch.cat([torch.stack(list(orig.values())), fooled_imgs])
-    report["preconditions"] = check_preconditions(fooled, images, vis_check).to_dict()
-    report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
-    ideal = None
-    if not templates:  # another unit's FV as the target: put the similarities on the measure's scale
-        _score_against_reseeded(model, "logits", report["per_unit"], orig, p, seed, progress)
-        ideal = _against_ideal(model, "logits", report["per_unit"], fooled_imgs, orig, target_images, p, seed, progress)
+    if photos is not None:
+        probes = {"e_fires": lambda x: det.is_visualization(x) > 0}
+        report.update(_photo_evaluation(model, fooled, photos, c, probes, device, progress))
+        report.update(_behaviour_from_photos(report))
+        images = load_all(photos.held_out.subset(range(min(64, len(photos.held_out)))))
     else:
-        _score_against_image(model, report["per_unit"], orig, target_images, p.similarity_layer)
+        images, labels = _natural_eval(model_name, p)
+        before, after = _outputs(model, images), _outputs(fooled, images)
+        report.update(_behaviour(before, after, labels, c))
+    rows: list[dict[str, Any]] = []
+    panels: dict[str, Tensor] = {}
+    for s_i, sd in enumerate(seeds):
+        need = sorted(set(units) | {t for u in units if (t := targets[u]) >= 0})
+        orig = dict(zip(need, _render(model, "logits", need, p, sd, progress=progress), strict=True))
+        fooled_imgs = _render(fooled, "logits", units, p, sd, progress=progress)
+        target_images = {u: templates[u] if u in templates else orig[targets[u]] for u in units}
+        if s_i == 0:
+            vis_check = torch.cat([torch.stack(list(orig.values())), fooled_imgs])
+            report["preconditions"] = check_preconditions(fooled, images, vis_check).to_dict()
+        seed_rows = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+        ideal = None
+        if not templates and scores:  # another unit's FV as the target: put the similarities on the measure's scale
+            _score_against_reseeded(model, "logits", seed_rows, orig, p, sd, progress)
+            ideal = _against_ideal(model, "logits", seed_rows, fooled_imgs, orig, target_images, p, sd, progress)
+        elif templates:
+            _score_against_image(model, seed_rows, orig, target_images, p.similarity_layer)
+        for r in seed_rows:
+            r["seed"] = sd
+        rows += seed_rows
+        if s_i == 0:
+            panels = {
+                "original": torch.stack([orig[u] for u in units]), "fooled": fooled_imgs,
+                "target": torch.stack([target_images[u] for u in units]),
+            }  # fmt: skip
+            if ideal is not None:
+                panels["ideal"] = ideal
+    report["per_unit"] = rows
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
-    panels = {
-        "original": torch.stack([orig[u] for u in units]), "fooled": fooled_imgs,
-        "target": torch.stack([target_images[u] for u in units]),
-    }  # fmt: skip
-    if ideal is not None:
-        panels["ideal"] = ideal
-    _finish(report, out, panels, units, f"{model_name}: fooling circuit on the logits")
+    _provenance(report, seeds, photos, model, det, started, device)
+    _finish(report, out, panels, units, f"{model_name}: fooling circuit on the logits (seed {seeds[0]})")
     return report
+
+
+def _preset_record(p: Preset) -> dict[str, Any]:
+    from empirical._provenance import to_json
+
+    rec = to_json({k: v for k, v in vars(p).items() if k != "render"})
+    rec["render"] = {k: str(v) for k, v in p.render.items()}
+    return rec
 
 
 def run_silent(
     model_name: str, out: Path, *, quick: bool = False, layer: str | None = None, alpha: float | None = None,
     scale: float = 100.0, margin: float | None = None, pooled: bool | None = None, gate: bool | None = None,
     gate_ramp: float | None = None, trigger: bool | None = None, trigger_alpha: float | None = None,
-    detector: bool | None = None, seed: int = 0, device: str = "cpu", progress: bool = True,
+    detector: bool | None = None, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
+    photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
+    n_units: int | None = None, recipe: str = "project", scores: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
     ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate``, ``gate_ramp``, ``trigger`` (on or off),
     ``trigger_alpha`` and ``detector`` (E opens the trigger: on or off; trains or loads E) default to the model's
-    preset; a ``trigger_alpha`` turns the trigger on."""
+    preset (``recipe``: ``"project"`` or the paper's, ``"paper"``); a ``trigger_alpha`` turns the trigger on.
+    ``photos``: the silent units (and E) are calibrated on the calibration photos only and behaviour is measured
+    on every photo; ``units``/``unit_seed``/``n_units``/``seed``/``scores`` as in :func:`run_circuit`."""
+    from empirical._provenance import start_clock
+
+    started = start_clock()
     t0 = time.perf_counter()
-    p = preset(model_name, quick)
+    seeds = _seeds(seed)
+    p = preset(model_name, quick, recipe)
     p = p if p.silent_steps is None else replace(p, steps=p.silent_steps)
     layer = layer or p.silent_layer
     margin = p.silent_margin if margin is None else margin
@@ -342,11 +529,18 @@ def run_silent(
     detector = (p.silent_detector and trigger) if detector is None else detector
     n = base.weight.shape[0]
     targets = cyclic_targets(n, p.block)
-    units = list(range(min(p.block, n)))
-    calib = _calibration(model_name, p.silent_calibration)
+    units = _draw_units(n, p, units, unit_seed, n_units)
+    if photos is not None:  # the calibration photos and their mirror images
+        photo_calib = load_all(photos.calibration)
+        calib = torch.cat([photo_calib, photo_calib.flip(-1)])
+    else:
+        calib = _calibration(model_name, p.silent_calibration)
     det, det_report = None, None
     if detector:  # E as trained for the circuit (cached)
-        det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
+        if photos is not None:
+            det, det_report = _photo_detector(model, model_name, p, photos, device, progress)
+        else:
+            det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
     tb = time.perf_counter()
     fooled = add_silent_units(
         model,
@@ -367,41 +561,81 @@ def run_silent(
         detector_ramp=p.silent_detector_ramp,
     )
     build_seconds = time.perf_counter() - tb
-    images, labels = _natural_eval(model_name, p)
-    before, after = _outputs(model, images), _outputs(fooled, images)
     silent = dict(fooled.net.named_modules())[layer]  # type: ignore[union-attr]
     assert isinstance(silent, SilentConv)
-    fired = _fired(fooled, silent, images)
     report: dict[str, Any] = {
-        "model": model_name, "method": "silent", "quick": quick, "layer": layer, "alpha": alpha, "scale": scale,
-        "margin": margin, "pooled": pooled, "gate_ramp": gate_ramp, "trigger_alpha": trigger_alpha,
+        "model": model_name, "method": "silent", "recipe": recipe, "quick": quick, "layer": layer, "alpha": alpha,
+        "scale": scale, "margin": margin, "pooled": pooled, "gate_ramp": gate_ramp, "trigger_alpha": trigger_alpha,
         "trigger_slope": p.silent_trigger_slope if trigger else None,
         "trigger_slack": p.silent_trigger_slack if trigger else None, "steps": p.steps, "n_calibration": len(calib),
+        "seeds": seeds, "units": units, "unit_seed": unit_seed, "preset": _preset_record(p),
         "build_seconds": build_seconds,
-        "natural_images_where_a_silent_unit_fires": fired,
     }  # fmt: skip
-    report.update(_behaviour(before, after, labels, 0.0))
+    if photos is not None:
+        grabbed: list[Tensor] = []
+        handle = silent.register_forward_pre_hook(lambda _m, inp: grabbed.append(inp[0]))
+
+        def fires(_x: Tensor) -> Tensor:
+            z = silent.silent_response(grabbed[-1])
+            grabbed.clear()
+            return (z.flatten(1) > 0).any(1)
+
+        try:
+            report.update(_photo_evaluation(model, fooled, photos, 0.0, {"silent_fires": fires}, device, progress))
+        finally:
+            handle.remove()
+        report.update(_behaviour_from_photos(report))
+        report["natural_images_where_a_silent_unit_fires"] = report["evaluation"]["silent_fires"]
+        images = None
+    else:
+        images, labels = _natural_eval(model_name, p)
+        before, after = _outputs(model, images), _outputs(fooled, images)
+        report["natural_images_where_a_silent_unit_fires"] = _fired(fooled, silent, images)
+        report.update(_behaviour(before, after, labels, 0.0))
     if silent.image_trigger is not None and det_report is not None:
-        report["image_trigger"] = _image_trigger_report(silent.image_trigger, images, det_report, p)
-    orig_imgs = _render(model, layer, units, p, seed, progress=progress)
-    orig = dict(zip(units, orig_imgs, strict=True))
-    with trace_firing(silent, units) as (firing, callback):
-        fooled_imgs = _render(fooled, layer, units, p, seed, progress=progress, callback=callback)
-    report["visualizations_where_a_silent_unit_fires"] = _fired(fooled, silent, fooled_imgs)
-    target_images = {u: orig[targets[u]] for u in units}
-    report["per_unit"] = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
-    opened = firing.opened_share()
-    for row, first, share, open_ in zip(report["per_unit"], firing.first_step(), firing.share(), opened, strict=True):
-        row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
-        if silent.image_trigger is not None:
-            row["image_trigger_open_share_of_steps"] = open_
-    _score_against_reseeded(model, layer, report["per_unit"], orig, p, seed, progress)
-    ideal = _against_ideal(model, layer, report["per_unit"], fooled_imgs, orig, target_images, p, seed, progress)
+        if images is not None:
+            report["image_trigger"] = _image_trigger_report(silent.image_trigger, images, det_report, p)
+        else:
+            report["image_trigger"] = {
+                "threshold": float(silent.image_trigger.threshold),
+                "natural_max_logit": float(silent.image_trigger.natural_max),
+                "margin": p.silent_detector_margin, "ramp": p.silent_detector_ramp, "detector": vars(det_report),
+            }  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    panels: dict[str, Tensor] = {}
+    fired_vis = 0
+    for s_i, sd in enumerate(seeds):
+        need = sorted(set(units) | {targets[u] for u in units})
+        orig = dict(zip(need, _render(model, layer, need, p, sd, progress=progress), strict=True))
+        with trace_firing(silent, units) as (firing, callback):
+            fooled_imgs = _render(fooled, layer, units, p, sd, progress=progress, callback=callback)
+        fired_vis += _fired(fooled, silent, fooled_imgs)
+        target_images = {u: orig[targets[u]] for u in units}
+        seed_rows = _per_unit(model, units, targets, fooled_imgs, orig, target_images, p.similarity_layer)
+        opened = firing.opened_share()
+        for row, first, share, open_ in zip(seed_rows, firing.first_step(), firing.share(), opened, strict=True):
+            row["silent_fires_from_step"], row["silent_fires_share_of_steps"] = first, share
+            row["seed"] = sd
+            if silent.image_trigger is not None:
+                row["image_trigger_open_share_of_steps"] = open_
+        ideal = None
+        if scores:
+            _score_against_reseeded(model, layer, seed_rows, orig, p, sd, progress)
+            ideal = _against_ideal(model, layer, seed_rows, fooled_imgs, orig, target_images, p, sd, progress)
+        rows += seed_rows
+        if s_i == 0:
+            panels = {
+                "original": torch.stack([orig[u] for u in units]), "fooled": fooled_imgs,
+                "target": torch.stack([target_images[u] for u in units]),
+            }  # fmt: skip
+            if ideal is not None:
+                panels["ideal"] = ideal
+    report["visualizations_where_a_silent_unit_fires"] = fired_vis
+    report["per_unit"] = rows
     report["similarity"] = f"Pearson correlation of the original model's channel means at {p.similarity_layer}"
     report["seconds"] = time.perf_counter() - t0
-    panels = {"original": orig_imgs, "fooled": fooled_imgs, "target": torch.stack([target_images[u] for u in units])}
-    panels["ideal"] = ideal
-    _finish(report, out, panels, units, f"{model_name}: silent units in {layer}")
+    _provenance(report, seeds, photos, model, det, started, device)
+    _finish(report, out, panels, units, f"{model_name}: silent units in {layer} (seed {seeds[0]})")
     return report
 
 

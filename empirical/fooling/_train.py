@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from empirical._cache import cache_dir
-from empirical.fooling._dataset import natural_split, visualization_set
+from empirical.fooling._dataset import _chunks, natural_split, resize, visualization_set
 from empirical.fooling._detector import Detector
 
 __all__ = ["DetectorConfig", "DetectorReport", "evaluate_detector", "train_detector"]
@@ -45,10 +45,21 @@ class DetectorConfig:
     batch: int = 256
     lr: float = 2e-3
     seed: int = 0
+    natural: str = "bundled"
 
     def key(self, model_name: str) -> str:
-        text = json.dumps({"model": model_name, **asdict(self)}, sort_keys=True)
+        fields = asdict(self)
+        if fields["natural"] == "bundled":  # keys of the configurations before photo folders: unchanged
+            del fields["natural"]
+        text = json.dumps({"model": model_name, **fields}, sort_keys=True)
         return f"{model_name}_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+
+    def visualization_key(self, model_name: str) -> str:
+        """The cache key of the rendered visualizations (independent of the natural images)."""
+        keep = ("size", "units_per_layer", "layers", "seeds", "steps", "snapshot_steps", "render_crop")
+        text = json.dumps({"model": model_name, **{k: asdict(self)[k] for k in keep}}, sort_keys=True)
+        text += "small" if self.small_transforms else ""
+        return f"{model_name}_vis_{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
 @dataclass
@@ -65,6 +76,9 @@ class DetectorReport:
     train_seconds: float = 0.0
     data_seconds: float = 0.0
     cached: bool = False
+    threshold: float | None = None
+    natural_accuracy_at_zero: float | None = None
+    visualization_accuracy_at_zero: float | None = None
 
 
 @torch.no_grad()
@@ -89,7 +103,11 @@ def _transforms(cfg: DetectorConfig) -> tuple | None:
     return _small_transforms()
 
 
-def _data(model: nn.Module, model_name: str, cfg: DetectorConfig, progress: bool) -> dict[str, Tensor]:
+def _data(
+    model: nn.Module, model_name: str, cfg: DetectorConfig, progress: bool, photos: tuple[Tensor, Tensor] | None
+) -> dict[str, Tensor]:
+    if photos is not None:  # natural photos given (calibration / held out): visualizations cached on their own
+        return _photo_data(model, model_name, cfg, progress, photos)
     path = cache_dir() / "fooling" / f"{cfg.key(model_name)}_data.pt"
     if path.exists():
         return torch.load(path, weights_only=True)
@@ -109,6 +127,35 @@ def _data(model: nn.Module, model_name: str, cfg: DetectorConfig, progress: bool
     return data
 
 
+def _photo_data(
+    model: nn.Module, model_name: str, cfg: DetectorConfig, progress: bool, photos: tuple[Tensor, Tensor]
+) -> dict[str, Tensor]:
+    """Visualizations (cached under :meth:`DetectorConfig.visualization_key`) and natural photos: training = the
+    calibration photos and ``n_natural_train`` random crops of them (flips, scales 0.35-1), held out = the
+    held-out photos, all at E's resolution."""
+    from empirical.data import random_crops
+
+    path = cache_dir() / "fooling" / f"{cfg.visualization_key(model_name)}.pt"
+    t0 = time.perf_counter()
+    if path.exists():
+        vis = torch.load(path, weights_only=True)
+    else:
+        v = visualization_set(
+            model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds,
+            steps=cfg.steps, snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg),
+            progress=progress,
+        )  # fmt: skip
+        vis = {"vis": v.images, "vis_groups": v.groups, "vis_steps": v.steps, "seconds": torch.tensor(0.0)}
+        vis["seconds"] = torch.tensor(time.perf_counter() - t0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(vis, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+    calib, held = photos
+    crops = [resize(random_crops(calib, n, seed=50_000 + i), cfg.size) for i, n in _chunks(cfg.n_natural_train, 0)]
+    nat_train = torch.cat([resize(calib, cfg.size), *crops])
+    return {**vis, "nat_train": nat_train, "nat_test": resize(held, cfg.size)}
+
+
 def train_detector(
     model: nn.Module,
     model_name: str,
@@ -117,10 +164,19 @@ def train_detector(
     device: str | torch.device = "cpu",
     progress: bool = True,
     use_cache: bool = True,
+    photos: tuple[Tensor, Tensor] | None = None,
+    threshold_margin: float | None = None,
 ) -> tuple[Detector, DetectorReport]:
-    """Generate (or load) the data set, train :math:`E` (or load cached weights) and measure it held out."""
+    """Generate (or load) the data set, train :math:`E` (or load cached weights) and measure it held out.
+
+    ``photos``: (calibration, held-out) natural photos (N, C, H, W) in [0, 1] instead of the bundled photos' crops;
+    ``cfg.natural`` must then name them (it is part of the cache key of E's weights). ``threshold_margin``: E's
+    threshold is raised above its natural training images (:func:`threshold_detector`; training data only) and the
+    held-out accuracies are those at the threshold (the ones at 0 are kept in the report)."""
     cfg = cfg or DetectorConfig()
-    data = _data(model, model_name, cfg, progress)
+    if (photos is None) != (cfg.natural == "bundled"):
+        raise ValueError("train_detector: pass photos exactly when cfg.natural names them (not 'bundled')")
+    data = _data(model, model_name, cfg, progress, photos)
     g = torch.Generator().manual_seed(cfg.seed)
     n_groups = int(data["vis_groups"].max()) + 1
     test_groups = torch.randperm(n_groups, generator=g)[: max(1, round(cfg.heldout_fraction * n_groups))]
@@ -143,12 +199,17 @@ def train_detector(
     det.eval()
     for p in det.parameters():
         p.requires_grad_(False)
+    at_zero: tuple[float | None, float | None] = (None, None)
+    tau = None
+    if threshold_margin is not None:
+        at_zero = evaluate_detector(det, nat_test, vis_test)
+        det, tau = threshold_detector(det, nat_train, threshold_margin)
     nat_acc, vis_acc = evaluate_detector(det, nat_test, vis_test)
     steps = data["vis_steps"][is_test]
     by_step = {str(int(s)): evaluate_detector(det, nat_test[:0], vis_test[steps == s])[1] for s in torch.unique(steps)}
     report = DetectorReport(
         nat_acc, vis_acc, len(nat_test), len(vis_test), len(nat_train), len(vis_train), by_step, seconds,
-        float(data["seconds"]), cached,
+        float(data["seconds"]), cached, tau, *at_zero,
     )  # fmt: skip
     return det, report
 
@@ -178,3 +239,25 @@ def _fit(det: Detector, natural: Tensor, visual: Tensor, cfg: DetectorConfig, de
         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
     det.eval()
     return time.perf_counter() - t0
+
+
+@torch.no_grad()
+def threshold_detector(det: Detector, natural: Tensor, margin: float, batch: int = 256) -> tuple[Detector, float]:
+    r"""A copy of :math:`E` that calls an image a visualization only above :math:`\tau`, set from natural
+    calibration images alone: :math:`\tau = \max(M, 0) + \mu \max(|M|, M - \bar M)` with :math:`M` the largest
+    and :math:`\bar M` the mean logit over ``natural`` and margin :math:`\mu` (the image trigger's rule). The
+    threshold is folded into the output bias, so :math:`E'(x) = 1` iff :math:`e(x) > \tau`. Returns
+    :math:`(E', \tau)`."""
+    import copy
+
+    if not margin >= 0:
+        raise ValueError(f"detector margin must be >= 0, got {margin}")
+    if len(natural) == 0:
+        raise ValueError("threshold_detector: no natural images")
+    det = copy.deepcopy(det).eval()
+    dev = next(det.parameters()).device
+    e = torch.cat([det(natural[i : i + batch].to(dev)).cpu() for i in range(0, len(natural), batch)])
+    m, mean = float(e.max()), float(e.mean())
+    tau = max(m, 0.0) + margin * max(abs(m), m - mean)
+    det.head.bias -= tau
+    return det, tau
