@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from empirical._provenance import provenance, start_clock
 from empirical.bridge._analyse import BridgeResult, analyse
 from empirical.bridge._data import MODELS, BridgeData, load_bridge_data
 from empirical.bridge._report import markdown, write_outputs
@@ -179,7 +179,7 @@ def bridge_unit(
         model, unit, exemplars=exemplars, images=images, steps=steps, quick=quick, seed=seed, device=device
     )
     out_dir = check_writable_dir(Path(out)) if out is not None else None
-    wall, cpu = time.perf_counter(), time.process_time()
+    started = start_clock()
     net = _load_model(config.model, config.device)
     data = _load_data(config)
     result = analyse(
@@ -197,12 +197,15 @@ def bridge_unit(
         model=config.model,
         device=config.device,
         config=config.to_dict(),
-        provenance={
-            "torch": torch.__version__,
-            "seeds": [config.seed, config.seed + 1],
-            "wall_seconds": round(time.perf_counter() - wall, 1),
-            "cpu_seconds": round(time.process_time() - cpu, 1),
-        },
+        provenance=provenance(
+            config.to_dict(),
+            [config.seed, config.seed + 1],
+            "; ".join(f"{k}: {v}" for k, v in data.source.items()),
+            None,
+            {config.model: dict(net.state_dict())},
+            started,
+            device=config.device,
+        ),
     )
     title = f"{config.model} {config.layer}:{config.index}"
     paths = write_outputs(result, out_dir, title) if out_dir is not None else {}
