@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the terminal bar (tqdm.auto warns inside notebooks without ipywidgets)
 
 from empirical.bridge._upper import _device_dtype, _readout
 from empirical.visualize import ActivationCapture
