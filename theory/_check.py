@@ -407,7 +407,9 @@ def _check_decoder(
     import sympy
 
     syms = {v: sympy.Symbol(v, real=True) for v in decoder["vars"]}
-    expr = sympy.sympify(decoder["expr"], locals=syms)
+    expr = fc.decoder_expr(syms)  # built from structured data, never parsed from text
+    if expr is None or str(expr) != decoder["expr"]:
+        raise EngineError(f"{fc!r}: the decoder's text {decoder['expr']!r} is not its expression {expr!s}")
     fn = sympy.lambdify([syms[v] for v in decoder["vars"]], expr, "math")
     for fv, vr in probes:
         args = [*vr.x, *fv.x_max, *fv.x_min, fv.f_max, fv.f_min]
@@ -466,7 +468,13 @@ def _parameter_dependence(
         L_below = (L_min + cap) / 2
     below = lip.with_L(L_below)
     vr_below = below.value_range(fv, x)
-    detail: dict[str, Any] = {"type": "threshold", "parameter": "L", "L_min": L_min, "L_star_bisection": lo_L}
+    # fixed rounding (9 significant digits, far above the bisection's 1e-10): outputs regenerate byte for byte
+    detail: dict[str, Any] = {
+        "type": "threshold",
+        "parameter": "L",
+        "L_min": L_min,
+        "L_star_bisection": float(f"{lo_L:.9g}"),
+    }
     if question == "min_or_max" and hasattr(fc, "critical_L"):
         closed = fc.critical_L(fv, x)
         if not math.isclose(closed, lo_L, rel_tol=1e-6):

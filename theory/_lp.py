@@ -4,6 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+_BANNER_SILENCED = False
+
+
+def silence_highs_banner() -> None:
+    """HiGHS writes its banner ("Running HiGHS ...") straight to file descriptor 1 when the first ``Highs`` object
+    of the process is built, before any option can be set (cvxpy builds one only to read ``inf``). Build that first
+    object here with fd 1 pointed at fd 2 (stderr), once: later objects print nothing, and solves run with
+    ``verbose=False`` (HiGHS ``log_to_console`` off), so stdout stays clean for JSON."""
+    global _BANNER_SILENCED
+    if _BANNER_SILENCED:
+        return
+    _BANNER_SILENCED = True
+    try:
+        import highspy
+    except ImportError:  # no HiGHS: nothing to silence
+        return
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
 
 def solve(problem: Any) -> str:
     """Solve a cvxpy problem, an LP with HiGHS (fallback Clarabel), a conic one (dual 2-norm bounds) with
@@ -13,12 +41,13 @@ def solve(problem: Any) -> str:
     through ``problem.status`` for the caller to interpret)."""
     import cvxpy as cp
 
+    silence_highs_banner()
     installed = cp.installed_solvers()
     order = ("HIGHS", "CLARABEL", "SCS") if problem.is_lp() else ("CLARABEL", "SCS")  # HiGHS: LPs only
     for name in order:
         if name in installed:
             try:
-                problem.solve(solver=name)
+                problem.solve(solver=name, verbose=False)
             except cp.error.SolverError:
                 continue
             return name

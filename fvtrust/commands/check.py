@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from theory import FeatureVisualization, check_class
+    from theory._lp import silence_highs_banner
+
+    silence_highs_banner()  # HiGHS's banner would precede the JSON document on stdout
 
     params = {k: v for k, v in (("d", args.d), ("L", args.L), ("norm", args.norm)) if v is not None}
     fv_parts = (args.x_max, args.f_max, args.x_min, args.f_min)

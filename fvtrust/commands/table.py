@@ -41,17 +41,28 @@ def run(args: argparse.Namespace) -> int:
         format_comparison,
         write_all,
     )
+    from theory._lp import silence_highs_banner
 
+    _check_writable(args.out, "--out")
+    if args.export_witnesses is not None:
+        _check_writable(args.export_witnesses, "--export-witnesses")
+    silence_highs_banner()  # before any solver runs (the verifiers' MILPs too): stdout carries only the table
+    as_json = args.format == "json"
+    human = sys.stderr if as_json else sys.stdout  # with JSON, stdout is exactly one JSON document
     try:
         rows = build_table(verify=args.verify, progress=sys.stderr.isatty())
         extra = build_table(verify=args.verify, rows=EXTENDED_ROWS) if args.extended else []
     except CertificateError as err:
         print(f"fvtrust table: CERTIFICATE FAILED: {err}", file=sys.stderr)
         return 1
-    print(FORMATS[args.format](rows), end="")
+    if as_json:
+        print(FORMATS["json"](rows + extra), end="")
+    else:
+        print(FORMATS[args.format](rows), end="")
     paths = write_all(rows, args.out)
     if extra:
-        print("\nBeyond the paper:\n" + FORMATS[args.format](extra), end="")
+        if not as_json:
+            print("\nBeyond the paper:\n" + FORMATS[args.format](extra), end="")
         paths += write_all(rows + extra, args.out, stem="theory_table_extended")
     print(
         f"\nwrote {', '.join(str(p) for p in paths)}"
@@ -71,5 +82,18 @@ def run(args: argparse.Namespace) -> int:
         written = write_witnesses(args.export_witnesses, flat)
         print(f"wrote {len(written)} witness files to {args.export_witnesses}", file=sys.stderr)
     if not args.no_compare:
-        print("\n" + format_comparison(compare_with_paper(rows)))
+        print("\n" + format_comparison(compare_with_paper(rows)), file=human)
     return 0
+
+
+def _check_writable(path: Path, name: str) -> None:
+    """Refuse an output folder that cannot be created or written, before any work."""
+    import os
+
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} {path} is not a folder")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name} {path} cannot be created or written ({parent} is not a writable folder)")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +108,50 @@ def test_an_open_verdict_is_never_printed(monkeypatch, capsys, tmp_path):
     out, err = capsys.readouterr()
     assert status == 1 and "open" in err and "monotonic" in err
     assert "| monotonic |" not in out and not (tmp_path / "t").exists()
+
+
+# ---- byte-identical regeneration (issue 25.8) and clean JSON on stdout (issue 23.5) ---------------------------
+COMMITTED = Path(__file__).resolve().parents[2] / "paper_tables"
+
+
+def test_regeneration_is_byte_identical_to_the_committed_tables(tmp_path, capsys):
+    assert main(["table", "--extended", "--out", str(tmp_path), "--no-compare"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in COMMITTED.iterdir() if p.name.startswith("theory_table"))
+    assert len(names) == 8
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+
+
+def _stdout_of(*args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(COMMITTED.parent)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fvtrust", *args], capture_output=True, text=True, timeout=600, env=env, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_table_json_stdout_is_exactly_one_document(tmp_path):
+    out = _stdout_of("table", "--format", "json", "--no-verify", "--extended", "--out", str(tmp_path))
+    rows = json.loads(out)  # the HiGHS banner or the comparison would break this
+    assert [r["class"] for r in rows][:10] == [c for c, _, _ in T.PAPER_ROWS] and len(rows) == 14
+
+
+def test_check_json_stdout_is_exactly_one_document():
+    out = _stdout_of("check", "convex", "--d", "2", "--json")  # convex runs the HiGHS LP
+    assert json.loads(out)["answers"]["exact"]["verdict"] == "no"
+    out = _stdout_of(
+        "check", "lipschitz", "--L", "1", "--eps", "0.1", "--x-max", "1,1", "--f-max", "1.4142135623730951",
+        "--x-min", "0,0", "--f-min", "0", "--x", "0.25,0", "--json",
+    )  # fmt: skip
+    rep = json.loads(out)
+    assert rep["answers"]["approx"]["verdict"] == "yes" and rep["params"]["d"] == 2
+
+
+def test_an_unwritable_out_is_refused_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["table", "--no-verify", "--out", str(blocker / "sub")]) == 2
+    out, err = capsys.readouterr()
+    assert "--out" in err and out == ""

@@ -137,6 +137,11 @@ class FunctionClass(ABC):
         """The exact condition under which x is answered within eps Delta (stated in every "depends")."""
         return "hi(x) - lo(x) <= 2 eps Delta, with [lo(x), hi(x)] the class's exact value range (value_range)"
 
+    def decoder_expr(self, syms: dict[str, Any]) -> Any:
+        """The decoder as a sympy expression built from the symbols ``syms`` (named as in ``decoder()["vars"]``):
+        constructed explicitly, never parsed from text. None where there is no decoder."""
+        return None
+
     def decoder(self) -> dict[str, Any] | None:
         """For classes where the visualization determines f(x): the decoder as an exact expression in
         ``x0.., x_max0.., x_min0.., f_max, f_min`` (verified independently); otherwise None."""

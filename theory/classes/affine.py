@@ -111,6 +111,13 @@ class Affine(FunctionClass):
         (lo, w_lo), (hi, w_hi) = ends
         return ValueRange(lo, hi, True, True, w_lo, w_hi, x, obs, f"LP (cvxpy, {solver})")
 
+    def decoder_expr(self, syms: dict[str, Any]) -> Any:
+        import sympy
+
+        if self.d != 1:
+            return None
+        return syms["f_min"] + (syms["f_max"] - syms["f_min"]) * sympy.Abs(syms["x0"] - syms["x_min0"])
+
     def decoder(self) -> dict[str, Any] | None:
         if self.d != 1:
             return None

@@ -37,6 +37,9 @@ class Constant(FunctionClass):
         for p in self.probe_points()[:2]:
             yield FeatureVisualization(p, 1.0, 1 - p, 1.0)
 
+    def decoder_expr(self, syms: dict[str, Any]) -> Any:
+        return syms["f_max"]
+
     def decoder(self) -> dict[str, Any] | None:
         return {"expr": "f_max", "vars": self._decoder_vars()}
 
