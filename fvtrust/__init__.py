@@ -1,8 +1,9 @@
 """fvtrust: how much does a feature visualization tell us about a neural network?
 
-The import packages are ``theory`` (value ranges, ``check_class``), ``counterexamples`` (witnesses and
-independent verifiers) and ``empirical`` (feature visualization on real networks). This package only holds
-the command line and the table builder, which use the others.
+The library packages are ``theory`` (value ranges, ``check_class``), ``counterexamples`` (witnesses and
+independent verifiers) and ``empirical`` (feature visualization, fooling, path similarity and the bridge on real
+networks). This package holds the command line (``fvtrust.cli``, one module per sub-command in
+``fvtrust.commands``), its error types (``fvtrust.errors``) and the table builder; the library never imports it.
 """
 
 __version__ = "0.1.0"
