@@ -468,12 +468,13 @@ def _parameter_dependence(
         L_below = (L_min + cap) / 2
     below = lip.with_L(L_below)
     vr_below = below.value_range(fv, x)
-    # fixed rounding (9 significant digits, far above the bisection's 1e-10): outputs regenerate byte for byte
+    # fixed rounding down to 7 significant digits (the bisection's bracket is 1e-10 relative, the closed-form check
+    # 1e-6; down keeps it on the answered side): outputs regenerate byte for byte
     detail: dict[str, Any] = {
         "type": "threshold",
         "parameter": "L",
         "L_min": L_min,
-        "L_star_bisection": float(f"{lo_L:.9g}"),
+        "L_star_bisection": _floor_digits(lo_L, 7),
     }
     if question == "min_or_max" and hasattr(fc, "critical_L"):
         closed = fc.critical_L(fv, x)
@@ -503,3 +504,11 @@ def _parameter_dependence(
         f"(smallest L allowed {L_min:.4g}, here L = {lip.L:g}); {detail['condition']}"
     )
     return Answer(question, "depends", reason, detail)
+
+
+def _floor_digits(v: float, digits: int) -> float:
+    """v rounded down to ``digits`` significant digits (v > 0)."""
+    if v <= 0 or not math.isfinite(v):
+        return v
+    k = digits - 1 - math.floor(math.log10(v))
+    return math.floor(v * 10.0**k) / 10.0**k

@@ -31,6 +31,13 @@ class QuadraticWitness(Witness):
     def _eval(self, y: FloatArray) -> FloatArray:
         return np.einsum("ni,ij,nj->n", y, self.A, y) + y @ self.b + self.c
 
+    def affine_image(self, shift: float, scale: float, top: float | None = None) -> QuadraticWitness:
+        """shift + scale * f in exact arithmetic, shift read as the rational it stands for; with ``top`` (= shift +
+        scale, the image of 1: f_max) the scale is taken exactly as top - shift, so f_max is kept exactly."""
+        a = to_fraction(shift)
+        k = to_fraction(top) - a if top is not None else to_fraction(scale)
+        return QuadraticWitness([[k * v for v in row] for row in self.Aq], [k * v for v in self.bq], a + k * self.cq)
+
     def exact_at(self, x: FloatArray) -> Fraction:
         from theory._boxquad import value_exact
 

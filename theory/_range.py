@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from theory._numbers import fraction_str, vector_str
-from theory._setting import TOL, FloatArray, Observations
+from theory._setting import FloatArray, Observations, value_tol
 from theory._witness import Witness
 
 Decision = Literal["min", "max", "tie"]
@@ -54,7 +54,26 @@ class ValueRange:
 
     @property
     def tol(self) -> float:
-        return TOL * max(1.0, abs(self.delta))
+        """Tolerance relative to Delta and to the magnitude of the values (never an absolute number)."""
+        return value_tol(self.f_min, self.f_max)
+
+    def affine_image(self, shift: float, scale: float, observations: Observations) -> ValueRange:
+        """The range of shift + scale * f (scale > 0) for the original ``observations``: used by the LP classes,
+        which solve in normalised units (f_min = 0, Delta = 1) so that solver tolerances are relative to Delta."""
+        fmax = observations.f_max
+        top = fmax if fmax is not None and fmax > shift else None  # the image of 1, exactly (Delta > 0)
+        return ValueRange(
+            shift + scale * self.lo,
+            shift + scale * self.hi,
+            self.lo_attained,
+            self.hi_attained,
+            self.witness_lo.affine_image(shift, scale, top),  # type: ignore[attr-defined]
+            self.witness_hi.affine_image(shift, scale, top),  # type: ignore[attr-defined]
+            self.x,
+            observations,
+            self.method + " (normalised to f_min = 0, Delta = 1)",
+            extra=dict(self.extra),
+        )
 
     # The three questions, answered for this x (see docs/theory.md).
     def is_exact(self) -> bool:

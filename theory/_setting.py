@@ -22,8 +22,16 @@ from theory._numbers import fraction_str, vector_str
 Kind = Literal["max", "min", "value"]
 FloatArray = NDArray[np.float64]
 
-#: Absolute tolerance for comparisons of values, relative to max(1, |Delta|).
+#: Relative tolerance for comparisons of values: TOL * Delta, plus a few units in the last place of the values'
+#: magnitude (so that adding a constant to f changes no verdict).
 TOL = 1e-9
+#: Largest magnitude accepted for values and parameters (L): products and squares of such numbers stay finite.
+MAX_MAGNITUDE = 1e150
+
+
+def value_tol(f_min: float, f_max: float) -> float:
+    """TOL * Delta + 1e-14 * max(|f_min|, |f_max|): relative to the spread and to the magnitude of the values."""
+    return TOL * (f_max - f_min) + 1e-14 * max(abs(f_min), abs(f_max))
 
 
 def as_point(x: ArrayLike, d: int | None = None, *, name: str = "x") -> FloatArray:
@@ -64,6 +72,8 @@ def as_value(v: Any, *, name: str) -> float:
         raise ValueError(f"{name} = {v!r} is not a number") from None
     if not np.isfinite(val):
         raise ValueError(f"{name} = {v!r} is not finite; values must be finite numbers")
+    if abs(val) > MAX_MAGNITUDE:
+        raise ValueError(f"{name} = {v!r} is too large; values must lie within +-{MAX_MAGNITUDE:g} (overflow)")
     return val
 
 
@@ -142,8 +152,18 @@ class Observations:
 
     @property
     def scale(self) -> float:
-        """max(1, spread of the values): the unit in which tolerances are measured."""
-        return max(1.0, float(np.ptp(self.values)))
+        """The unit in which tolerances are measured: the spread of the values plus 1e-5 of their magnitude, so
+        that TOL * scale is relative to Delta and covers rounding at the values' magnitude."""
+        return float(np.ptp(self.values)) + 1e-5 * float(np.max(np.abs(self.values)))
+
+    def normalised(self) -> tuple[Observations, float, float] | None:
+        """(observations of (f - f_min)/Delta, f_min, Delta), or None when already normalised (f_min = 0,
+        f_max = 1). With Delta = 0 only the shift is removed (scale 1)."""
+        fmin, fmax = self.f_min, self.f_max
+        if fmin is None or fmax is None or (fmin == 0 and fmax == 1) or (fmin == 0 and fmax == 0):
+            return None
+        delta = fmax - fmin if fmax > fmin else 1.0
+        return Observations._trusted(self.points, (self.values - fmin) / delta, self.kinds), fmin, delta
 
     def index_of(self, x: FloatArray) -> int | None:
         """Index of an observation at exactly the point ``x``, if any."""

@@ -123,6 +123,10 @@ class MaxAffineWitness(Witness):
         vals = np.einsum("jk,njk->nj", self.subgradients, y[:, None, :] - self.points[None]) + self.values
         return vals.max(axis=1)
 
+    def affine_image(self, shift: float, scale: float, top: float | None = None) -> MaxAffineWitness:
+        """shift + scale * f (scale > 0): values mapped, subgradients scaled."""
+        return MaxAffineWitness(self.points, shift + scale * self.values, scale * self.subgradients)
+
     def to_spec(self) -> dict[str, Any]:
         pieces = []
         for p, v, g in zip(self.points, self.values, self.subgradients, strict=True):

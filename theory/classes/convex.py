@@ -67,8 +67,18 @@ class Convex(FunctionClass):
         """Extra exact condition on a snapped subgradient (none for plain convexity)."""
         return True
 
+    def _in_units_of_delta(self, delta: float) -> Convex:
+        """The class that f/Delta belongs to when f belongs to this one (the same class: convexity is
+        scale-free; ConvexLipschitz divides L by Delta)."""
+        return self
+
     def check_consistent(self, obs: Observations) -> None:
         import cvxpy as cp
+
+        norm = obs.normalised()  # solve in units of Delta: the solver's tolerances are then relative to Delta
+        if norm is not None:
+            self._in_units_of_delta(norm[2]).check_consistent(norm[0])
+            return
 
         _, F, G, cons = self._lp(obs, None)
         prob = cp.Problem(cp.Minimize(0), cons)
@@ -81,6 +91,11 @@ class Convex(FunctionClass):
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
         import cvxpy as cp
+
+        norm = obs.normalised()
+        if norm is not None:
+            unit, shift, scale = norm
+            return self._in_units_of_delta(scale)._value_range(unit, x).affine_image(shift, scale, obs)
 
         pts, F, G, cons = self._lp(obs, x)
         ix = obs.index_of(x)

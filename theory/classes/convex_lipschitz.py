@@ -39,6 +39,9 @@ class ConvexLipschitz(Convex):
     def params(self) -> dict[str, Any]:
         return {"d": self.d, "L": self.L, "norm": self.norm}
 
+    def _in_units_of_delta(self, delta: float) -> ConvexLipschitz:
+        return ConvexLipschitz(self.d, self.L / delta, self.norm)
+
     def with_L(self, L: float) -> ConvexLipschitz:
         return ConvexLipschitz(self.d, L, self.norm)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from theory._range import ValueRange
-from theory._setting import TOL, FeatureVisualization, FloatArray, Observations
+from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
 from theory._witness import ConeWitness, NormName, norm
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
@@ -47,8 +47,10 @@ def check_L(L: Any) -> float:
         val = float(L)
     except (TypeError, ValueError):
         raise ValueError(f"L = {L!r} is not a number; the Lipschitz constant must be a finite number > 0") from None
-    if not math.isfinite(val) or val <= 0:
-        raise ValueError(f"L = {L!r} is not allowed; the Lipschitz constant must be a finite number > 0")
+    if isinstance(L, bool) or not math.isfinite(val) or val <= 0 or val > MAX_MAGNITUDE:
+        raise ValueError(
+            f"L = {L!r} is not allowed; the Lipschitz constant must be a finite number in (0, {MAX_MAGNITUDE:g}]"
+        )
     return val
 
 
@@ -99,6 +101,8 @@ class Lipschitz(FunctionClass):
         dists = norm((X[:, None, :] - obs.points[None, :, :]).reshape(-1, d), self.norm).reshape(n, obs.n)
         lo = np.maximum(fmin, np.max(obs.values[None, :] - self.L * dists, axis=1))
         hi = np.minimum(fmax, np.min(obs.values[None, :] + self.L * dists, axis=1))
+        crossed = lo > hi  # a forced value (lo = hi in exact arithmetic) that rounding split: take the midpoint
+        lo[crossed] = hi[crossed] = (lo[crossed] + hi[crossed]) / 2
         w_hi = ConeWitness("upper", obs.points, obs.values, self.L, self.norm, cap=fmax)
         w_lo = ConeWitness("lower", obs.points, obs.values, self.L, self.norm, cap=fmin)
         method = "closed form (McShane-Whitney extension)"

@@ -173,7 +173,8 @@ class Quadratic(FunctionClass):
         raise RuntimeError("the quadratic cutting-plane LP did not converge in 400 rounds")
 
     def check_consistent(self, obs: Observations) -> None:
-        self._solve(obs, None, 0)
+        norm = obs.normalised()
+        self._solve(obs if norm is None else norm[0], None, 0)
 
     # ---- exact witnesses -----------------------------------------------------------------------------------
     def _exact(
@@ -226,6 +227,10 @@ class Quadratic(FunctionClass):
         return w, (w.exact_at(x) if x is not None else None), opt, True
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
+        norm = obs.normalised()  # solve in units of Delta: LP and cut tolerances are then relative to Delta
+        if norm is not None:
+            unit, shift, scale = norm
+            return self._value_range(unit, x).affine_image(shift, scale, obs)
         w_lo, v_lo, opt_lo, ex_lo = self._witness(obs, x, -1)
         w_hi, v_hi, opt_hi, ex_hi = self._witness(obs, x, 1)
         tol = 1e-7 * obs.scale

@@ -34,7 +34,7 @@ import numpy as np
 from theory._numbers import to_fraction
 from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
-from theory._setting import TOL, FeatureVisualization, FloatArray, Observations
+from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
 from theory._smooth1d import critical_L, rise
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
@@ -48,8 +48,10 @@ def check_L(L: Any) -> float:
         val = float(L)
     except (TypeError, ValueError):
         raise ValueError(f"L = {L!r} is not a number; the smoothness constant must be a finite number > 0") from None
-    if not math.isfinite(val) or val <= 0:
-        raise ValueError(f"L = {L!r} is not allowed; the smoothness constant must be a finite number > 0")
+    if isinstance(L, bool) or not math.isfinite(val) or val <= 0 or val > MAX_MAGNITUDE:
+        raise ValueError(
+            f"L = {L!r} is not allowed; the smoothness constant must be a finite number in (0, {MAX_MAGNITUDE:g}]"
+        )
     return val
 
 
