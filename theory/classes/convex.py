@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from theory import _convex_form as convex_form
 from theory._lp import solve
 from theory._range import ValueRange
 from theory._setting import FloatArray, Observations
@@ -75,6 +76,14 @@ class Convex(FunctionClass):
     def check_consistent(self, obs: Observations) -> None:
         import cvxpy as cp
 
+        fv = self._closed_form_fv(obs)
+        if fv is not None:
+            if not convex_form.consistent(*fv):
+                raise InconsistentVisualization(
+                    "no convex function on [0,1]^d has these observations: x_max must lie on a face of the box that "
+                    "does not contain x_min (the gauge of the box about x_min must be 1 at x_max)"
+                )
+            return
         norm = obs.normalised()  # solve in units of Delta: the solver's tolerances are then relative to Delta
         if norm is not None:
             self._in_units_of_delta(norm[2]).check_consistent(norm[0])
@@ -89,13 +98,31 @@ class Convex(FunctionClass):
                 "(v_j >= v_i + g_i.(p_j - p_i), f <= f_max on the box, x_min a global minimiser) are infeasible"
             )
 
+    def _closed_form_fv(self, obs: Observations) -> tuple[FloatArray, FloatArray, float] | None:
+        """(x_max, x_min, Delta) when the closed form applies: the plain convex class and a feature visualization
+        (one maximiser, one minimiser); None otherwise (general observations, intersections: the LP)."""
+        if type(self) is not Convex or obs.n != 2 or set(obs.kinds) != {"max", "min"}:
+            return None
+        i, j = obs.kinds.index("max"), obs.kinds.index("min")
+        return obs.points[i], obs.points[j], float(obs.values[i] - obs.values[j])
+
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
+        fv = self._closed_form_fv(obs)
+        if fv is not None and fv[2] > 0:
+            fmax, fmin = float(obs.f_max), float(obs.f_min)  # type: ignore[arg-type]
+            lo, hi, w_lo, w_hi = convex_form.value_range(fv[0], fmax, fv[1], fmin, x)
+            method = "closed form (gauge of the box about x_min; face of x_max)"
+            return ValueRange(lo, hi, True, True, w_lo, w_hi, x, obs, method, extra={"exact_witnesses": True})
+        return self._value_range_lp(obs, x)
+
+    def _value_range_lp(self, obs: Observations, x: FloatArray) -> ValueRange:
+        """The range by the interpolation LP (general observations; a cross-check of the closed form)."""
         import cvxpy as cp
 
         norm = obs.normalised()
         if norm is not None:
             unit, shift, scale = norm
-            return self._in_units_of_delta(scale)._value_range(unit, x).affine_image(shift, scale, obs)
+            return self._in_units_of_delta(scale)._value_range_lp(unit, x).affine_image(shift, scale, obs)
 
         pts, F, G, cons = self._lp(obs, x)
         ix = obs.index_of(x)
