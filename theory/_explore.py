@@ -6,7 +6,7 @@ extra observations make epsilon-approximate prediction hold everywhere.
 - ``lipschitz_certified_share``: the share of [0,1]^d where "closer to min or max" is certified for an
   L-Lipschitz class: vol((B(x_min, r) u B(x_max, r)) n [0,1]^d) with r = Delta/(2L) (the tie set has measure
   zero). Exact in d = 1, by one-dimensional quadrature of exact cross-sections in d = 2 (error < 1e-9), Monte
-  Carlo with a 95% interval above.
+  Carlo with an exact (Clopper-Pearson) 95% binomial interval above.
 - ``observation_budget``: observations added on a grid or greedily (where the range is widest) until the
   half-width is at most eps Delta on a fine grid, against the covering-number bound for L-Lipschitz functions.
 """
@@ -122,8 +122,26 @@ def lipschitz_certified_share(
         np.linalg.norm(X - fv.x_min, ord=_ord(lip.norm), axis=1),
         np.linalg.norm(X - fv.x_max, ord=_ord(lip.norm), axis=1),
     )
-    p = float((near < r).mean())
-    return p, float(1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n_mc)), f"Monte Carlo ({n_mc} points)"
+    k = int((near < r).sum())
+    p = k / n_mc
+    return p, binomial_half_width(k, n_mc), f"Monte Carlo ({n_mc} points, exact binomial 95% interval)"
+
+
+def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval for a share from k successes in n independent draws: it covers the
+    true share with probability >= level for every share (the normal approximation does not near 0 and 1)."""
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def binomial_half_width(k: int, n: int, level: float = 0.95) -> float:
+    """The larger distance from k/n to the ends of its exact binomial interval."""
+    lo, hi = binomial_interval(k, n, level)
+    return max(k / n - lo, hi - k / n)
 
 
 def _ord(p: str) -> float:

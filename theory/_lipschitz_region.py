@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from theory._explore import binomial_half_width
 from theory._setting import FeatureVisualization, FloatArray
 from theory.classes.lipschitz import Lipschitz
 
@@ -35,16 +36,16 @@ def share_points(d: int, n: int = 4000, seed: int = 0) -> FloatArray:
 def certified_share(
     cls: Lipschitz, fv: FeatureVisualization, n: int = 4000, seed: int = 0, X: FloatArray | None = None
 ) -> tuple[float, float]:
-    """Share of [0,1]^d where the answer is certified: Monte Carlo estimate and its 95% half-width
-    (a regular grid of n points in d = 1, where the estimate is exact up to 1/n). ``X`` reuses
+    """Share of [0,1]^d where the answer is certified: Monte Carlo estimate and the half-width of its exact
+    binomial 95% interval (a regular grid of n points in d = 1, where the estimate is exact up to 1/n). ``X`` reuses
     ``share_points(d, n, seed)`` across calls."""
     if X is None:
         X = share_points(cls.d, n, seed)
     n = X.shape[0]
-    p = float(certified_mask(cls, fv, X).mean())
+    k = int(certified_mask(cls, fv, X).sum())
     if cls.d == 1:
-        return p, 1.0 / n
-    return p, float(1.96 * np.sqrt(max(p * (1 - p), 1e-12) / n))
+        return k / n, 1.0 / n
+    return k / n, binomial_half_width(k, n)  # exact binomial (Clopper-Pearson) 95% interval
 
 
 def region_details(

@@ -112,3 +112,22 @@ def test_several_visualizations_as_observations():
     )
     r = value_range("lipschitz", obs, [0.1, 0.9], L=2.0)
     assert r.lo == pytest.approx(1.0 - 2.0 * math.hypot(0.1, 0.1))
+
+
+def test_monte_carlo_share_interval_covers_the_exact_value_d3():
+    """d = 3, inf-norm: the certified set is two cubes of half-side r, whose union with the box has an exact
+    volume; the Monte-Carlo estimate's exact binomial interval must cover it (also at a share near 0)."""
+    from theory import FeatureVisualization
+    from theory._explore import binomial_interval, lipschitz_certified_share
+
+    def vol(c, r):
+        return float(np.prod(np.clip(c + r, 0, 1) - np.clip(c - r, 0, 1)))
+
+    for delta in (0.5, 0.02):
+        fv = FeatureVisualization([1.0, 1.0, 1.0], delta, [0.0, 0.0, 0.0], 0.0)
+        r = delta / 2  # L = 1
+        exact = vol(fv.x_min, r) + vol(fv.x_max, r)  # disjoint for r < 1/2
+        p, half, method = lipschitz_certified_share(fv, 1.0, "inf", n_mc=20_000, seed=1)
+        assert "binomial" in method
+        assert abs(p - exact) <= half
+    assert binomial_interval(0, 100)[0] == 0.0 and binomial_interval(0, 100)[1] > 0.02  # not a zero-width interval
