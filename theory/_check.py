@@ -6,11 +6,11 @@ visualization the class can produce and every x in [0,1]^d:
   approx     hi(x) - lo(x) <= 2 eps Delta (eps relative to Delta; by default for every eps in (0, 1/2),
              so "no" means the range is all of [f_min, f_max] somewhere: nothing beats predicting the midpoint);
   min_or_max every member agrees on f(x) < c, f(x) > c or f(x) = c, with c = (f_max + f_min)/2.
-Verdicts are computed: the engine searches a finite family of visualizations and points (``probe_instances``)
-for counterexamples ("no", with two witnesses); without one, "yes" needs the class's decoder (a proof object
-checked independently). "depends": the class has a parameter (L) such that at a fixed visualization and x the
-question is answered exactly when the parameter is below a threshold; the threshold is found by bisection on
-the engine and compared with the class's closed form.
+Verdicts are computed, never guessed: "no" carries a counterexample (two members that disagree); "yes" a proof
+object (a decoder checked independently, or a proved bound on the width of every range); "depends" the exact
+condition under which an instance is answered (closed forms where they exist) with an instance on each side;
+"open" says that neither a proof nor a counterexample is known. At a fixed eps the answer is derived from the exact
+answered set (docs/theory.md, "Fixed eps"); for classes with a Lipschitz-type L it depends on L/Delta in every d.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from theory import _certificates as certs
 from theory._range import ValueRange
-from theory._setting import FeatureVisualization, FloatArray, Observations, as_point
+from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
 
 Verdict = Literal["yes", "no", "depends", "open"]
@@ -113,6 +113,7 @@ def check_class(
     fv: FeatureVisualization | None = None,
     x: ArrayLike | None = None,
     eps: float | None = None,
+    eps_abs: float | None = None,
     **params: Any,
 ) -> ClassReport:
     """Answer the three questions for a class (or, with ``fv`` and ``x``, for that instance)."""
@@ -131,10 +132,90 @@ def check_class(
         if not (0 < float(eps) < 0.5):
             raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
         eps = float(eps)
+    if eps_abs is not None:
+        if eps is not None:
+            raise ValueError("give eps (relative to Delta) or eps_abs (in units of f), not both")
+        if isinstance(eps_abs, bool) or not isinstance(eps_abs, (int, float, np.integer, np.floating, Fraction)):
+            raise ValueError(f"eps_abs = {eps_abs!r} is not a number; it must be a finite number > 0 (units of f)")
+        if not (0 < float(eps_abs) <= MAX_MAGNITUDE):
+            raise ValueError(
+                f"eps_abs = {eps_abs!r} is not allowed; it must lie in (0, {MAX_MAGNITUDE:g}] (units of f)"
+            )
+        eps_abs = float(eps_abs)
     fc = get_class(cls, **params)
     if fv is not None:
-        return _instance(fc, fv, as_point(x, fc.d), eps)  # type: ignore[arg-type]
-    return _class_level(fc, eps)
+        report = _instance(fc, fv, as_point(x, fc.d), eps)  # type: ignore[arg-type]
+        if eps_abs is not None:
+            report.answers["approx"] = _instance_abs(report, eps_abs)
+        return report
+    report = _class_level(fc, eps)
+    if eps_abs is not None:
+        report.answers["approx"] = _class_abs(fc, eps_abs)
+        report.details["eps_abs"] = eps_abs
+    return report
+
+
+def _instance_abs(report: ClassReport, eps_abs: float) -> Answer:
+    """eps in units of f: answered iff hi - lo <= 2 eps_abs."""
+    rng = report["exact"].certificate
+    lo, hi = float(rng["lo"]), float(rng["hi"])
+    ok = hi - lo <= 2 * eps_abs * (1 + 1e-9)
+    return Answer("approx", "yes" if ok else "no", f"half-width {(hi - lo) / 2:.6g} vs eps_abs = {eps_abs:.6g}", rng)
+
+
+def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
+    """eps in units of f (docs/theory.md, "Absolute eps"). A class closed under scaling f answers "no" as soon as
+    one range has positive width (scale it up); for L-Lipschitz f the widest range over every visualization and x
+    is L T, T the largest smallest side of a triangle in the box, so the answer is "yes" iff L T <= 2 eps_abs."""
+    if fc.decoder() is not None:
+        dec = cast(dict[str, Any], fc.decoder())
+        return Answer("approx", "yes", f"exact prediction: {dec['expr']}", certs.proof(fc, "approx", dec))
+    if isinstance(fc, Lipschitz):
+        tri = fc.widest_triangle()
+        if tri is None:
+            return _open("approx", f"{fc!r}: the largest smallest side T of a triangle in the box is not known here")
+        T, x, a, b = tri
+        sup = fc.L * T
+        if sup <= 2 * eps_abs:
+            return Answer(
+                "approx",
+                "yes",
+                f"every range is at most L T = {sup:.6g} wide <= 2 eps_abs (T = {T:g}); predict the midpoint",
+                {
+                    "type": "bound",
+                    "class": fc.name,
+                    "params": certs.exact_params(fc),
+                    "question": "approx",
+                    "sup_width": sup,
+                    "argument": "hi - lo <= min(Delta, L r_min, L r_max) <= L min(||x_max - x_min||, r_min, r_max) "
+                    "<= L T (Delta <= L ||x_max - x_min|| by consistency)",
+                    "condition": "L T <= 2 eps_abs",
+                },
+            )
+        fv = FeatureVisualization(b, fc.L * T, a, 0.0)  # x_max = b, x_min = a, Delta = L T: width L T at x
+        vr = fc.value_range(fv, x)
+        return Answer(
+            "approx",
+            "no",
+            f"only for small L: L T <= 2 eps_abs (T = {T:g}); here L T = {sup:.6g}: at x = {x.tolist()} the range "
+            f"has width {vr.width:.6g} > 2 eps_abs",
+            {**certs.counterexample(fc, "approx", fv, vr), "condition": "L T <= 2 eps_abs"},
+        )
+    if getattr(fc, "L", None) is not None:
+        return _open("approx", f"{fc!r}: the widest range over every visualization is not known in closed form")
+    for fv, vr in _probe(fc):
+        w = _rel_width(fv, vr)
+        if w > 1e-9:  # scale f so that this width exceeds 2 eps_abs
+            big = FeatureVisualization(fv.x_max, fv.f_min + 4 * eps_abs / w, fv.x_min, fv.f_min)
+            vb = fc.value_range(big, vr.x)
+            return Answer(
+                "approx",
+                "no",
+                f"scaling f is free in this class: at x = {vr.x.tolist()} with Delta = {big.delta:.6g} the range is "
+                f"{vb.width:.6g} wide > 2 eps_abs",
+                certs.counterexample(fc, "approx", big, vb),
+            )
+    return _open("approx", "no range of positive width among the searched instances, and no decoder")
 
 
 # ---------------------------------------------------------------------------------------------------------

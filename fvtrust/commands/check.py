@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--norm", default=None, help="norm 1, 2 or inf (the Lipschitz classes)")
     p.add_argument("--eps", type=float, default=None, help="eps relative to Delta, in (0, 1/2)")
+    p.add_argument("--eps-abs", type=float, default=None, help="eps in units of f instead (> 0); see docs/theory.md")
     p.add_argument("--x-max", type=_vector, help="visualization: argmax point, e.g. 1,1")
     p.add_argument("--f-max", type=float, help="visualization: maximum value")
     p.add_argument("--x-min", type=_vector, help="visualization: argmin point")
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("an instance needs all of --x-max, --f-max, --x-min, --f-min and --x")
         fv = FeatureVisualization(*fv_parts)
         params.setdefault("d", fv.d)
-    report = check_class(args.cls, fv=fv, x=None if fv is None else np.asarray(args.x), eps=args.eps, **params)
+    report = check_class(
+        args.cls, fv=fv, x=None if fv is None else np.asarray(args.x), eps=args.eps, eps_abs=args.eps_abs, **params
+    )
     print(json.dumps(report.to_dict(), indent=1) if args.json else report)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -232,3 +233,41 @@ def test_boolean_values_and_eps_are_refused():
         check_class("lipschitz", d=1, eps=True)
     with pytest.raises(ValueError, match="dimension"):
         check_class("lipschitz", fv=FeatureVisualization([1, 1], 1.0, [0, 0], 0), x=[0.5], L=1)
+
+
+# ---- absolute eps (24.9) ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d,norm,T", [(1, "2", 0.5), (1, "1", 0.5), (2, "inf", 1.0), (3, "inf", 1.0)])
+@pytest.mark.parametrize("L", [0.25, 0.5, 1.0, 2.0])
+def test_lipschitz_absolute_eps_is_yes_exactly_for_small_L(d, norm, T, L):
+    eps_abs = 0.3
+    ans = check_class("lipschitz", d=d, L=L, norm=norm, eps_abs=eps_abs)["approx"]
+    small = L * T <= 2 * eps_abs  # noqa: SIM300
+    assert ans.verdict == ("yes" if small else "no")
+    if ans.verdict == "no":  # the counterexample's range is L T wide
+        delta = float(Fraction(ans.certificate["fv"]["f_max"]))
+        assert ans.certificate["disagreement"] * delta == pytest.approx(L * T)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lipschitz_instances(), st.floats(0.01, 3.0))
+def test_lipschitz_absolute_eps_class_yes_implies_instance_yes(inst, eps_abs):
+    d, norm, L, fv, x = inst
+    cls = check_class("lipschitz", d=d, L=L, norm=norm, eps_abs=eps_abs)["approx"].verdict
+    iv = check_class("lipschitz", fv=fv, x=x, L=L, norm=norm, eps_abs=eps_abs)["approx"].verdict
+    if cls == "yes":
+        assert iv == "yes"
+    if iv == "no":
+        assert cls != "yes"
+    tri = get_class("lipschitz", d=d, L=L, norm=norm).widest_triangle()
+    if tri is not None:  # no range is wider than L T
+        assert value_range("lipschitz", fv, x, L=L, norm=norm).width <= L * tri[0] * (1 + 1e-9)
+
+
+def test_absolute_eps_scale_free_classes_and_bad_input():
+    assert check_class("quadratic", d=1, eps_abs=0.3)["approx"].verdict == "no"  # any Delta is allowed
+    assert check_class("affine", d=1, eps_abs=0.3)["approx"].verdict == "yes"
+    assert check_class("lipschitz", d=2, L=1.0, eps_abs=0.3)["approx"].verdict == "open"  # T unknown (2-norm, d = 2)
+    with pytest.raises(ValueError, match="not both"):
+        check_class("lipschitz", d=1, eps=0.1, eps_abs=0.1)
+    with pytest.raises(ValueError, match="eps_abs"):
+        check_class("lipschitz", d=1, eps_abs=-1.0)
