@@ -400,7 +400,16 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
 
     # min_or_max -------------------------------------------------------------------------------------------
     undecided = [(f, v) for f, v in probes if v.decision() is None]
-    if not undecided:
+    if getattr(fc, "L", None) is not None and not fc.ranges_exact():
+        # with a Lipschitz-type L the verdict is "depends on L/Delta" when the threshold is known exactly (d = 1);
+        # on brackets (L-smooth, d >= 2) it is known only that points near x_min, x_max are answered (outer chord
+        # bound) and others are not (inner range): the exact condition is open
+        answers["min_or_max"] = _open(
+            "min_or_max",
+            f"{fc!r}: answered near x_min and x_max (outer bound) and not everywhere (inner range), but the exact "
+            "condition is unknown because the ranges are brackets",
+        )
+    elif not undecided:
         answers["min_or_max"] = yes("min_or_max", "the sign of f(x) - c follows from")
     else:
         depends = None
