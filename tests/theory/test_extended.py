@@ -51,3 +51,24 @@ def test_extended_verdicts(name):
     assert [rep[q].verdict for q in ("exact", "approx", "min_or_max")] == ["no", "no", "depends"]
     cert = rep["min_or_max"].certificate
     assert cert["L_min"] * (1 + 1e-3) < cert["L_star_bisection"] < 1.0
+
+
+def test_float_witnesses_state_and_meet_their_tolerance():
+    """Convex-and-Lipschitz (2-norm) witnesses from the conic solve are often floats: the range then states the
+    tolerance relative to Delta they meet, and an independent check (values, bounds on the box, gradient norms)
+    confirms it (issue 24.7)."""
+    rng = np.random.default_rng(0)
+    fv = FeatureVisualization([1.0, 1.0], 0.6, [0.0, 0.0], 0.0)
+    seen = 0
+    for x in rng.random((12, 2)):
+        r = value_range("convex_lipschitz", fv, x, L=1.0, norm="2")
+        if r.extra["exact_witnesses"]:
+            continue
+        seen += 1
+        tol = r.extra["witness_tolerance"]["relative_to_delta"] * fv.delta
+        for w in (r.witness_lo, r.witness_hi):
+            assert abs(w(fv.x_max[None])[0] - fv.f_max) <= tol and abs(w(fv.x_min[None])[0] - fv.f_min) <= tol
+            vals = w(samples(2, rng))
+            assert vals.max() <= fv.f_max + tol and vals.min() >= fv.f_min - tol
+            assert np.linalg.norm(w.subgradients, axis=1).max() <= 1.0 + tol
+    assert seen > 0

@@ -27,6 +27,9 @@ from theory._setting import FloatArray, Observations
 from theory._witness import MaxAffineWitness
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
+#: Tolerance (relative to Delta) that float LP witnesses must meet when no exact rational witness is found.
+WITNESS_TOL = 1e-7
+
 
 class Convex(FunctionClass):
     """Convex functions f : [0,1]^d -> R."""
@@ -137,6 +140,16 @@ class Convex(FunctionClass):
             vals, grads, exact = _rationalise(pts, np.asarray(F.value), np.asarray(G.value), obs, self._gradient_ok)
             ends.append((vals[ix], MaxAffineWitness(pts, vals, grads), exact))
         (lo, w_lo, ex_lo), (hi, w_hi, ex_hi) = ends
+        extra: dict[str, Any] = {"exact_witnesses": ex_lo and ex_hi}
+        if not extra["exact_witnesses"]:  # float witnesses: state and check the tolerance they meet
+            worst = max(self._violation(w, obs) for w in (w_lo, w_hi))
+            if worst > WITNESS_TOL:
+                raise InconsistentVisualization(f"the LP witnesses violate the class's conditions by {worst:.3g} Delta")
+            extra["witness_tolerance"] = {
+                "relative_to_delta": WITNESS_TOL,
+                "max_violation_relative": worst,
+                "checks": "values at the observations, f_min <= f <= f_max on the box, subgradient bound (L)",
+            }
         return ValueRange(
             float(lo),
             float(hi),
@@ -147,8 +160,29 @@ class Convex(FunctionClass):
             x,
             obs,
             f"LP interpolation (cvxpy, {solver})",
-            extra={"exact_witnesses": ex_lo and ex_hi},
+            extra=extra,
         )
+
+    def _violation(self, w: MaxAffineWitness, obs: Observations) -> float:
+        """How far a (float) max-of-affine witness is from membership with these observations, relative to Delta
+        (obs normalised: Delta = 1): values at the observations, its maximum over the box (per piece, at a vertex)
+        against f_max, the minimum over the box of the piece through each minimiser against f_min, and the
+        subgradients' extra bound (the Lipschitz constant, ``_gradient_excess``)."""
+        P, F, G = w.points, w.values, w.subgradients
+        at_obs = w(obs.points)
+        worst = float(np.max(np.abs(at_obs - obs.values)))
+        if obs.f_max is not None:
+            box_max = F - np.sum(G * P, axis=1) + np.sum(np.maximum(G, 0), axis=1)
+            worst = max(worst, float(np.max(box_max)) - obs.f_max)
+        if obs.f_min is not None:  # w >= its piece through a minimiser, whose minimum over the box must be f_min
+            box_min = F - np.sum(G * P, axis=1) + np.sum(np.minimum(G, 0), axis=1)
+            rows = [i for i, k in enumerate(obs.kinds) if k == "min"]
+            worst = max(worst, obs.f_min - float(np.min(box_min[rows])))
+        return max(worst, self._gradient_excess(G))
+
+    def _gradient_excess(self, G: FloatArray) -> float:
+        """How far the subgradients exceed the class's bound on them (none for plain convexity)."""
+        return 0.0
 
 
 def _rationalise(

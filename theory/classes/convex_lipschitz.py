@@ -61,6 +61,11 @@ class ConvexLipschitz(Convex):
         cons.append(cp.norm(G, q, axis=1) <= self.L)
         return pts, F, G, cons
 
+    def _gradient_excess(self, G: FloatArray) -> float:
+        """max_i ||g_i||_* - L (normalised units: relative to Delta)."""
+        q = {"1": np.inf, "2": 2, "inf": 1}[self.norm]
+        return float(np.max(np.linalg.norm(G, ord=q, axis=1)) - self.L)
+
     def _gradient_ok(self, g: list[Fraction]) -> bool:  # type: ignore[override]
         """The snapped subgradient still has dual norm <= L, in exact arithmetic."""
         L = Fraction(self.L)
