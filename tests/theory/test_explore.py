@@ -114,17 +114,31 @@ def test_several_visualizations_as_observations():
     assert r.lo == pytest.approx(1.0 - 2.0 * math.hypot(0.1, 0.1))
 
 
-def test_monte_carlo_share_interval_covers_the_exact_value_d3():
-    """d = 3, inf-norm: the certified set is two cubes of half-side r, whose union with the box has an exact
-    volume; the Monte-Carlo estimate's exact binomial interval must cover it (also at a share near 0)."""
+def test_d3_share_by_nested_quadrature_is_exact():
+    """d = 3, x_min and x_max at opposite corners, r = Delta/2 <= 1/2: each certified ball meets the cube in one
+    octant: (4/3) pi r^3 / 8 (2-norm), r^3 / 6 (1-norm), r^3 (inf-norm)."""
+    from theory import FeatureVisualization
+    from theory._explore import lipschitz_certified_share
+
+    for norm, octant in (("2", lambda r: math.pi * r**3 / 6), ("1", lambda r: r**3 / 6), ("inf", lambda r: r**3)):
+        for delta in (0.3, 0.8):
+            fv = FeatureVisualization([1.0, 1.0, 1.0], delta, [0.0, 0.0, 0.0], 0.0)
+            share, err, method = lipschitz_certified_share(fv, 1.0, norm)
+            assert "d = 3" in method and err < 1e-8
+            assert share == pytest.approx(2 * octant(delta / 2), abs=1e-9)
+
+
+def test_monte_carlo_share_interval_covers_the_exact_value_d4():
+    """d = 4, inf-norm: the certified set is two cubes of half-side r with an exact volume; the Monte-Carlo
+    estimate's exact binomial interval must cover it (also at a share near 0)."""
     from theory import FeatureVisualization
     from theory._explore import binomial_interval, lipschitz_certified_share
 
     def vol(c, r):
         return float(np.prod(np.clip(c + r, 0, 1) - np.clip(c - r, 0, 1)))
 
-    for delta in (0.5, 0.02):
-        fv = FeatureVisualization([1.0, 1.0, 1.0], delta, [0.0, 0.0, 0.0], 0.0)
+    for delta in (0.9, 0.1):
+        fv = FeatureVisualization([1.0, 1.0, 1.0, 0.5], delta, [0.0, 0.0, 0.0, 0.5], 0.0)
         r = delta / 2  # L = 1
         exact = vol(fv.x_min, r) + vol(fv.x_max, r)  # disjoint for r < 1/2
         p, half, method = lipschitz_certified_share(fv, 1.0, "inf", n_mc=20_000, seed=1)
