@@ -22,7 +22,8 @@ from scipy.optimize import linprog
 
 from counterexamples.verify._exact import parse_expr
 from counterexamples.verify._smooth import smooth_member
-from theory import FeatureVisualization, Observations, check_class, value_range
+from tests.theory._members import samples
+from theory import FeatureVisualization, Observations, check_class, get_class, value_range
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -307,3 +308,37 @@ def test_constant_visualization():
         fv = FeatureVisualization([0.2] * d, 0.5, [0.7] * d, 0.5)
         r = value_range("smooth", fv, [0.3] * d, L=1.0)
         assert (r.lo, r.hi) == (0.5, 0.5)
+
+
+def test_radial_members_decide_consistency_in_d2():
+    """||x_max - x_min|| >= 2 sqrt(Delta/L): the radial members f_max - P(||y - x_max||), f_min + P(||y - x_min||)
+    have the visualization (issue 24.6), here where no member of one coordinate has it."""
+    fv = FeatureVisualization([0.9, 0.9], 0.25, [0.1, 0.1], 0.0)  # L = 1: 4 Delta = 1 > L 0.8^2, <= L 1.28
+    assert get_class("smooth", d=2, L=1.0).is_consistent(fv)
+    rng = np.random.default_rng(5)
+    for x in rng.random((5, 2)):
+        r = value_range("smooth", fv, x, L=1.0)
+        lo_out, hi_out = r.extra["outer"]
+        assert lo_out - 1e-12 <= r.lo <= r.hi <= hi_out + 1e-12
+        for w in (r.witness_lo, r.witness_hi):
+            assert w(fv.x_max[None])[0] == pytest.approx(0.25) and w(fv.x_min[None])[0] == pytest.approx(0.0)
+            vals = w(samples(2, rng))
+            assert vals.max() <= 0.25 + 1e-12 and vals.min() >= -1e-12
+            # L-smooth: gradient differences (central differences) over random pairs at most L |y - z|
+            Y, Z = rng.random((300, 2)), rng.random((300, 2))
+            e = 1e-6
+
+            def grad(P, w=w, e=e):
+                return np.stack([(w(P + e * u) - w(P - e * u)) / (2 * e) for u in np.eye(2)], axis=1)
+
+            ratio = np.linalg.norm(grad(Y) - grad(Z), axis=1) / np.linalg.norm(Y - Z, axis=1)
+            assert ratio.max() <= 1.0 + 1e-3
+        assert "Piecewise" in r.witness_hi.to_spec()["expr"]
+    # both points interior: the radial condition is also necessary (the chord); with x_min at a corner a
+    # visualization beyond the radial condition can still be undecided
+    from theory.classes.smooth import UndecidedConsistency
+
+    with pytest.raises(UndecidedConsistency):
+        get_class("smooth", d=2, L=1.0).check_consistent(
+            FeatureVisualization([0.6, 0.6], 0.216, [0.0, 0.0], 0.0).observations()
+        )

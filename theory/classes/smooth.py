@@ -36,6 +36,7 @@ from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
 from theory._smooth1d import critical_L, rise
+from theory._witness import Witness
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
 
@@ -138,6 +139,40 @@ def _global_pieces(anchor: float, L: float, D: float, base: float, sign: int, ex
     return merged
 
 
+class RadialSmoothWitness(Witness):
+    """base + sign * P(||y - centre||_2), P the fastest L-smooth rise from a flat start (L s^2/2 up to h =
+    sqrt(Delta/L), then Delta - L(2h - s)^2/2 up to 2h, then Delta). L-smooth in every d: the Hessian of a radial
+    function has the eigenvalues P''(s) in [-L, L] and P'(s)/s in [0, L]."""
+
+    def __init__(self, centre: FloatArray, L: float, D: float, base: float, sign: int) -> None:
+        self.centre, self.L, self.D, self.base, self.sign = np.asarray(centre, float), L, D, base, sign
+        self.h = math.sqrt(D / L)
+        self.d = self.centre.shape[0]
+
+    def value(self, s: float) -> float:
+        return self.base + self.sign * rise(s, max(s, 2 * self.h) + 1.0, True, self.L, self.D)
+
+    def _eval(self, y: FloatArray) -> FloatArray:
+        rho = np.linalg.norm(np.atleast_2d(y) - self.centre, axis=1)
+        h, L, D = self.h, self.L, self.D
+        P = np.where(
+            rho <= h, L * rho**2 / 2, np.where(rho <= 2 * h, D - L * (2 * h - np.minimum(rho, 2 * h)) ** 2 / 2, D)
+        )
+        return self.base + self.sign * P
+
+    def to_spec(self) -> dict[str, Any]:
+        import sympy
+
+        xs = [sympy.Symbol(f"x{k}", real=True) for k in range(self.d)]
+        rat = [sympy.Rational(str(to_fraction(float(c)))) for c in self.centre]
+        L, D = sympy.Rational(str(to_fraction(self.L))), sympy.Rational(str(to_fraction(self.D)))
+        base = sympy.Rational(str(to_fraction(self.base)))
+        rho = sympy.sqrt(sum((x - c) ** 2 for x, c in zip(xs, rat, strict=True)))
+        h = sympy.sqrt(D / L)
+        P = sympy.Piecewise((L * rho**2 / 2, rho <= h), (D - L * (2 * h - rho) ** 2 / 2, rho <= 2 * h), (D, True))
+        return {"kind": "sympy", "expr": str(base + self.sign * P), "vars": [str(x) for x in xs], "radial": True}
+
+
 class Smooth(FunctionClass):
     """f : [0,1]^d -> R differentiable with ||grad f(y) - grad f(z)||_2 <= L ||y - z||_2."""
 
@@ -207,6 +242,11 @@ class Smooth(FunctionClass):
         i, j = obs.kinds.index("max"), obs.kinds.index("min")
         return obs.points[i], float(obs.values[i]), obs.points[j], float(obs.values[j])
 
+    def _radial(self, xmax: FloatArray, xmin: FloatArray, delta: float) -> bool:
+        """d >= 2: the radial members f_max - P(||y - x_max||) and f_min + P(||y - x_min||) have the visualization
+        iff ||x_max - x_min||_2 >= 2 sqrt(Delta/L) (P reaches Delta at 2 sqrt(Delta/L))."""
+        return self.d >= 2 and delta > 0 and float(np.linalg.norm(xmax - xmin)) >= 2 * math.sqrt(delta / self.L)
+
     def _axes(self, obs: Observations) -> list[int]:
         xmax, fmax, xmin, fmin = self._fv(obs)
         return [k for k in range(self.d) if consistent_1d(float(xmax[k]), float(xmin[k]), fmax - fmin, self.L)]
@@ -230,6 +270,8 @@ class Smooth(FunctionClass):
                 f"{xmax.tolist()}: over the distance {u:g} an L-smooth function with that minimum and maximum rises "
                 f"at most {rise(u, T, flat, self.L, delta):g} < Delta = {delta:g}"
             )
+        if self._radial(xmax, xmin, delta):
+            return
         raise UndecidedConsistency(
             f"d = {self.d}: the visualization passes the necessary condition along the chord, but no member of one "
             "coordinate has it; its consistency is not decided"
@@ -250,6 +292,15 @@ class Smooth(FunctionClass):
                 best_hi = (hi, w_hi)
             if best_lo is None or lo < best_lo[0]:
                 best_lo = (lo, w_lo)
+        if self._radial(xmax, xmin, delta):  # radial members (d >= 2)
+            r_hi = RadialSmoothWitness(xmin, L, delta, fmin, 1)
+            r_lo = RadialSmoothWitness(xmax, L, delta, fmax, -1)
+            v_hi = r_hi.value(float(np.linalg.norm(x - xmin)))
+            v_lo = r_lo.value(float(np.linalg.norm(x - xmax)))
+            if best_hi is None or v_hi > best_hi[0]:
+                best_hi = (v_hi, r_hi)  # type: ignore[assignment]
+            if best_lo is None or v_lo < best_lo[0]:
+                best_lo = (v_lo, r_lo)  # type: ignore[assignment]
         assert best_lo is not None and best_hi is not None
         extra: dict[str, Any] = {"exact_witnesses": True}
         if d == 1:
