@@ -49,6 +49,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "theory.json")
     args = ap.parse_args()
+    from theory._lp import silence_highs_banner
+
+    silence_highs_banner()
+    started = (time.perf_counter(), time.process_time())
+    load_before = list(os.getloadavg())
     check_class("convex", d=1)  # warm up cvxpy's import and first canonicalisation
     rows = []
     for name, params in CLASSES.items():
@@ -87,6 +92,7 @@ def main() -> None:
     print(f"table: {unverified:.2f} s computed, {verified:.2f} s computed and verified")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     result = {
+        "provenance": _provenance(args.repeats, load_before, started),
         "load_average_after": list(os.getloadavg()),
         "cpus": os.cpu_count(),
         "calls": rows,
@@ -95,6 +101,37 @@ def main() -> None:
     }
     args.out.write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")
+
+
+def _provenance(repeats: int, load_before: list[float], started: tuple[float, float]) -> dict:
+    """Commit, configuration, library versions, threads, load and total wall/CPU time (no torch: theory layer)."""
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*a: str) -> str:
+        out = subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    versions = {}
+    for pkg in ("numpy", "scipy", "cvxpy", "highspy", "sympy", "z3-solver"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty_theory": bool(git("status", "--porcelain", "--", "theory")),
+        "config": {"repeats": repeats, "classes": CLASSES, "d": [1, 2, 4, 8], "seeds": "none (deterministic)"},
+        "python": platform.python_version(),
+        "versions": versions,
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "load_average_before": load_before,
+        "wall_s": time.perf_counter() - started[0],
+        "cpu_s": time.process_time() - started[1],
+    }
 
 
 if __name__ == "__main__":

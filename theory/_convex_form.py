@@ -39,9 +39,20 @@ def gauge(m: FloatArray, Y: FloatArray) -> FloatArray:
     return np.maximum(np.max(np.maximum(up, down), axis=1), 0.0)
 
 
+def gauge_at(m: FloatArray, y: FloatArray) -> float:
+    """gamma(y) for one point (plain floats: ~1 us at d = 8, against ~20 us for the array form)."""
+    g = 0.0
+    for mk, yk in zip(m.tolist(), y.tolist(), strict=True):
+        if yk > mk:  # then m_k < 1
+            g = max(g, (yk - mk) / (1 - mk))
+        elif yk < mk:  # then m_k > 0
+            g = max(g, (mk - yk) / mk)
+    return g
+
+
 def consistent(x_max: FloatArray, x_min: FloatArray, delta: float, tol: float = 1e-12) -> bool:
     """Is there a convex f with this visualization? iff Delta = 0 or gamma(x_max) = 1."""
-    return delta == 0 or abs(float(gauge(x_min, x_max[None])[0]) - 1.0) <= tol
+    return delta == 0 or abs(gauge_at(x_min, x_max) - 1.0) <= tol
 
 
 def _face(x_max: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -57,15 +68,14 @@ def value_range(
     d, delta, m = x.shape[0], f_max - f_min, x_min
     eye = np.eye(d)
     # hi: f_min + Delta gamma(y) = max of the affine pieces through (m, f_min)
-    grads = [np.zeros(d)]
-    grads += [delta * eye[k] / (1 - m[k]) for k in range(d) if m[k] < 1]
-    grads += [-delta * eye[k] / m[k] for k in range(d) if m[k] > 0]
-    w_hi = MaxAffineWitness(np.tile(m, (len(grads), 1)), np.full(len(grads), f_min), np.array(grads))
-    hi = min(f_max, f_min + delta * float(gauge(m, x[None])[0]))
+    up, down = m < 1, m > 0
+    grads = np.vstack([np.zeros((1, d)), delta * eye[up] / (1 - m[up])[:, None], -delta * eye[down] / m[down][:, None]])
+    w_hi = MaxAffineWitness(np.broadcast_to(m, grads.shape), np.full(grads.shape[0], f_min), grads)
+    hi = min(f_max, f_min + delta * gauge_at(m, x))
     # lo: f_max on the face F of x_max, else f_min (the member f_min + Delta max(0, 1 - K S(y)),
     # S(y) = sum of |y_k - x_max,k| over F's fixed coordinates k)
     fixed, sign = _face(x_max)
-    S_x, S_m = (float(np.sum((sign * (x_max - y))[fixed])) for y in (x, m))  # S(y) = sum |y_k - x_max,k|
+    S_x, S_m = float(np.abs(x_max - x)[fixed].sum()), float(np.abs(x_max - m)[fixed].sum())  # S(y)
     on_face = S_x == 0
     K = 2.0 ** max(0, math.ceil(math.log2(1 / min(S_m, S_x if not on_face else math.inf))))  # a power of 2
     g = np.where(fixed, delta * K * sign, 0.0)
