@@ -118,7 +118,7 @@ def test_class_and_instance_verdicts_never_contradict(name, params, d):
         checked += 1
         for eps, rep in reports.items():
             inst = check_class(fc, fv=fv, x=x, eps=eps)
-            for q in ("approx", "min_or_max") if eps == EPS[0] else ("approx",):
+            for q in ("exact", "approx", "min_or_max") if eps == EPS[0] else ("approx",):
                 cv, iv = rep[q].verdict, inst[q].verdict
                 if cv == "yes":
                     assert iv == "yes", (name, d, eps, q, fv, x)
