@@ -279,6 +279,15 @@ def check_state(state: object, source: str) -> dict[str, Tensor]:
     return state  # type: ignore[return-value]
 
 
+class LucidInceptionV1(ZooModel):
+    """The zoo wrapper with Lucid's preprocessing computed literally, :math:`x \\cdot 255 - 117` (the ``mean``
+    and ``std`` buffers, :math:`117/255` and :math:`1/255`, state the same map; computed as ``(x - mean) / std``
+    it rounds differently, and gradients through max-pool near-ties can then differ from Lucent's)."""
+
+    def normalize(self, images: Tensor) -> Tensor:
+        return images * 255 - 117
+
+
 @register("inceptionv1")
 def load_inceptionv1(weights: str | Path | None = None, padding: str = "lucent") -> ZooModel:
     """Lucid's InceptionV1 with ``weights`` (Lucent's ``inception5h.pth``, or ``"random"`` for an untrained net).
@@ -296,7 +305,7 @@ def load_inceptionv1(weights: str | Path | None = None, padding: str = "lucent")
         net.load_state_dict({k: v.float() for k, v in state.items()})
     wnids, names = inceptionv1_labels()
     src = "random initialisation" if weights == "random" else f"user weights {weights}"
-    model = ZooModel(
+    model = LucidInceptionV1(
         "inceptionv1", net, (3, 224, 224), names, (117 / 255,) * 3, (1 / 255,) * 3, source=src, wnids=wnids
     )
     model.label_source = "ILSVRC-2012 devkit order (Lucent's old_imagenet_labels.txt)"

@@ -26,6 +26,7 @@ from empirical.visualize._param import (
     rfft2d_freqs,
     spectrum_scale,
 )
+from empirical.visualize._redirect import REDIRECT_RULES, RedirectedReLUs, model_redirect_defaults, redirected_relu
 from empirical.visualize._render import RenderResult, image_seed, make_image, render
 from empirical.visualize._transforms import (
     AffineWarp,
@@ -43,6 +44,7 @@ __all__ = [
     "COLOR_CORRELATION_SVD_SQRT",
     "LOGITS",
     "PAPER_DEFAULTS",
+    "REDIRECT_RULES",
     "ActivationCapture",
     "AffineWarp",
     "FFTImage",
@@ -51,6 +53,7 @@ __all__ = [
     "Objective",
     "Pad",
     "PixelImage",
+    "RedirectedReLUs",
     "RandomRotate",
     "RandomScale",
     "RenderDefaults",
@@ -66,8 +69,10 @@ __all__ = [
     "image_seed",
     "layer_names",
     "make_image",
+    "model_redirect_defaults",
     "neuron",
     "per_image",
+    "redirected_relu",
     "render",
     "resolve_layer",
     "rfft2d_freqs",

@@ -30,6 +30,7 @@ from empirical.visualize._fuse import fused_for_render
 from empirical.visualize._layers import ActivationCapture, resolve_layer
 from empirical.visualize._objectives import Objective
 from empirical.visualize._param import FFTImage, ImageParam, PixelImage
+from empirical.visualize._redirect import REDIRECT_RULES, RedirectedReLUs, model_redirect_defaults
 from empirical.visualize._transforms import AffineWarp, Transform, standard_transforms
 
 __all__ = ["RenderResult", "image_seed", "make_image", "render"]
@@ -45,6 +46,7 @@ class RenderResult:
     snapshots: dict[int, Tensor] = field(default_factory=dict)
     trace: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     seeds: tuple[int, ...] = ()
+    redirect_relu: tuple[int, str] = (0, "")
 
 
 def image_seed(seed: int, unit: int) -> int:
@@ -138,6 +140,8 @@ def render(
     progress: bool = True,
     callback: Callable[[int, Tensor], None] | None = None,
     fuse: bool = True,
+    redirect_relu: int | None = None,
+    redirect_rule: str | None = None,
 ) -> RenderResult:
     """Render ``len(seeds)`` images in one batch maximising the per-image ``objective``.
 
@@ -155,6 +159,10 @@ def render(
         fuse: optimise a fused copy of the model (batch norms folded into their convolutions, channels-last
             layout; :func:`fused_for_render`): the same function up to float rounding, about 2x faster on
             MobileNetV2. ``False`` runs ``model`` itself.
+        redirect_relu: steps ``1..redirect_relu`` use redirected ReLU gradients (``empirical.visualize._redirect``;
+            ``0``: never); ``redirect_rule``: ``"lucid"`` or ``"lucent"``. ``None``: what the model asks for
+            (``redirect_relu_steps``/``redirect_relu_rule`` of the model or of a module inside it, e.g. 16 steps
+            with Lucid's rule for the zoo's ``inceptionv1``; off for every other zoo model).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
@@ -166,6 +174,13 @@ def render(
     bad = [t for t in thresholds if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= steps]
     if bad:
         raise ValueError(f"thresholds must be steps in 1..{steps}, got {bad}")
+    asked_steps, asked_rule = model_redirect_defaults(model)
+    redirect_relu = asked_steps if redirect_relu is None else redirect_relu
+    redirect_rule = asked_rule if redirect_rule is None else redirect_rule
+    if isinstance(redirect_relu, bool) or not isinstance(redirect_relu, int) or redirect_relu < 0:
+        raise ValueError(f"redirect_relu must be a non-negative number of steps, got {redirect_relu!r}")
+    if redirect_rule not in REDIRECT_RULES:
+        raise ValueError(f"redirect_rule must be one of {REDIRECT_RULES}, got {redirect_rule!r}")
     height, width = _size(size)
     model_device, model_dtype = _model_device_dtype(model)
     device = model_device if device is None else torch.device(device)
@@ -188,7 +203,12 @@ def render(
     if fuse:
         observed = [m for m in (resolve_layer(model, name) for name in objective.layers) if m is not None]
         net = fused_for_render(model, observed, channels_last=True, example=image().detach()[:1])
-    with _prepared(net), ActivationCapture(net, objective.layers) as capture:
+    redirect = RedirectedReLUs(net, redirect_rule) if redirect_relu and steps else None
+    with (
+        _prepared(net),
+        redirect if redirect is not None else contextlib.nullcontext(),
+        ActivationCapture(net, objective.layers) as capture,  # after the redirect: it sees redirected outputs
+    ):
         start_images = image().detach()
         try:
             start = _evaluate(capture, objective, start_images)
@@ -199,6 +219,8 @@ def render(
             ) from err
         for step in tqdm(range(1, steps + 1), disable=not progress, desc="render", leave=False):
             optimizer.zero_grad(set_to_none=True)
+            if redirect is not None:
+                redirect.active = step <= redirect_relu
             inputs = warp.warp(image(), None if thetas is None else thetas[step - 1])
             try:
                 values = objective(capture.run(inputs))
@@ -216,8 +238,11 @@ def render(
                 callback(step, trace[-1])
             if step in thresholds:
                 snapshots[step] = image().detach().cpu()
+        if redirect is not None:
+            redirect.active = False
         final_images = image().detach()
         final = _evaluate(capture, objective, final_images)
 
     history = torch.stack(trace).double().cpu().numpy() if trace else np.zeros((0, len(seeds)))
-    return RenderResult(final_images.cpu(), start, final, snapshots, history, seeds)
+    used = (min(redirect_relu, steps), redirect_rule) if redirect is not None else (0, "")
+    return RenderResult(final_images.cpu(), start, final, snapshots, history, seeds, used)

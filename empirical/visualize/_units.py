@@ -76,6 +76,8 @@ def visualize_units(
     fuse: bool = True,
     callback: Callable[[int, Tensor], None] | None = None,
     start_units: Sequence[int] | None = None,
+    redirect_relu: int | None = None,
+    redirect_rule: str | None = None,
 ) -> VisualizationResult:
     """Feature visualizations of ``units`` of ``layer`` (``"logits"``: class logits), one image per unit.
 
@@ -86,7 +88,8 @@ def visualize_units(
     ``image_seed(seed, start_units[b])``), e.g. a target unit's visualization from a fooled unit's start.
     ``size``/``channels`` default to ``model.input_size`` (required for models without it).
     Paper defaults: :data:`PAPER_DEFAULTS`. See :func:`render` for the other arguments (``callback``: called
-    after every step with the step number and the objective values).
+    after every step with the step number and the objective values; ``redirect_relu``/``redirect_rule``: redirected
+    ReLU gradients for the first steps, default what the model asks for).
     """
     units = tuple(units)
     if not units:
@@ -104,6 +107,6 @@ def visualize_units(
     result = render(
         model, objective, seeds, size=(h, w), channels=c, steps=steps, lr=lr, param=param,
         decorrelate=decorrelate, transforms=transforms, crop=crop, thresholds=thresholds, device=device, dtype=dtype,
-        progress=progress, fuse=fuse, callback=callback,
+        progress=progress, fuse=fuse, callback=callback, redirect_relu=redirect_relu, redirect_rule=redirect_rule,
     )  # fmt: skip
     return VisualizationResult(**vars(result), layer=layer, units=units, objective=objective)
