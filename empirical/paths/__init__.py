@@ -51,6 +51,7 @@ from empirical.paths._fv import class_visualizations, small_transforms
 from empirical.paths._metrics import METRICS, cosine, embed, pearson, rank_average, spearman
 from empirical.paths._plot import plot_metrics, save_grid
 from empirical.paths._render import chunk_file, render_visualizations
+from empirical.paths._report import BEGIN, END, load_result, results_markdown, update_doc
 from empirical.paths._sanity import SanityScore, sanity_score, unit_labels
 from empirical.paths._stream import (
     GroupMeans,
@@ -62,7 +63,9 @@ from empirical.paths._stream import (
 )
 
 __all__ = [
+    "BEGIN",
     "DEFAULT_LAYERS",
+    "END",
     "FV_DEFAULTS",
     "IMAGES_PER_CLASS",
     "LIMITS",
@@ -94,6 +97,7 @@ __all__ = [
     "embed_images_multi",
     "fv_settings",
     "gram_blocks",
+    "load_result",
     "natural_means",
     "natural_stats",
     "natural_stats_sharded",
@@ -108,6 +112,7 @@ __all__ = [
     "ratio_replicates_many",
     "ratio_with_ci",
     "render_visualizations",
+    "results_markdown",
     "role_groups",
     "run_paths",
     "sanity_score",
@@ -117,5 +122,6 @@ __all__ = [
     "spearman",
     "stream_group_means",
     "unit_labels",
+    "update_doc",
     "write_outputs",
 ]
