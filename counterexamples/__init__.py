@@ -10,10 +10,37 @@
 - ``counterexamples.verify``: the independent verifiers (they import nothing from the generators).
 """
 
-from counterexamples._erm_demo import train_pair
-from counterexamples._export import write_witnesses
-from counterexamples._generators import CLASSES, Counterexample, generate, generate_all, relu_sequential, sympy_expr
-from counterexamples._pieces import evaluate_pieces, pieces_of, pieces_to_sympy
+from importlib import import_module
+from typing import Any
+
+#: public name -> the private module that defines it. Loaded on first use (module ``__getattr__``), so that
+#: ``import counterexamples.verify`` loads neither torch nor the generators it checks.
+_LAZY = {
+    "train_pair": "counterexamples._erm_demo",
+    "write_witnesses": "counterexamples._export",
+    "CLASSES": "counterexamples._generators",
+    "Counterexample": "counterexamples._generators",
+    "generate": "counterexamples._generators",
+    "generate_all": "counterexamples._generators",
+    "relu_sequential": "counterexamples._generators",
+    "sympy_expr": "counterexamples._generators",
+    "evaluate_pieces": "counterexamples._pieces",
+    "pieces_of": "counterexamples._pieces",
+    "pieces_to_sympy": "counterexamples._pieces",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'counterexamples' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "CLASSES",

@@ -7,10 +7,11 @@ from counterexamples.verify._certificates import (
     verify_witness,
     verify_yes_proof,
 )
+from counterexamples.verify._extrema import relu_net_extrema
 from counterexamples.verify._files import load_certificate, verify_file
 from counterexamples.verify._grammar import ExpressionError, parse_expression, parse_number
 from counterexamples.verify._pieces import parse_pieces, pieces_extrema, verify_pieces
-from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
+from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, z3_bound_holds
 from counterexamples.verify._report import Check, Report, VerificationError
 from counterexamples.verify._smooth import verify_smooth_region
 

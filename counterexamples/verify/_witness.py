@@ -9,9 +9,10 @@ import sympy
 
 from counterexamples.verify import _calculus as calc
 from counterexamples.verify._exact import equal, frac, parse_expr, rational
+from counterexamples.verify._extrema import relu_net_extrema
 from counterexamples.verify._pieces import Pieces, check_convex, parse_pieces, pieces_extrema, structure_checks
 from counterexamples.verify._regions import TooManyRegions, lipschitz_at_most, region_gradients
-from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, relu_net_extrema, z3_bound_holds
+from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, z3_bound_holds
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth import polynomial_degree, smooth_member
 from counterexamples.verify._z3expr import box_extreme_holds
