@@ -18,7 +18,7 @@ def _instance(rng: np.random.Generator, d: int):
     m = np.round(rng.random(d) * 8) / 8
     z = np.round(rng.random(d) * 8) / 8
     if np.array_equal(z, m):
-        z = 1 - m
+        z = np.where(m < 0.5, 1.0, 0.0)
     xmax = m + (z - m) / gauge(m, z[None])[0]  # on the boundary of the box: gauge 1
     xmax = np.clip(np.where(np.abs(xmax - np.round(xmax)) < 1e-12, np.round(xmax), xmax), 0, 1)
     if rng.random() < 0.3:  # vertices

@@ -133,6 +133,15 @@ class Quadratic(FunctionClass):
         key = (obs.points.tobytes(), obs.values.tobytes(), obs.kinds, None if x is None else x.tobytes(), sense)
         if key in self._cache:
             return self._cache[key]
+        norm = obs.normalised()  # solve in units of Delta (LP and cut tolerances relative to Delta), map back
+        if norm is not None:
+            unit, shift, scale = norm
+            th, opt = self._solve(unit, x, sense)
+            th = scale * th
+            th[0] += shift  # theta[0] is the constant term c
+            out = (th, shift + scale * opt if x is not None else 0.0)
+            self._cache[key] = out
+            return out
         d = self.d
         fmax, fmin = float(obs.f_max), float(obs.f_min)  # type: ignore[arg-type]
         grid = np.array(list(np.ndindex(*(3,) * d)), dtype=float) / 2
@@ -173,8 +182,7 @@ class Quadratic(FunctionClass):
         raise RuntimeError("the quadratic cutting-plane LP did not converge in 400 rounds")
 
     def check_consistent(self, obs: Observations) -> None:
-        norm = obs.normalised()
-        self._solve(obs if norm is None else norm[0], None, 0)
+        self._solve(obs, None, 0)
 
     # ---- exact witnesses -----------------------------------------------------------------------------------
     def _exact(
@@ -218,7 +226,8 @@ class Quadratic(FunctionClass):
         """(witness, its exact value at x, the LP optimum, exact?). The witness attains the optimum (within 1e-9)
         or, failing that, approaches it (an exact member within 1e-6); else it is the float LP solution."""
         theta, opt = self._solve(obs, x, sense)
-        th = self._exact(theta, obs, x, opt) or self._exact(theta, obs, x, opt, close=1e-6 * obs.scale)
+        span = _span(obs)
+        th = self._exact(theta, obs, x, opt, close=1e-9 * span) or self._exact(theta, obs, x, opt, close=1e-6 * span)
         if th is None:
             A, b, c = unpack([Fraction(float(t)) for t in theta], self.d)
             return QuadraticWitness(A, b, c), None, opt, False
@@ -227,10 +236,6 @@ class Quadratic(FunctionClass):
         return w, (w.exact_at(x) if x is not None else None), opt, True
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
-        norm = obs.normalised()  # solve in units of Delta: LP and cut tolerances are then relative to Delta
-        if norm is not None:
-            unit, shift, scale = norm
-            return self._value_range(unit, x).affine_image(shift, scale, obs)
         w_lo, v_lo, opt_lo, ex_lo = self._witness(obs, x, -1)
         w_hi, v_hi, opt_hi, ex_hi = self._witness(obs, x, 1)
         tol = 1e-7 * obs.scale
@@ -250,6 +255,11 @@ class Quadratic(FunctionClass):
             "semi-infinite LP by cutting planes (scipy HiGHS; exact face enumeration)",
             extra={"exact_witnesses": ex_lo and ex_hi},
         )
+
+
+def _span(obs: Observations) -> float:
+    """The unit of the exactness tolerances: the spread of the observed values (1 if they are all equal)."""
+    return float(np.ptp(obs.values)) or 1.0
 
 
 def _floats(theta: FloatArray, d: int) -> tuple[FloatArray, FloatArray, float]:
@@ -274,7 +284,7 @@ def _equalities(theta: FloatArray, obs: Observations) -> tuple[list[list[Fractio
             continue
         pq = [to_fraction(float(c)) for c in p]
         for k in range(len(p)):
-            if 0 < p[k] < 1 or abs(gradient_row(p, k) @ theta) < 1e-6:
+            if 0 < p[k] < 1 or abs(gradient_row(p, k) @ theta) < 1e-6 * _span(obs):
                 rows.append(_exact_gradient_row(pq, k))
                 rhs.append(Frac(0))
     return _independent(rows, rhs)
@@ -300,7 +310,7 @@ def _touching(
     C = candidates(A, b) if x is None else np.vstack([x[None], candidates(A, b)])
     vals = np.einsum("ni,ij,nj->n", C, A, C) + C @ b + c
     fmax, fmin = float(obs.f_max), float(obs.f_min)  # type: ignore[arg-type]
-    tol = 1e-6 * max(1.0, fmax - fmin)
+    tol = 1e-6 * _span(obs)
     rows: list[list[Fraction]] = []
     rhs: list[Fraction] = []
     for p, v in zip(C, vals, strict=True):
