@@ -64,6 +64,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-fuse", action="store_true",
         help="optimise the model as given (default: a copy with batch norms folded into convolutions, same function)",
     )  # fmt: skip
+    p.add_argument(
+        "--redirect-relu", type=int, default=None, metavar="STEPS",
+        help="redirect ReLU gradients for the first STEPS steps (default: the model's; 16 for inceptionv1, else 0)",
+    )  # fmt: skip
+    p.add_argument(
+        "--redirect-rule", choices=("lucid", "lucent"), default=None,
+        help="redirected-ReLU rule: lucid (only where no gradient gets through) or lucent (0.1 x gradient below 0)",
+    )  # fmt: skip
     p.add_argument("--natural", type=int, default=64, help="natural images used for natural_max (default 64)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -138,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--natural must be >= 1 image, got {args.natural}")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.redirect_relu is not None and args.redirect_relu < 0:
+        raise ValueError(f"--redirect-relu must be >= 0 steps, got {args.redirect_relu}")
     model = _load_model(args.model, args.weights, args.device)
     model.eval()
     input_size = tuple(int(v) for v in getattr(model, "input_size", (3, 224, 224)))
@@ -156,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         res = visualize_units(
             model, layer, indices, steps=args.steps, seed=args.seed, size=size, device=args.device,
             neuron_objective=args.neuron, crop=args.crop, progress=not args.no_progress,
-            fuse=not args.no_fuse,
+            fuse=not args.no_fuse, redirect_relu=args.redirect_relu, redirect_rule=args.redirect_rule,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         nat_max, nat_arg, nat_count = _natural_max(model, layer, indices, args.neuron, kind, args.natural, size)
@@ -180,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
                 "transforms": [repr(t) for t in standard_transforms()],
                 "crop": args.crop,
                 "fused": not args.no_fuse,
+                "redirect_relu": {"steps": res.redirect_relu[0], "rule": res.redirect_relu[1] or None},
                 "device": args.device,
                 "objective_start": float(res.objective_start[b]),
                 "objective_final": float(res.objective_final[b]),

@@ -67,7 +67,14 @@ def test_errors():
         model(torch.rand(1, 1, 224, 224))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model("resnet50", weights="/nonexistent/w.pt")
-    assert set(MODEL_NAMES) == {"mobilenet_v2", "efficientnet_lite0", "fashion_cnn", "inception_v1", "resnet50"}
+    assert set(MODEL_NAMES) == {
+        "mobilenet_v2",
+        "efficientnet_lite0",
+        "fashion_cnn",
+        "inception_v1",
+        "resnet50",
+        "inceptionv1",
+    }
 
 
 def test_layers_and_activations():

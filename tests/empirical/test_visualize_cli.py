@@ -118,3 +118,22 @@ def test_cli_real_zoo_mobilenet(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "mobilenet_v2_logits_967.json").read_text())
     assert record["natural_images"]["kind"] == "imagenet" and record["natural_images"]["count"] == 4
     assert (tmp_path / "grid.png").exists()
+
+
+def test_cli_inceptionv1_literature_unit(tmp_path: Path) -> None:
+    """``--unit mixed4a:476`` on Lucid's InceptionV1 (random weights saved as a user's file), redirected ReLU on."""
+    from empirical.models import load_model
+
+    torch.manual_seed(0)
+    weights = tmp_path / "inception5h.pth"
+    torch.save(load_model("inceptionv1", weights="random").net.state_dict(), weights)
+    argv = ["visualize", "--model", "inceptionv1", "--weights", str(weights), "--unit", "mixed4a:476"]
+    out = tmp_path / "out"
+    assert main([*argv, "--steps", "2", "--size", "64", "--natural", "2", "--out", str(out), "--no-progress"]) == 0
+    record = json.loads((out / "inceptionv1_mixed4a_476.json").read_text())
+    assert record["redirect_relu"] == {"steps": 2, "rule": "lucid"}  # the model's 16 steps, capped at --steps
+    assert (out / "inceptionv1_mixed4a_476.png").exists() and record["input_shape"] == [3, 64, 64]
+    argv2 = [*argv, "--redirect-relu", "0", "--steps", "1", "--size", "64", "--natural", "1", "--no-progress"]
+    assert main([*argv2, "--out", str(out)]) == 0
+    assert json.loads((out / "inceptionv1_mixed4a_476.json").read_text())["redirect_relu"] == {"steps": 0, "rule": None}
+    assert main([*argv[:5], "--unit", "mixed4a:999", "--steps", "1", "--out", str(out)]) == 2
