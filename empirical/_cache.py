@@ -1,9 +1,40 @@
-"""Where trained weights and generated data sets are cached."""
+"""Where trained weights and generated data sets are cached, and how an entry is written, checked and rebuilt.
+
+Guarantees of the entry API (``save_entry``, ``load_entry``):
+
+- every entry has a sha256 in ``manifest.json`` at the cache root; ``load_entry`` checks it before the reader
+  sees the file, so a bit flip, a truncated file or an entry written by anything else is detected;
+- a write goes to a fresh temporary file in the entry's folder (``mkstemp``: a unique name created with
+  ``O_CREAT | O_EXCL``, so an existing file or symlink there is never followed) and is moved into place with
+  ``os.replace`` (atomic: readers see the old entry or the new one, never a torn file; a symlink at the entry's
+  name is replaced, not written through);
+- one inter-process lock per entry (``filelock``, in ``.locks/``) serialises writers and readers of the same
+  entry; the manifest has its own lock and is itself written atomically;
+- a damaged entry is rebuilt with a warning naming it when a ``rebuild`` writer is given, otherwise
+  ``ValueError`` names it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+from filelock import FileLock
+
+__all__ = ["cache_dir", "cache_path", "clear_cache", "list_cache", "load_entry", "save_entry", "verify_cache"]
+
+T = TypeVar("T")
+MANIFEST = "manifest.json"
+LOCKS = ".locks"
+_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def cache_dir() -> Path:
@@ -16,3 +47,152 @@ def cache_dir() -> Path:
         path = Path(base) / "fvtrust"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/") if isinstance(key, str) else []
+    if not parts or not all(_PART.fullmatch(p) for p in parts) or key in (MANIFEST,) or parts[0] == LOCKS:
+        raise ValueError(
+            f"cache key {key!r} is not allowed (relative path of names made of letters, digits, '.', '_', '-')"
+        )
+    return key
+
+
+def cache_path(key: str) -> Path:
+    """The file of entry ``key`` (e.g. ``"fooling/abc_detector.pt"``) under ``cache_dir()``."""
+    return cache_dir().joinpath(*_check_key(key).split("/"))
+
+
+def _lock(key: str) -> FileLock:
+    folder = cache_dir() / LOCKS
+    folder.mkdir(exist_ok=True)
+    return FileLock(str(folder / (key.replace("/", "__") + ".lock")))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_manifest() -> dict[str, Any]:
+    path = cache_dir() / MANIFEST
+    try:
+        doc = json.loads(path.read_text())
+        entries = doc["entries"]
+        if not isinstance(entries, dict):
+            raise TypeError
+        return entries
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError):
+        warnings.warn(f"cache manifest {path} is damaged; every entry will be checked as untracked", stacklevel=3)
+        return {}
+
+
+def _atomic_write(path: Path, writer: Callable[[Path], Any]) -> str:
+    """``writer(tmp)`` fills a fresh temporary file next to ``path``; then it replaces ``path``. Returns sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        writer(tmp)
+        if tmp.is_symlink() or not tmp.is_file():
+            raise ValueError(f"cache writer for {path} did not leave a regular file at {tmp}")
+        digest = _sha256(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _update_manifest(key: str, record: dict[str, Any] | None) -> None:
+    with FileLock(str(cache_dir() / (MANIFEST + ".lock"))):
+        entries = _read_manifest()
+        if record is None:
+            entries.pop(key, None)
+        else:
+            entries[key] = record
+        doc = {"version": 1, "entries": dict(sorted(entries.items()))}
+        _atomic_write(cache_dir() / MANIFEST, lambda p: p.write_text(json.dumps(doc, indent=1)))
+
+
+def _save_unlocked(key: str, writer: Callable[[Path], Any]) -> Path:
+    path = cache_path(key)
+    digest = _atomic_write(path, writer)
+    _update_manifest(key, {"sha256": digest, "size": path.stat().st_size, "saved": time.time()})
+    return path
+
+
+def save_entry(key: str, writer: Callable[[Path], Any]) -> Path:
+    """Write entry ``key`` atomically: ``writer(tmp_path)`` writes the file (e.g. ``lambda p: torch.save(sd, p)``);
+    its sha256 goes into the manifest. Returns the entry's path."""
+    with _lock(_check_key(key)):
+        return _save_unlocked(key, writer)
+
+
+def _problem(key: str, entries: dict[str, Any]) -> str | None:
+    path = cache_path(key)
+    rec = entries.get(key)
+    if path.is_symlink():
+        return "is a symlink"
+    if not path.is_file():
+        return "is missing"
+    if not isinstance(rec, dict) or "sha256" not in rec:
+        return "has no checksum in the manifest"
+    if _sha256(path) != rec["sha256"]:
+        return "does not match its sha256 (damaged or changed)"
+    return None
+
+
+def load_entry(key: str, reader: Callable[[Path], T], rebuild: Callable[[Path], Any] | None = None) -> T:
+    """``reader(path)`` on entry ``key`` after its checksum is verified. A missing, damaged or unreadable entry is
+    rebuilt with ``rebuild(tmp_path)`` (a writer, as for ``save_entry``) and a warning naming it; without
+    ``rebuild`` it is a ``ValueError`` naming the entry."""
+    with _lock(_check_key(key)):
+        why = _problem(key, _read_manifest())
+        if why is None:
+            try:
+                return reader(cache_path(key))
+            except Exception as err:  # noqa: BLE001 - any failure to read a verified entry means it is unusable
+                why = f"cannot be read ({err.__class__.__name__}: {err})"
+        if rebuild is None:
+            raise ValueError(f"cache entry {key} ({cache_path(key)}) {why}; delete it or run 'fvtrust cache clear'")
+        if why != "is missing":
+            warnings.warn(f"cache entry {key} {why}; rebuilding it", stacklevel=2)
+        _save_unlocked(key, rebuild)
+        return reader(cache_path(key))
+
+
+def list_cache() -> list[dict[str, Any]]:
+    """The manifest's entries: key, path, size, sha256, time saved."""
+    return [{"key": k, "path": str(cache_path(k)), **v} for k, v in _read_manifest().items()]
+
+
+def verify_cache() -> list[dict[str, Any]]:
+    """Every manifest entry checked against its sha256: ``{"key", "path", "ok", "problem"}``."""
+    entries = _read_manifest()
+    out = []
+    for key in entries:
+        with _lock(key):
+            why = _problem(key, entries)
+        out.append({"key": key, "path": str(cache_path(key)), "ok": why is None, "problem": why})
+    return out
+
+
+def clear_cache() -> list[str]:
+    """Remove the entries the manifest lists (and the manifest); nothing else in the folder is touched."""
+    removed = []
+    for key in list(_read_manifest()):
+        with _lock(key):
+            path = cache_path(key)
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+            _update_manifest(key, None)
+        removed.append(key)
+    (cache_dir() / MANIFEST).unlink(missing_ok=True)
+    return removed
