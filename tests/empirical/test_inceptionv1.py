@@ -249,3 +249,29 @@ def test_redirect_defaults_come_from_the_model(model):
         RedirectedReLUs(nn.Conv2d(3, 2, 1))
     with pytest.raises(ValueError, match="redirect_relu must be"):
         _render(_Dead(), 1, -1)
+
+
+@pytest.mark.slow
+def test_mobilenet_wnids_match_real_photo_folders():
+    """The standard order is right: MobileNetV2's top-5 on real photos contains the folder's WordNet id."""
+    import os
+    from pathlib import Path
+
+    from PIL import Image
+
+    root = Path(os.environ.get("FVTRUST_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+    folder = root / "imagenet-1k"
+    if not folder.is_dir():
+        pytest.skip(f"no real ImageNet photos at {folder} (set FVTRUST_DATA)")
+    model = load_model("mobilenet_v2")
+    wnids = sorted(p.name for p in folder.iterdir() if p.is_dir())[::50]  # 20 classes across the order
+    images, labels = [], []
+    for wnid in wnids:
+        photo = sorted((folder / wnid).iterdir())[0]
+        im = Image.open(photo).convert("RGB").resize((224, 224))
+        images.append(torch.tensor(list(im.getdata()), dtype=torch.float32).view(224, 224, 3).permute(2, 0, 1) / 255)
+        labels.append(output_index_for_wnid(model, wnid))
+    with torch.no_grad():
+        top5 = model(torch.stack(images)).topk(5, dim=1).indices
+    hits = sum(int(label in row.tolist()) for label, row in zip(labels, top5, strict=True))
+    assert hits >= 15, hits  # MobileNetV2 top-5 is ~94% on these photos; a wrong order gives ~0
