@@ -82,13 +82,14 @@ def timed(method: str, s: dict, budget: float, core: int | None) -> dict:
         threads = max(threads, _threads(p.pid))
         p.join(0.05)
     if p.is_alive():
+        stopped = "cpu" if _cpu_seconds(p.pid) > budget else "wall"  # which limit ended the run
         p.terminate()
         p.join()
-        return {"s": None, "cpu_s": None, "max": None, "threads": threads, "stopped": True}
+        return {"s": None, "cpu_s": None, "max": None, "threads": threads, "stopped": stopped}
     wall, cpu, value = q.get() if not q.empty() else (None, None, None)
     if cpu is not None and cpu > budget:
         wall = cpu = value = None
-    return {"s": wall, "cpu_s": cpu, "max": value, "threads": threads, "stopped": False}
+    return {"s": wall, "cpu_s": cpu, "max": value, "threads": threads, "stopped": None}
 
 
 METHODS = ("milp", "bab", "z3")
@@ -133,7 +134,7 @@ def main() -> None:
             row: dict = {"d": args.d, "hidden": [width, width], "seed": seed, "load_average_1min": os.getloadavg()[0]}
             for method in METHODS:
                 res = timed(method, s, args.budget, core) if misses[method] < 2 else None
-                for key in ("s", "cpu_s", "max", "threads"):
+                for key in ("s", "cpu_s", "max", "threads", "stopped"):
                     row[f"{method}_{key}"] = res[key] if res else None
                 missed[method] |= row[f"{method}_cpu_s"] is None
             values = {row[f"{m}_max"] for m in METHODS if row[f"{m}_max"] is not None}
