@@ -14,6 +14,8 @@ f(y) > v" (unsat).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -333,9 +335,32 @@ _MILP_OPTIONS: dict[str, Any] = {
 }
 
 
-def _highs(model: _Model, cost: np.ndarray, options: dict[str, Any]) -> highspy.Highs:
-    h = highspy.Highs()
+_BANNER_DONE = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A silent HiGHS instance. HiGHS writes its banner to file descriptor 1 when the first instance of a process
+    is constructed (before ``silent()`` can act), so that one construction runs with fd 1 on /dev/null."""
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+            _BANNER_DONE = True
     h.silent()
+    return h
+
+
+def _highs(model: _Model, cost: np.ndarray, options: dict[str, Any]) -> highspy.Highs:
+    h = _new_highs()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = model.A.shape[1], model.A.shape[0]
     lp.col_cost_ = cost
