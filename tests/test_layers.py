@@ -24,11 +24,6 @@ LAYERS = [
     pytest.param(
         "counterexamples.verify",
         ["torch", "counterexamples._generators", "counterexamples._erm_demo", "empirical", "fvtrust"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="counterexamples/__init__.py imports _erm_demo and _generators eagerly; the security helper "
-            "(issue 23) is making it lazy: remove this mark then",
-        ),
         id="counterexamples.verify",
     ),
     pytest.param("counterexamples", ["empirical", "fvtrust"], id="counterexamples"),
