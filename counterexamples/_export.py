@@ -6,6 +6,8 @@ and in d = 1 ``witnesses_as_breakpoints``), so either form can be re-checked."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -77,8 +79,13 @@ def write_witnesses(directory: str | Path, certificates: Iterable[dict[str, Any]
         if "dataset" in cert:
             doc["dataset"] = cert["dataset"]
         path = out / f"{stem}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        tmp.replace(path)
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=".tmp")  # unique, never a symlink
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(doc, indent=1))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         written.append(path)
     return written
