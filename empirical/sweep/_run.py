@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import platform
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -193,36 +191,10 @@ def _render_batch(
     return res.images.float(), res.objective_start, res.objective_final
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
-            timeout=10, check=False,
-        )  # fmt: skip
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def _provenance(config: dict[str, Any], seeds: list[int], weights: Path | None, started: tuple[float, float]) -> dict:
-    try:
-        from empirical._provenance import provenance  # written by another part of the project
-    except ImportError:
-        provenance = None
-    if provenance is not None:
-        return provenance(config, seeds, None, None, {"weights": weights} if weights else None, started)
-    return {
-        "commit": _git_commit(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "host": platform.node(),
-        "device": config["device"],
-        "seeds": seeds,
-        "config": config,
-        "weights_sha256": config.get("weights_sha256"),
-        "wall_seconds": round(time.perf_counter() - started[0], 3),
-        "cpu_seconds_rank0": round(time.process_time() - started[1], 3),
-    }
+    from empirical._provenance import provenance
+
+    return provenance(config, seeds, None, None, {"weights": weights} if weights else None, started)
 
 
 def _settings_check(folder: Path, identity: dict[str, Any]) -> None:
