@@ -3,13 +3,17 @@ show what the attacker chose (fooling circuit or silent units), with measurement
 
 ``fvtrust fool --model fashion_cnn --method circuit --out DIR [--quick]`` writes ``DIR/report.json`` (accuracy
 before/after, largest output change, preconditions, per-unit similarity to target and original) and
-``DIR/fooling.png`` (original visualizations, fooled visualizations, targets).
+``DIR/fooling.png`` (original visualizations, fooled visualizations, targets). With ``--imagenet-dir DIR``
+(ImageNet models) E, the silent units and every threshold are calibrated on the folder's calibration split and
+original and fooled model are evaluated on every photo (``evaluation`` in report.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 from pathlib import Path
 
 __all__ = ["register", "run"]
@@ -28,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", required=True, help=f"manipulation: {' or '.join(METHODS)}")
     p.add_argument(
         "--target", default="permute",
-        help="permute (each unit shows its cyclic neighbour's visualization) or image:NAME[,NAME...] "
+        help="permute (each unit shows its cyclic neighbour's visualization), photos (circuit: template units "
+        "showing photos drawn from --extra-dir with --unit-seed) or image:NAME[,NAME...] "
         "(circuit: template units showing bundled photos or Fashion-MNIST test images testN)",
     )  # fmt: skip
     p.add_argument("--out", required=True, type=Path, help="output directory (created)")
@@ -70,18 +75,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--c", type=float, default=100.0, help="circuit constant c (default %(default)s)")
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="visualization seed (default %(default)s)")
+    p.add_argument("--seed", type=int, nargs="+", default=[0], help="visualization seed(s) (default %(default)s)")
+    p.add_argument(
+        "--imagenet-dir", type=Path, default=None,
+        help="ImageNet folder (class sub-folders): calibration split for E and thresholds, every photo evaluated",
+    )  # fmt: skip
+    p.add_argument(
+        "--extra-dir", type=Path, default=None,
+        help="with --imagenet-dir: a folder of further natural photos (e.g. classes outside the 1,000), evaluated "
+        "and the source of --target photos",
+    )  # fmt: skip
+    p.add_argument(
+        "--units", type=int, default=None, help=f"number of units measured, 2..{MAX_UNITS} (default per model)"
+    )
+    p.add_argument("--unit-seed", type=int, default=None, help="draw the measured units at random with this seed")
+    p.add_argument(
+        "--recipe", choices=("project", "paper"), default="project", help="silent units: preset or the paper's"
+    )
     p.add_argument("--device", default="cpu", help="torch device (default %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
 N_FASHION_TEST = 10000
+MAX_UNITS = 64
+MAX_SEED = 2**31 - 1
 
 
 def _check_target(target: str) -> None:
-    """``permute`` or ``image:NAME[,NAME...]`` with every NAME a bundled photo or ``testN`` (N < 10,000)."""
-    if target == "permute":
+    """``permute``, ``photos`` (drawn from --extra-dir) or ``image:NAME[,NAME...]`` with every NAME a bundled photo
+    or ``testN`` (N < 10,000)."""
+    if target in ("permute", "photos"):
         return
     if not target.startswith("image:"):
         raise ValueError(f"--target {target!r}: use 'permute' or 'image:NAME[,NAME...]'")
@@ -145,14 +169,61 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--k must be positive, got {args.k}")
     if args.c <= 0:
         raise ValueError(f"--c must be positive (natural input needs F + c > 0), got {args.c}")
+    for name in ("k", "c", "alpha", "trigger_alpha", "gate_ramp"):
+        v = getattr(args, name)
+        if v is not None and not math.isfinite(v):
+            raise ValueError(f"--{name.replace('_', '-')} must be a finite number, got {v}")
+    if args.k > 1e6 or args.c > 1e6:
+        raise ValueError("--c and --k must be at most 1e6")
+    if any(not 0 <= s <= MAX_SEED for s in args.seed) or len(set(args.seed)) != len(args.seed):
+        raise ValueError(f"--seed: distinct integers in 0..{MAX_SEED}, got {args.seed}")
+    if args.unit_seed is not None and not 0 <= args.unit_seed <= MAX_SEED:
+        raise ValueError(f"--unit-seed must be in 0..{MAX_SEED}, got {args.unit_seed}")
+    if args.units is not None and not 2 <= args.units <= MAX_UNITS:
+        raise ValueError(f"--units must be in 2..{MAX_UNITS}, got {args.units}")
+    if args.recipe == "paper" and args.method != "silent":
+        raise ValueError("--recipe paper applies to --method silent only")
+    if args.imagenet_dir is not None:
+        if args.model == "fashion_cnn":
+            raise ValueError("--imagenet-dir applies to ImageNet models, not fashion_cnn")
+        if not args.imagenet_dir.is_dir():
+            raise ValueError(f"--imagenet-dir {str(args.imagenet_dir)!r} is not a directory")
+    if args.extra_dir is not None and args.imagenet_dir is None:
+        raise ValueError("--extra-dir needs --imagenet-dir")
+    if args.extra_dir is not None and not args.extra_dir.is_dir():
+        raise ValueError(f"--extra-dir {str(args.extra_dir)!r} is not a directory")
+    if args.target == "photos" and (args.extra_dir is None or args.method != "circuit"):
+        raise ValueError(
+            "--target photos draws template photos from --extra-dir: it needs --extra-dir and --method circuit"
+        )
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {str(args.out)!r} exists and is not a directory")
+    parent = args.out.resolve().parent if not args.out.exists() else args.out.resolve()
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"--out {str(args.out)!r} is not writable")
     _check_device(args.device)
-    from empirical.fooling import run_circuit, run_silent
+    from empirical.fooling import photo_splits, run_circuit, run_silent
 
-    common = dict(quick=args.quick, seed=args.seed, device=args.device, progress=not args.no_progress)
+    photos = None
+    if args.imagenet_dir is not None:  # every photo checked before any model work
+        photos = photo_splits(args.imagenet_dir, args.extra_dir)
+    seed = args.seed[0] if len(args.seed) == 1 else args.seed
+    common = dict(
+        quick=args.quick, seed=seed, device=args.device, progress=not args.no_progress, photos=photos,
+        unit_seed=args.unit_seed, n_units=args.units,
+    )  # fmt: skip
     if args.method == "circuit":
-        report = run_circuit(args.model, args.out, target=args.target, c=args.c, k=args.k, **common)
+        files = None
+        if args.target == "photos":
+            import random
+
+            assert photos is not None and photos.extra is not None
+            n = args.units or 4
+            files = sorted(random.Random(args.unit_seed or 0).sample(photos.extra.files, min(n, len(photos.extra))))
+        target = "permute" if args.target == "photos" else args.target
+        report = run_circuit(args.model, args.out, target=target, c=args.c, k=args.k, target_files=files, **common)
     else:
         pooled = False if args.per_position else None  # None: the model's preset
         gate = None if args.gate is None else args.gate == "on"  # None: the model's preset
@@ -161,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
         report = run_silent(
             args.model, args.out, layer=args.layer, alpha=args.alpha, pooled=pooled, gate=gate,
             gate_ramp=args.gate_ramp, trigger=trigger, trigger_alpha=args.trigger_alpha,
-            detector=None if args.detector is None else args.detector == "on", **common,
+            detector=None if args.detector is None else args.detector == "on", recipe=args.recipe, **common,
         )  # fmt: skip
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",
@@ -169,6 +240,9 @@ def run(args: argparse.Namespace) -> int:
         "mean_similarity_to_original", "units_closer_to_target", "units_closer_to_target_by_pixels",
         "mean_fooling_score", "median_fooling_score", "units_closer_to_target_ideal", "mean_similarity_to_ideal",
     )  # fmt: skip
-    print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
+    shown = {k: report[k] for k in keys if k in report}
+    if "evaluation" in report:
+        shown["evaluation"] = {k: v for k, v in report["evaluation"].items() if not k.endswith("_interval")}
+    print(json.dumps(shown, indent=1))
     print(f"wrote {args.out / 'report.json'} and {args.out / 'fooling.png'}")
     return 0
