@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from empirical.data._evaluate import compare_models, evaluate_folder, evaluate_model, wilson_interval
+from empirical.data._evaluate import compare_models, evaluate_folder, evaluate_model, summarize, wilson_interval
 from empirical.data._fashion import FASHION_CLASSES, fashion_mnist, read_idx
 from empirical.data._imagenet import (
     ImageFolderData,
@@ -66,6 +66,7 @@ __all__ = [
     "natural_images",
     "output_wnids",
     "random_crops",
+    "summarize",
     "read_idx",
     "to_tensor",
     "wilson_interval",

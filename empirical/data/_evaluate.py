@@ -13,7 +13,7 @@ which keeps inside [0, 1] and has close to nominal coverage for small :math:`n` 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,14 @@ from torch import Tensor, nn
 from empirical._distributed import all_reduce_sum, shard
 from empirical.data._imagenet import ImageFolderData
 
-__all__ = ["PREPROCESSING", "compare_models", "evaluate_folder", "evaluate_model", "wilson_interval"]
+__all__ = [
+    "PREPROCESSING",
+    "compare_models",
+    "evaluate_folder",
+    "evaluate_model",
+    "summarize",
+    "wilson_interval",
+]
 
 Z95 = 1.959963984540054
 
@@ -48,16 +55,6 @@ def PREPROCESSING(data: ImageFolderData) -> str:  # noqa: N802 - a described con
     )
 
 
-def _max_reduce(t: Tensor) -> Tensor:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        buf = t.detach().cpu().clone() if dist.get_backend() == "gloo" else t.detach().clone()
-        dist.all_reduce(buf, op=dist.ReduceOp.MAX)
-        return buf.to(t.device)
-    return t
-
-
 @torch.no_grad()
 def compare_models(
     models: Mapping[str, nn.Module],
@@ -68,13 +65,19 @@ def compare_models(
     workers: int = 0,
     device: str | torch.device = "cpu",
     progress: bool = False,
+    shifts: Mapping[str, float] | None = None,
+    probes: Mapping[str, Callable[[Tensor], Tensor]] | None = None,
 ) -> dict[str, Any]:
-    """Every model of ``models`` on every image of ``data`` (this rank's share, counts summed over ranks).
+    """Every model of ``models`` on every image of ``data``: per-image results, each rank computing its share and
+    the shares summed with all-reduce (every rank gets every image's entries).
 
-    ``labels``: the output index of each file (-1: no label; default ``data.labels_for`` the first model). Returns
-    ``n_images``, ``n_labelled`` and, per model name, ``top1``/``top5`` correct counts; with two or more models,
-    for each later model against the first: ``agreement`` (argmax equal), ``max_abs_logit_change``,
-    ``images_with_identical_logits`` (every logit bit for bit equal)."""
+    ``labels``: the output index of each file (-1: no label; default ``data.labels_for`` the first model);
+    ``shifts``: a constant subtracted from a model's logits before it is compared with the first model's (the
+    fooling circuit adds :math:`c` to every logit); ``probes``: name -> function of the batch called after the
+    models ran on it, returning a bool per image (e.g. "E fires"). Returns ``n_images``, ``labels`` and
+    ``per_image``: for model ``m``, ``m/top1``, ``m/top5`` (correct, bool); for each later model against the
+    first, ``m/agree`` (same argmax), ``m/identical`` (every logit bit for bit equal), ``m/max_abs_change``;
+    ``probe/NAME``. Summarise any subset with :func:`summarize`."""
     names = list(models)
     if not names:
         raise ValueError("compare_models: no models")
@@ -82,42 +85,71 @@ def compare_models(
     labels = data.labels_for(first) if labels is None else labels
     if len(labels) != len(data):
         raise ValueError(f"compare_models: {len(labels)} labels for {len(data)} images")
-    mine = list(shard(len(data)))
-    counts = torch.zeros(2 + 2 * len(names) + 2 * (len(names) - 1), dtype=torch.long)
-    max_change = torch.zeros(max(1, len(names) - 1), dtype=torch.float64)
+    shifts = dict(shifts or {})
+    probes = dict(probes or {})
+    n = len(data)
+    keys = [f"{m}/{k}" for m in names for k in ("top1", "top5")]
+    keys += [f"{m}/{k}" for m in names[1:] for k in ("agree", "identical")]
+    keys += [f"probe/{p}" for p in probes]
+    flags = torch.zeros(len(keys), n, dtype=torch.long)
+    change = torch.zeros(max(1, len(names) - 1), n, dtype=torch.float64)
+    mine = list(shard(n))
     loader = data.loader(batch_size=batch_size, workers=workers, indices=mine) if mine else []
     from tqdm.auto import tqdm
 
     for x, idx in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
         x = x.to(device)
         y = labels[idx].to(device)
-        known = y >= 0
-        counts[0] += len(idx)
-        counts[1] += int(known.sum())
-        outs = [models[n](x) for n in names]
-        for m, out in enumerate(outs):
+        outs = [models[m](x) for m in names]
+        row = 0
+        for out in outs:
             top = out.topk(min(5, out.shape[1]), 1).indices
-            counts[2 + 2 * m] += int((top[:, 0] == y)[known].sum())
-            counts[3 + 2 * m] += int((top == y[:, None]).any(1)[known].sum())
-        base = 2 + 2 * len(names)
-        for m, out in enumerate(outs[1:]):
-            counts[base + 2 * m] += int((out.argmax(1) == outs[0].argmax(1)).sum())
-            counts[base + 2 * m + 1] += int((out == outs[0]).all(1).sum())
-            change = (out.double() - outs[0].double()).abs().max().cpu() if len(out) else torch.tensor(0.0)
-            max_change[m] = torch.maximum(max_change[m], change)
-    counts = all_reduce_sum(counts)
-    max_change = _max_reduce(max_change)
-    n, n_lab = int(counts[0]), int(counts[1])
-    res: dict[str, Any] = {"n_images": n, "n_labelled": n_lab, "models": {}}
-    for m, name in enumerate(names):
-        k1, k5 = int(counts[2 + 2 * m]), int(counts[3 + 2 * m])
-        res["models"][name] = {"top1_correct": k1, "top5_correct": k5}
-    base = 2 + 2 * len(names)
-    for m, name in enumerate(names[1:]):
-        res["models"][name]["agreement_with_first"] = int(counts[base + 2 * m])
-        res["models"][name]["identical_logits_with_first"] = int(counts[base + 2 * m + 1])
-        res["models"][name]["max_abs_logit_change"] = float(max_change[m])
-    return res
+            flags[row, idx] = (top[:, 0] == y).long().cpu()
+            flags[row + 1, idx] = (top == y[:, None]).any(1).long().cpu()
+            row += 2
+        for m, out in zip(names[1:], outs[1:], strict=True):
+            shifted = out - shifts[m] if m in shifts else out
+            flags[row, idx] = (out.argmax(1) == outs[0].argmax(1)).long().cpu()
+            flags[row + 1, idx] = (shifted == outs[0]).all(1).long().cpu()
+            change[names.index(m) - 1, idx] = (shifted.double() - outs[0].double()).abs().amax(1).cpu()
+            row += 2
+        for probe in probes.values():
+            flags[row, idx] = probe(x).bool().long().cpu()
+            row += 1
+    flags = all_reduce_sum(flags)
+    change = all_reduce_sum(change)
+    per_image: dict[str, Tensor] = {k: flags[i].bool() for i, k in enumerate(keys)}
+    for j, m in enumerate(names[1:]):
+        per_image[f"{m}/max_abs_change"] = change[j]
+    return {"n_images": n, "labels": labels, "models": names, "per_image": per_image}
+
+
+def summarize(result: Mapping[str, Any], indices: Sequence[int] | None = None) -> dict[str, Any]:
+    """Counts, accuracies with Wilson intervals, agreement and largest logit change of :func:`compare_models`'
+    result over the images at ``indices`` (all by default). Accuracies are over the images with a label."""
+    n_all = result["n_images"]
+    idx = torch.arange(n_all) if indices is None else torch.as_tensor(list(indices), dtype=torch.long)
+    labels = result["labels"][idx]
+    known = labels >= 0
+    n, n_lab = len(idx), int(known.sum())
+    per = result["per_image"]
+    out: dict[str, Any] = {"n_images": n, "n_labelled": n_lab}
+    for m in result["models"]:
+        for k in ("top1", "top5"):
+            c = int(per[f"{m}/{k}"][idx][known].sum())
+            out[f"{k}_{m}"] = c / n_lab if n_lab else None
+            out[f"{k}_{m}_correct"] = c
+            out[f"{k}_{m}_interval"] = list(wilson_interval(c, n_lab)) if n_lab else None
+    for m in result["models"][1:]:
+        agree = int(per[f"{m}/agree"][idx].sum())
+        out[f"agreement_{m}"] = agree / n if n else None
+        out[f"agreement_{m}_interval"] = list(wilson_interval(agree, n)) if n else None
+        out[f"identical_logits_{m}"] = int(per[f"{m}/identical"][idx].sum())
+        out[f"max_abs_logit_change_{m}"] = float(per[f"{m}/max_abs_change"][idx].max()) if n else 0.0
+    for k, v in per.items():
+        if k.startswith("probe/"):
+            out[k.removeprefix("probe/")] = int(v[idx].sum())
+    return out
 
 
 def evaluate_model(
@@ -130,9 +162,11 @@ def evaluate_model(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Top-1 and top-5 accuracy of ``model`` on the labelled images of ``data`` with 95 % Wilson intervals."""
-    c = compare_models({"model": model}, data, batch_size=batch_size, workers=workers, device=device, progress=progress)
+    c = summarize(
+        compare_models({"model": model}, data, batch_size=batch_size, workers=workers, device=device, progress=progress)
+    )
     n = c["n_labelled"]
-    k1, k5 = c["models"]["model"]["top1_correct"], c["models"]["model"]["top5_correct"]
+    k1, k5 = c["top1_model_correct"], c["top5_model_correct"]
     if n == 0:
         raise ValueError(f"image folder {str(data.root)!r} has no image of a class among the model's outputs")
     return {

@@ -13,7 +13,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from empirical.data import compare_models, evaluate_model, image_folder, wilson_interval
+from empirical.data import compare_models, evaluate_model, image_folder, summarize, wilson_interval
 from fvtrust.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,10 @@ class _Shift(torch.nn.Module):
         return self.base(x) + self.c
 
 
+def _odd(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1).mean(1) > 0.45
+
+
 @needs_data
 def test_counts_match_a_direct_computation(tmp_path):
     from empirical.data import imagenet_wnids
@@ -79,12 +83,15 @@ def test_counts_match_a_direct_computation(tmp_path):
     assert rec["top5_correct"] == int((top == y[:, None]).any(1).sum())
     lo, hi = rec["top1_interval"]
     assert lo <= rec["top1"] <= hi
-    c = compare_models({"a": model, "b": _Shift(model, 1.5)}, data, batch_size=4)
-    b = c["models"]["b"]
-    assert b["agreement_with_first"] == 9 and b["identical_logits_with_first"] == 0
-    assert abs(b["max_abs_logit_change"] - 1.5) < 1e-4
-    c = compare_models({"a": model, "b": _Shift(model, 0.0)}, data, batch_size=4)
-    assert c["models"]["b"]["identical_logits_with_first"] == 9 and c["models"]["b"]["max_abs_logit_change"] == 0.0
+    c = summarize(compare_models({"a": model, "b": _Shift(model, 1.5)}, data, batch_size=4))
+    assert c["agreement_b"] == 1.0 and c["identical_logits_b"] == 0
+    assert abs(c["max_abs_logit_change_b"] - 1.5) < 1e-4
+    c = compare_models({"a": model, "b": _Shift(model, 0.0)}, data, batch_size=4, probes={"odd": _odd})
+    s = summarize(c)
+    assert s["identical_logits_b"] == 9 and s["max_abs_logit_change_b"] == 0.0 and s["top1_a"] == s["top1_b"]
+    part = summarize(c, [0, 1, 2])
+    assert part["n_images"] == 3 and part["top1_a_correct"] == int((top[:3, 0] == y[:3]).sum())
+    assert s["odd"] == int(sum(float(x[i].mean()) > 0.45 for i in range(9)))
 
 
 @needs_data
