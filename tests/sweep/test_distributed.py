@@ -15,7 +15,7 @@ from fvtrust.cli import main
 from tests.sweep._common import N_PAIRS, sweep_args
 
 ROOT = Path(__file__).resolve().parents[2]
-TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0"]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
 _FAILING_ENTRY = """
 import os, sys
