@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CODE = """
 from counterexamples.verify import relu_net_extrema
-spec = {"kind": "relu_net", "layers": [{"W": [["1", "-1"], ["-1", "1"]], "b": ["0", "0"]}, {"W": [["1", "1"]], "b": ["0"]}]}
+spec = {"kind": "relu_net", "layers": [
+    {"W": [["1", "-1"], ["-1", "1"]], "b": ["0", "0"]}, {"W": [["1", "1"]], "b": ["0"]}]}
 out = relu_net_extrema(spec, "milp")
 assert out["max"] == 1 and out["min"] == 0
 """
