@@ -5,11 +5,27 @@ allowed. Library packages (``theory``, ``counterexamples``, ``empirical``) do no
 ``ValueError`` (or a subclass such as ``counterexamples.verify.ExpressionError``) for bad input, which the command
 line reports the same way. ``KeyError``, ``IndexError`` and every other exception are bugs: they are not caught,
 so they surface with their traceback.
+
+The ``check_*`` helpers are the checks commands share (before any work): an output folder or file that can be
+created and written (:func:`check_output_dir`, :func:`check_output_file`), an integer in a documented range
+(:func:`check_int`). Devices are checked by ``empirical._device.resolve_device``.
 """
 
 from __future__ import annotations
 
-__all__ = ["USER_ERRORS", "FvtrustError", "InputError", "UsageError", "one_line"]
+import os
+from pathlib import Path
+
+__all__ = [
+    "USER_ERRORS",
+    "FvtrustError",
+    "InputError",
+    "UsageError",
+    "check_int",
+    "check_output_dir",
+    "check_output_file",
+    "one_line",
+]
 
 
 class FvtrustError(Exception):
@@ -40,3 +56,50 @@ def one_line(err: BaseException) -> str:
     """The error's message on one line (whitespace collapsed); the exception's type if it has no message."""
     text = " ".join(str(err).split())
     return text or type(err).__name__
+
+
+def _writable_ancestor(path: Path, flag: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder this process can write and enter."""
+    parent = path.absolute().parent
+    while not parent.exists() and not parent.is_symlink():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
+
+
+def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` if it is a writable folder or can be created as one; else :class:`UsageError` naming ``flag``.
+
+    Nothing is created: a refused command leaves nothing behind."""
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise UsageError(f"{flag} {str(path)!r} exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {str(path)!r} is not writable for this user")
+        return path
+    _writable_ancestor(path, flag)
+    return path
+
+
+def check_output_file(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` if a file can be written there (an existing writable file, or a new file in a folder that exists
+    or can be created); else :class:`UsageError` naming ``flag``. Nothing is created."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{flag} {str(path)!r} is a folder; give a file name")
+    if path.exists():
+        if not os.access(path, os.W_OK) or not os.access(path.absolute().parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {str(path)!r} is not writable for this user")
+        return path
+    _writable_ancestor(path, flag)
+    return path
+
+
+def check_int(flag: str, value: object, lo: int, hi: int) -> int:
+    """``value`` if it is an int in ``lo..hi``; else :class:`UsageError` naming ``flag`` and the range."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise UsageError(f"{flag} must be an integer in {lo}..{hi}, got {value!r}")
+    return value

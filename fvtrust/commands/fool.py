@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 from pathlib import Path
+
+from fvtrust.errors import check_output_dir
 
 __all__ = ["register", "run"]
 
@@ -196,13 +197,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             "--target photos draws template photos from --extra-dir: it needs --extra-dir and --method circuit"
         )
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {str(args.out)!r} exists and is not a directory")
-    parent = args.out.resolve().parent if not args.out.exists() else args.out.resolve()
-    while not parent.exists():
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"--out {str(args.out)!r} is not writable")
+    check_output_dir(args.out, "--out")  # a folder, or creatable as one (not below a regular file), writable
     _check_device(args.device)
     from empirical.fooling import photo_splits, run_circuit, run_silent
 
