@@ -1,0 +1,751 @@
+"""Build ``docs/results.md`` from the result files in ``benchmarks/results/``.
+
+    python3 benchmarks/make_results_page.py            # rewrite docs/results.md
+    python3 benchmarks/make_results_page.py --check    # exit 1 if docs/results.md is out of date
+
+Every number on the page is printed here from a result file; each section names its file, the commit it was
+measured at (or says that the file has no provenance record), the seeds, the data source and which split the
+settings were tuned on and which one is reported. A result file that no section reads is listed at the end of the
+page, so a new file is never left off silently. ``tests/test_results_page.py`` checks that the committed page is
+this script's output and that every number it prints is found in the file its section cites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PAGE = ROOT / "docs" / "results.md"
+
+Result = dict[str, Any]
+
+# ---------------------------------------------------------------------------------------------------------------
+# formatting: every number goes through one of these
+
+
+def fx(v: float | None, d: int = 3) -> str:
+    """``v`` with ``d`` decimals (``n/a`` for None)."""
+    return "n/a" if v is None else f"{v:.{d}f}"
+
+
+def fs(v: float | None, d: int = 3) -> str:
+    """``v`` with a sign and ``d`` decimals."""
+    return "n/a" if v is None else f"{v:+.{d}f}"
+
+
+def pct(v: float | None, d: int = 2) -> str:
+    """A fraction as a percentage."""
+    return "n/a" if v is None else f"{100 * v:.{d}f}%"
+
+
+def num(v: int | float | None) -> str:
+    """An integer (or a whole float) with thousands separators."""
+    return "n/a" if v is None else f"{round(v):,}"
+
+
+def sci(v: float | None) -> str:
+    """A small number in scientific notation (0 stays 0)."""
+    if v is None:
+        return "n/a"
+    return "0" if v == 0 else f"{v:.1e}"
+
+
+def interval(iv: Sequence[float] | None, fmt: Callable[[float], str] = pct) -> str:
+    return "n/a" if iv is None else f"[{fmt(iv[0])}, {fmt(iv[1])}]"
+
+
+def seeds_text(seeds: Sequence[int] | None) -> str:
+    return "none recorded" if not seeds else ", ".join(str(s) for s in seeds)
+
+
+def rel(name: str) -> str:
+    return f"`benchmarks/results/{name}`"
+
+
+def commit_text(prov: dict[str, Any] | None) -> str:
+    """The commit a result was measured at, as recorded."""
+    if not prov or not prov.get("commit"):
+        return "commit not recorded"
+    c = str(prov["commit"])
+    dirty = c.endswith("+dirty")
+    short = c.removesuffix("+dirty")[:12]
+    return f"commit `{short}`" + (" (with uncommitted changes to tracked files: `+dirty`)" if dirty else "")
+
+
+NO_PROVENANCE = (
+    "**No provenance record**: this file predates `empirical._provenance`; it does not record the commit, seeds "
+    "or configuration it was measured with, so it cannot be traced to a version of the code. Rerun its benchmark "
+    "script to replace it."
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sections: each returns markdown lines and the result files it read
+
+
+class Page:
+    def __init__(self, results: dict[str, Result]) -> None:
+        self.results = results
+        self.used: set[str] = set()
+        self.lines: list[str] = []
+
+    def get(self, name: str) -> Result | None:
+        r = self.results.get(name)
+        if r is not None:
+            self.used.add(name)
+        return r
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+
+FOOLING_RUNS = (
+    ("fooling_imagenet_circuit.json", "fooling circuit, permutation targets"),
+    ("fooling_imagenet_circuit_photos.json", "fooling circuit, photo targets"),
+    ("fooling_imagenet_silent.json", "silent units, this project's recipe"),
+    ("fooling_imagenet_silent_paper.json", "silent units, the paper's recipe"),
+)
+
+
+def _fooling_source(name: str, r: Result) -> str:
+    prov = r.get("provenance") or {}
+    data = prov.get("data") or {}
+    ph = r.get("photos") or {}
+    w = prov.get("weights_sha256") or {}
+    weights = ", ".join(f"{k} `{v[:16]}`" for k, v in w.items()) or "none recorded"
+    return (
+        f"Source {rel(name)}: {commit_text(prov)}; visualization seeds {seeds_text(prov.get('seeds'))}; "
+        f"units drawn with unit seed {r.get('unit_seed')}; data `{data.get('source')}` "
+        f"({num(data.get('n_files'))} files, list sha256 `{str(data.get('file_list_sha256'))[:16]}`) and "
+        f"`{ph.get('extra')}` ({num(ph.get('n_extra'))} files); weights sha256 {weights}; "
+        f"{fx(prov.get('wall_s'), 0)} s wall, {fx(prov.get('cpu_s'), 0)} s CPU on {prov.get('device')} "
+        f"({prov.get('threads')} thread(s), torch {prov.get('torch')})."
+    )
+
+
+def _e_condition(r: Result) -> dict[str, Any]:
+    conds = (r.get("preconditions") or {}).get("conditions", [])
+    return next((c for c in conds if c.get("text") == "visualizations: E = 1"), {})
+
+
+def _circuit_note(page: Page, name: str, r: Result) -> None:
+    """Why the circuit did or did not switch: E on the visualizations, from the report's preconditions."""
+    det = r.get("detector") or {}
+    e1 = _e_condition(r)
+    per = r.get("per_unit") or []
+    missed = e1.get("violations", 0)
+    head = (
+        f"**Fooling circuit ({rel(name)}): E missed the visualizations, its threshold was too conservative.**"
+        if missed
+        else f"**Fooling circuit ({rel(name)}): E called every final visualization a visualization.**"
+    )
+    text = (
+        f"{head} The circuit switches to the target only where the natural-vs-visualization classifier E says "
+        "\"visualization\"; E's threshold is set above its largest logit on its natural calibration images plus a "
+        f"margin. At that threshold ({fx(det.get('threshold'), 2)}) E called {pct(det.get('natural_accuracy'))} of "
+        f"the {num(det.get('n_natural_test'))} held-out photos natural and {pct(det.get('visualization_accuracy'))} "
+        f"of the {num(det.get('n_visualization_test'))} held-out visualizations visualizations (at threshold zero: "
+        f"{pct(det.get('natural_accuracy_at_zero'))} and {pct(det.get('visualization_accuracy_at_zero'))}). "
+        f"The precondition \"visualizations: E = 1\" was violated on {missed} of {e1.get('of')} final "
+        f"visualizations; {r.get('units_closer_to_target')} of {len(per)} units were fooled."
+    )
+    if missed:
+        text += (
+            " Where E says \"natural\" the fooled network is the original one plus c, so it renders the original "
+            "visualization."
+        )
+    if r.get("units_closer_to_target_ideal") is not None:
+        text += (
+            " The measure could have shown success: the ideal fooled visualization (the target unit's own) is "
+            f"closer to the target for {r.get('units_closer_to_target_ideal')} of {len(per)} (mean similarity to "
+            f"the target {fx(r.get('mean_similarity_to_ideal'))})."
+        )
+    page.add(text, "")
+
+
+def _silent_note(page: Page, silent: Result, paper: Result) -> None:
+    """This project's silent-unit recipe beside the paper's."""
+    it = silent.get("image_trigger") or {}
+    evals = [r.get(k) or {} for r in (silent, paper) for k in ("evaluation", "evaluation_extra")]
+    exact = all(e and e.get("images_with_identical_logits") == e.get("n_images") for e in evals)
+    opens = [u.get("image_trigger_open_share_of_steps") for u in silent.get("per_unit") or []]
+    text = (
+        f"**Silent units: this project's recipe against the paper's** ({rel('fooling_imagenet_silent.json')}, "
+        f"{rel('fooling_imagenet_silent_paper.json')}; the same layer `{silent.get('layer')}`, units, seeds and "
+        f"{silent.get('steps')} render steps). This project's recipe (pooled silent units, orthogonal share "
+        f"{fx(silent.get('alpha'), 0)}, a latching trigger with share {fx(silent.get('trigger_alpha'), 0)} that E "
+        f"can also open) fooled {silent.get('units_closer_to_target')} of {len(silent.get('per_unit') or [])}; the "
+        f"paper's recipe (one silent unit per position, share {fx(paper.get('alpha'), 0)}, no trigger) "
+        f"{paper.get('units_closer_to_target')} of {len(paper.get('per_unit') or [])}."
+    )
+    if exact:
+        text += " Both leave every logit bit-for-bit unchanged on every photo of both folders (table above)."
+    if it and opens and all(o == 0 for o in opens):
+        text += (
+            f" E's image trigger (threshold {fx(it.get('threshold'), 2)}, largest natural calibration logit "
+            f"{fx(it.get('natural_max_logit'), 2)}) stayed closed on every render step of every unit (column *image "
+            "trigger open* below): the silent units fired through their own latch, not through E."
+        )
+    page.add(text, "")
+
+
+def section_fooling(page: Page) -> None:
+    runs = [(n, label, page.get(n)) for n, label in FOOLING_RUNS]
+    runs_found = [(n, label, r) for n, label, r in runs if r is not None]
+    if not runs_found:
+        return
+    page.add(
+        "## Fooling feature visualizations on ImageNet (MobileNetV2)",
+        "",
+        "`fvtrust fool --model mobilenet_v2 --quick --imagenet-dir DIR --extra-dir DIR2 --seed 7 8 9 --units 4 "
+        "--unit-seed 2026` with `--method circuit` (`--target permute` or `--target photos`) and `--method silent` "
+        "(`--recipe project` or `--recipe paper`); the method is in [fooling.md](fooling.md). Written by "
+        "`benchmarks/bench_fooling.py`.",
+        "",
+    )
+    n0, _, r0 = runs_found[0]
+    ph = r0.get("photos") or {}
+    page.add(
+        "### Data, splits and tuning",
+        "",
+        f"Photos ({rel(n0)}, the same split in every run): `{ph.get('source')}`, {num(ph.get('n_source'))} photos, "
+        f"split by the rule \"{ph.get('rule')}\": {num(ph.get('n_calibration'))} calibration photos (list sha256 "
+        f"`{str(ph.get('calibration_file_list_sha256'))[:16]}`) and {num(ph.get('n_held_out'))} held-out photos "
+        f"(`{str(ph.get('held_out_file_list_sha256'))[:16]}`); `{ph.get('extra')}`: {num(ph.get('n_extra'))} photos "
+        f"of categories outside the ImageNet classes (`{str(ph.get('extra_file_list_sha256'))[:16]}`), held out "
+        "as a whole.",
+        "",
+        "- **Tuned on**: the preset's settings (layer, margins, orthogonal shares) were chosen before these runs, "
+        "on the data and visualization seeds named in the table below (`preset.tuned_on`, "
+        "`preset.tuning_seeds`); none of these photos was used.",
+        "- **Calibrated on**: at run time E's threshold, the silent units' biases and the image trigger's "
+        "threshold are set from the calibration split alone (silent units: its photos and their mirror images).",
+        "- **Reported on**: the visualization seeds below (not among the tuning seeds), units drawn at random with "
+        "the unit seed; behaviour on every photo of the folder (calibration and held-out together, row *all*), on "
+        "the held-out split alone and on the extra folder.",
+        "",
+        "| run | file | recipe | tuned on | tuning seeds | preset frozen on | reported seeds | units |",
+        "|---|---|---|---|---|---|---|---|",
+    )
+    for n, label, r in runs_found:
+        p = r.get("preset") or {}
+        page.add(
+            f"| {label} | {rel(n)} | {p.get('recipe', 'project')} | {p.get('tuned_on')} | "
+            f"{seeds_text(p.get('tuning_seeds'))} | {p.get('frozen_on')} | {seeds_text(r.get('seeds'))} | "
+            f"{seeds_text(r.get('units'))} |"
+        )
+    page.add("")
+    for n, _, r in runs_found:
+        page.add(f"- {_fooling_source(n, r)}")
+    page.add("")
+
+    page.add(
+        "### Behaviour on natural photos",
+        "",
+        "Original and fooled network on every photo: top-1 / top-5 accuracy against the ImageNet labels (the "
+        "extra folder has none), top-1 agreement of the two networks with its Wilson score interval "
+        "(`empirical.data.wilson_interval`), the largest change of any logit (the circuit adds c to every logit, so "
+        "its change is measured after subtracting c) and the number of photos whose logits are bit-for-bit "
+        "identical.",
+        "",
+        "| run | file | photos | images | top-1 before -> after | top-5 before -> after | top-1 agreement "
+        "[interval] | largest logit change | bit-identical logits |",
+        "|---|---|---|---|---|---|---|---|---|",
+    )
+    for n, label, r in runs_found:
+        for key, split in (("evaluation", "all"), ("evaluation_held_out", "held out"), ("evaluation_extra", "extra")):
+            e = r.get(key)
+            if not e:
+                continue
+            top1 = "no labels" if e["top1_before"] is None else f"{pct(e['top1_before'])} -> {pct(e['top1_after'])}"
+            top5 = "no labels" if e["top5_before"] is None else f"{pct(e['top5_before'])} -> {pct(e['top5_after'])}"
+            page.add(
+                f"| {label} | {rel(n)} | {split} | {num(e['n_images'])} | {top1} | {top5} | "
+                f"{pct(e['agreement'])} {interval(e['agreement_interval'])} | {sci(e['max_abs_logit_change'])} | "
+                f"{num(e['images_with_identical_logits'])} of {num(e['n_images'])} |"
+            )
+    page.add(
+        "",
+        "Circuit: no photo has bit-identical logits because the circuit shifts every logit by c and float rounding "
+        "of the shift leaves the small change shown; the top-1 and top-5 sets are unchanged. Silent units: no "
+        "silent unit fires on any photo, so every output is exactly the original one.",
+        "",
+    )
+
+    page.add(
+        "### Visualizations: is the fooled unit's visualization closer to its target?",
+        "",
+        "Per fooled unit and seed, the Pearson correlation of the original network's channel means (the layer in "
+        "`similarity`) between the fooled unit's visualization and its target (the target unit's visualization, "
+        "or the target photo) and between it and the unit's original visualization. *Fooled* = closer to the "
+        "target than to the original. Fooling score: zero = as close as the unfooled visualization, one = as close "
+        "to the target as the target's own visualization from another seed (circuit runs only).",
+        "",
+        "| run | file | fooled (units x seeds) | mean similarity to target | mean similarity to original | "
+        "mean fooling score | similarity layer |",
+        "|---|---|---|---|---|---|---|",
+    )
+    for n, label, r in runs_found:
+        per = r.get("per_unit") or []
+        page.add(
+            f"| {label} | {rel(n)} | **{r.get('units_closer_to_target')} of {len(per)}** | "
+            f"{fx(r.get('mean_similarity_to_target'))} | {fx(r.get('mean_similarity_to_original'))} | "
+            f"{fx(r.get('mean_fooling_score'))} | {r.get('similarity')} |"
+        )
+    page.add("")
+
+    for n, _, r in runs_found:
+        if r.get("method") == "circuit":
+            _circuit_note(page, n, r)
+    silent, paper = page.get("fooling_imagenet_silent.json"), page.get("fooling_imagenet_silent_paper.json")
+    if silent is not None and paper is not None:
+        _silent_note(page, silent, paper)
+
+    for n, label, r in runs_found:
+        per = r.get("per_unit") or []
+        is_silent = r.get("method") == "silent"
+        trig = is_silent and bool(r.get("image_trigger"))
+        heads = ["fires from step", "share of steps firing"] if is_silent else ["fooling score"]
+        heads += ["image trigger open"] if trig else []
+        page.add(
+            f"#### Per unit: {label}",
+            "",
+            f"Source {rel(n)}.",
+            "",
+            "| unit | target | seed | similarity to target | similarity to original | fooled | "
+            f"pixel correlation to target | {' | '.join(heads)} |",
+            "|---|---|---|---|---|---|---|" + "---|" * len(heads),
+        )
+        for u in per:
+            tgt = "photo" if u.get("target", 0) < 0 else str(u.get("target"))
+            fooled = "yes" if u["similarity_to_target"] > u["similarity_to_original"] else "no"
+            if is_silent:
+                tail = f"{u.get('silent_fires_from_step')} | {fx(u.get('silent_fires_share_of_steps'))}"
+                if trig:
+                    tail += f" | {fx(u.get('image_trigger_open_share_of_steps'))}"
+            else:
+                tail = fx(u.get("fooling_score"))
+            page.add(
+                f"| {u['unit']} | {tgt} | {u.get('seed')} | {fx(u['similarity_to_target'])} | "
+                f"{fx(u['similarity_to_original'])} | {fooled} | {fx(u.get('pixel_similarity_to_target'))} | {tail} |"
+            )
+        page.add("")
+        fig = ROOT / "docs" / "figures" / n.replace(".json", ".png")
+        if fig.exists():
+            page.add(f"![{label}: original, fooled and target visualizations](figures/{fig.name})", "")
+
+
+def section_fooling_cost(page: Page) -> None:
+    r = page.get("fooling.json")
+    if r is None:
+        return
+    page.add(
+        "### Cost of the fooled networks (bundled photos)",
+        "",
+        f"Source {rel('fooling.json')} (`benchmarks/bench_fooling.py`). {NO_PROVENANCE} Measured on the bundled "
+        "photos and crops of them (or Fashion-MNIST test images), not on an ImageNet folder; forward time of the "
+        "fooled network over that of the original on the same batch, CPU time, one torch thread.",
+        "",
+        "| model | batch | circuit / original | silent units / original | E / original | build circuit (s) | "
+        "build silent units (s) |",
+        "|---|---|---|---|---|---|---|",
+    )
+    for row in r.get("rows", []):
+        page.add(
+            f"| {row['model']} | {row['batch']} | {fx(row['cpu_cost_ratio_circuit'])} | "
+            f"{fx(row['cpu_cost_ratio_silent'])} | {fx(row['cpu_cost_ratio_detector'])} | "
+            f"{fx(row['build_circuit_seconds'], 4)} | {fx(row['build_silent_seconds'], 1)} |"
+        )
+    page.add("")
+
+
+def _signed2(v: float) -> str:
+    return fs(v, 2)
+
+
+def _ci(b: dict[str, Any]) -> str:
+    """A mean and its bootstrap interval, signed, two decimals."""
+    return f"{fs(b['mean'], 2)} {interval(b['ci'], _signed2)}"
+
+
+def section_paths(page: Page) -> None:
+    names = sorted(n for n in page.results if n.startswith("paths_imagenet_"))
+    if not names:
+        return
+    page.add(
+        "## Are visualizations processed like natural images? (path similarity)",
+        "",
+        "Normalised similarity of class-logit visualizations to photos of their class at every layer (zero: like "
+        "photos of other classes, one: like photos of the class), averaged over the first and the last layers. The "
+        "per-layer tables and the method are in [paths.md](paths.md). No parameter is fitted: the photos are "
+        "dealt into reference, held-out and control roles and all three are reported.",
+        "",
+    )
+    for n in names:
+        r = page.get(n)
+        assert r is not None
+        prov = r.get("provenance") or {}
+        nat, vis = r["natural_images"], r["visualizations"]
+        w = prov.get("weights_sha256") or {}
+        page.add(
+            f"### {r['model']}",
+            "",
+            f"Source {rel(n)}: {commit_text(prov)}; visualization seeds {seeds_text(vis.get('seeds'))} "
+            f"({vis.get('steps')} steps); data `{(prov.get('data') or {}).get('source')}` "
+            f"({num(nat.get('n_classes'))} classes, {num(sum(nat['used_per_role'].values()))} photos used); weights "
+            f"sha256 {', '.join(f'`{v[:16]}`' for v in w.values()) or 'none recorded'}; "
+            f"{num(r['settings'].get('bootstrap'))} bootstrap replicates; {fx(prov.get('wall_s'), 0)} s wall.",
+            "",
+            "| metric | first layers | last layers | last - first | same-class control | other-class control |",
+            "|---|---|---|---|---|---|",
+        )
+        for m, block in r["metrics"].items():
+            c = block["paper_comparison"]
+            page.add(
+                f"| {m} | {_ci(c['early'])} | {_ci(c['late'])} | {_ci(c['late_minus_early'])} | "
+                f"{_ci(c['control_same_class_mean'])} | {_ci(c['control_other_class_mean'])} |"
+            )
+        page.add("")
+
+
+def section_paths_memory(page: Page) -> None:
+    r = page.get("paths.json")
+    if r is None:
+        return
+    full = r.get("full_fashion_cnn") or {}
+    page.add(
+        "### Streaming memory and the Fashion-MNIST CNN",
+        "",
+        f"Source {rel('paths.json')} (`benchmarks/bench_paths.py`). {NO_PROVENANCE}",
+        "",
+        "| images | used | pooling | seconds | peak RSS growth (MB) | all activations at once (MB) | "
+        "running sums (MB) |",
+        "|---|---|---|---|---|---|---|",
+    )
+    for m in r.get("memory", []):
+        page.add(
+            f"| {num(m['n_images'])} | {num(m['images_used'])} | {m['pooling']} | {fx(m['seconds'], 1)} | "
+            f"{fx(m['rss_peak_growth_mb'], 1)} | {fx(m['all_at_once_activations_mb'], 1)} | "
+            f"{fx(m['running_sums_mb'], 2)} |"
+        )
+    if full:
+        page.add(
+            "",
+            f"Fashion-MNIST CNN ({full.get('fv_per_class')} visualizations of {full.get('fv_steps')} steps per "
+            f"class, {num(full.get('images_per_class'))} test images per class; split and seeds not recorded), "
+            "score per layer: "
+            + ", ".join(f"{k} {fx(v)}" for k, v in (full.get("score") or {}).items())
+            + f"; {fx(full.get('total_seconds'), 0)} s.",
+        )
+    page.add("")
+
+
+def section_theory(page: Page) -> None:
+    r = page.get("theory.json")
+    if r is None:
+        return
+    prov = r.get("provenance") or {}
+    cfg = prov.get("config") or {}
+    ds = cfg.get("d") or []
+    page.add(
+        "## Theory: cost of the certified answers",
+        "",
+        f"Source {rel('theory.json')} (`benchmarks/bench_theory.py`): {commit_text(prov)}; seeds: "
+        f"{cfg.get('seeds')}; no data. Wall-clock ms of one `check_class` call (the three questions for a class, "
+        f"with certificates), median of {cfg.get('repeats')} repeats, per input dimension d.",
+        "",
+        "| class | " + " | ".join(f"d = {d}" for d in ds) + " |",
+        "|---|" + "---|" * len(ds),
+    )
+    by: dict[str, dict[int, float]] = {}
+    for c in r.get("calls", []):
+        by.setdefault(c["class"], {})[c["d"]] = c["check_class_ms"]
+    for cls, row in by.items():
+        page.add(f"| {cls} | " + " | ".join(fx(row.get(d), 2) for d in ds) + " |")
+    page.add(
+        "",
+        f"The whole theory table: {fx(r.get('table_s'), 3)} s, with every certificate verified "
+        f"{fx(r.get('table_verified_s'), 2)} s.",
+        "",
+    )
+
+
+def section_relu_max(page: Page) -> None:
+    r = page.get("relu_max.json")
+    if r is None:
+        return
+    prov = r.get("provenance") or {}
+    page.add(
+        "## Exact maximum of a ReLU network (verifiers)",
+        "",
+        f"Source {rel('relu_max.json')} (`benchmarks/bench_relu_max.py`): {commit_text(prov)}; weights: "
+        f"\"{r.get('weights')}\" (the seeds); criterion: \"{r.get('criterion')}\", budget "
+        f"{fx(r.get('budget_s'), 0)} s; no data. Per method and hidden width, the CPU time of the slowest network "
+        "as a share of the budget (n/a: some network not finished within the budget; -: not run).",
+        "",
+    )
+    shares = r.get("slowest_share_of_budget") or {}
+    widths = sorted({int(w) for m in shares.values() for w in m}, key=int)
+    page.add("| method | " + " | ".join(f"width {w}" for w in widths) + " |", "|---|" + "---|" * len(widths))
+    for m, row in shares.items():
+        page.add(f"| {m} | " + " | ".join(fx(row.get(str(w)), 3) if str(w) in row else "-" for w in widths) + " |")
+    lw, lwm = r.get("largest_width") or {}, r.get("largest_width_with_margin") or {}
+    page.add(
+        "",
+        "Largest width within the budget: " + ", ".join(f"{m} {lw[m]}" for m in lw) + "; with a margin: "
+        + ", ".join(f"{m} {lwm[m]}" for m in lwm)
+        + f". Median CPU-time ratios ({r.get('ratios')}): z3 / MILP {fx(r.get('median_z3_over_milp'), 2)}, "
+        f"MILP / branch and bound {fx(r.get('median_milp_over_bab'), 2)}, z3 / branch and bound "
+        f"{fx(r.get('median_z3_over_bab'), 2)}.",
+        "",
+    )
+    s = page.get("relu_max_solvers.json")
+    if s is not None:
+        page.add(
+            "### MILP solvers: HiGHS against Gurobi",
+            "",
+            f"Source {rel('relu_max_solvers.json')}. {NO_PROVENANCE} Time limit {fx(s.get('limit_s'), 0)} s; "
+            "seconds (n/a: no answer within the limit) and the solver's status. A HiGHS status other than "
+            "Optimal on a network Gurobi solves is a solver failure.",
+            "",
+            "| hidden | sense | binaries | HiGHS (s) | HiGHS status | Gurobi (s) | Gurobi status |",
+            "|---|---|---|---|---|---|---|",
+        )
+        for row in s.get("rows", []):
+            page.add(
+                f"| {' x '.join(str(h) for h in row['hidden'])} | {row['sense']} | {row['binaries']} | "
+                f"{fx(row['highs_s'], 2)} | {row['highs_status']} | {fx(row['gurobi_s'], 2)} | "
+                f"{row['gurobi_status']} |"
+            )
+        page.add("")
+
+
+def section_inception(page: Page) -> None:
+    r = page.get("inceptionv1_equivalence.json")
+    if r is None:
+        return
+    prov = r.get("provenance") or {}
+    cfg = prov.get("config") or {}
+    page.add(
+        "## InceptionV1: the same network as Lucent's",
+        "",
+        f"Source {rel('inceptionv1_equivalence.json')} (`benchmarks/bench_inceptionv1_equivalence.py`): "
+        f"{commit_text(prov)}; seeds {seeds_text(prov.get('seeds'))}; random weights (biases "
+        f"{cfg.get('bias_init')}), no data; Lucent {r.get('lucent_version')}, torch {prov.get('torch')}. "
+        f"Criterion: \"{r.get('criterion')}\". **Passed: {'yes' if r.get('passed') else 'no'}** (largest relative "
+        f"difference {sci(r.get('max_rel_diff_overall'))}).",
+        "",
+        "| seed | input size | layers compared | largest relative difference | logits | softmax |",
+        "|---|---|---|---|---|---|",
+    )
+    for run in r.get("runs", []):
+        for size in (k for k in run if k.endswith("px")):
+            b = run[size]
+            page.add(
+                f"| {run['seed']} | {size} | {b['layers_compared']} | {sci(b['max_rel_diff'])} | "
+                f"{sci(b['logits_rel_diff'])} | {sci(b['softmax_rel_diff'])} |"
+            )
+    page.add("")
+
+
+def section_visualize(page: Page) -> None:
+    v, lu = page.get("visualize.json"), page.get("lucent.json")
+    if v is None and lu is None:
+        return
+    page.add(
+        "## Visualization engine: speed",
+        "",
+        "Time per optimisation step of the engine against a bare forward and backward pass of the same network, "
+        "and against Lucent.",
+        "",
+    )
+    if v is not None:
+        page.add(
+            f"### Engine overhead ({v.get('model')}, layer {v.get('layer')})",
+            "",
+            f"Source {rel('visualize.json')} (`benchmarks/bench_visualize.py`). {NO_PROVENANCE} torch "
+            f"{v.get('torch')}, {v.get('threads')} thread(s). Targets: overhead at most "
+            + ", ".join(f"{fx(t, 2)} ({k})" for k, t in (v.get("targets") or {}).items())
+            + ".",
+            "",
+            "| batch | step (ms) | overhead vs bare pass, same input | overhead vs bare pass at model size | "
+            "unit-steps/s | with crop: step (ms) | with crop: unit-steps/s |",
+            "|---|---|---|---|---|---|---|",
+        )
+        for row in v.get("rows", []):
+            page.add(
+                f"| {row['batch']} | {fx(row['step_ms'], 1)} | {fx(row['overhead_vs_same_batch'], 2)} | "
+                f"{fx(row['overhead_vs_224px'], 2)} | {fx(row['unit_steps_per_s'], 1)} | {fx(row['crop_step_ms'], 1)} "
+                f"| {fx(row['crop_unit_steps_per_s'], 1)} |"
+            )
+        page.add("")
+    if lu is not None:
+        t = lu.get("throughput_8_units") or {}
+        met = lu.get("targets_met") or {}
+        page.add(
+            "### Against Lucent",
+            "",
+            f"Source {rel('lucent.json')} (`benchmarks/bench_lucent.py`). {NO_PROVENANCE} Lucent "
+            f"{lu.get('lucent')}, torch {lu.get('torch')}, {lu.get('threads')} thread(s); model: "
+            f"\"{lu.get('model')}\"; objective: \"{lu.get('objective')}\"; {lu.get('repeats')} repeats of "
+            f"{lu.get('steps_per_round')} steps.",
+            "",
+            "| batch | ours (ms/step) | ours with crop | Lucent | Lucent / bare pass | ours / bare pass |",
+            "|---|---|---|---|---|---|",
+        )
+        for row in lu.get("rows", []):
+            page.add(
+                f"| {row['batch']} | {fx(row['ours_step_ms'], 1)} | {fx(row['ours_crop_step_ms'], 1)} | "
+                f"{fx(row['lucent_step_ms'], 1)} | {fx(row['lucent_overhead_vs_224px'], 2)} | "
+                f"{fx(row['ours_overhead_vs_224px'], 2)} |"
+            )
+        page.add(
+            "",
+            "Throughput (unit-steps per second): ours batched "
+            f"{fx(t.get('ours_batched_unit_steps_per_s'), 1)}, ours batched with crop "
+            f"{fx(t.get('ours_crop_batched_unit_steps_per_s'), 1)}, Lucent one unit at a time "
+            f"{fx(t.get('lucent_one_at_a_time_unit_steps_per_s'), 1)}, Lucent batched "
+            f"{fx(t.get('lucent_batched_unit_steps_per_s'), 1)}; ratio ours batched / Lucent one at a time "
+            f"{fx(t.get('ratio_ours_batched_vs_lucent_one_at_a_time'), 2)}.",
+            "",
+            "Targets met: " + ", ".join(f"`{k}` {'yes' if ok else '**no**'}" for k, ok in met.items()) + ".",
+            "",
+        )
+
+
+def section_fashion_train(page: Page) -> None:
+    r = page.get("fashion_train.json")
+    if r is None:
+        return
+    page.add(
+        "## Training the Fashion-MNIST CNN",
+        "",
+        f"Source {rel('fashion_train.json')} (`benchmarks/bench_fashion_train.py`). {NO_PROVENANCE} Trained on the "
+        "Fashion-MNIST training split, test accuracy on the test split (nothing tuned on it); torch "
+        f"{r.get('torch')}, {r.get('threads')} thread(s).",
+        "",
+        "| seed | epochs | test accuracy | training (s wall) | training (s CPU) | inference on the test split (s) |",
+        "|---|---|---|---|---|---|",
+    )
+    for run in r.get("runs", []):
+        page.add(
+            f"| {run['seed']} | {run['epochs']} | {pct(run['test_accuracy'])} | {fx(run['train_seconds'], 0)} | "
+            f"{fx(run['train_cpu_seconds'], 0)} | {fx(run['test_inference_seconds'], 1)} |"
+        )
+    page.add("")
+
+
+def section_sweep(page: Page) -> None:
+    r = page.get("sweep.json")
+    if r is None:
+        return
+    prov = r.get("provenance") or {}
+    cfg = r.get("config") or {}
+    w = prov.get("weights_sha256") or {}
+    page.add(
+        "## Rendering many units: `fvtrust sweep` on one and two processes",
+        "",
+        f"Source {rel('sweep.json')} (`benchmarks/bench_sweep.py`; the cost section of [scale.md](scale.md)): "
+        f"{commit_text(prov)}; seeds {seeds_text(prov.get('seeds'))}; model {cfg.get('model')}, layer "
+        f"{cfg.get('layer')}, {cfg.get('steps')} steps, batch {cfg.get('batch')}; weights sha256 "
+        f"{', '.join(f'`{v[:16]}`' for v in w.values()) or 'none recorded'}; no data for the renders. "
+        f"\"{r.get('what')}\".",
+        "",
+        "| configuration | processes | threads per process | wall (s) | unit-steps/s (render) | unit-steps/s (wall) |",
+        "|---|---|---|---|---|---|",
+    )
+    for name, row in (r.get("summary") or {}).items():
+        page.add(
+            f"| {name} | {row.get('processes')} | {row.get('threads_per_process')} | {fx(row.get('wall_s'), 2)} | "
+            f"{fx(row.get('unit_steps_per_s_render'), 2)} | {fx(row.get('unit_steps_per_s_wall'), 2)} |"
+        )
+    page.add("")
+
+
+SECTIONS: tuple[Callable[[Page], None], ...] = (
+    section_fooling,
+    section_fooling_cost,
+    section_paths,
+    section_paths_memory,
+    section_theory,
+    section_relu_max,
+    section_inception,
+    section_visualize,
+    section_sweep,
+    section_fashion_train,
+)
+
+HEADER = """# Results
+
+<!-- generated by `python3 benchmarks/make_results_page.py` from benchmarks/results/*.json; do not edit by hand -->
+
+Every number on this page is printed by `benchmarks/make_results_page.py` from a result file in
+`benchmarks/results/`; each section names its file, the commit it was measured at, its seeds, its data and which
+split was tuned on and which is reported. Files written before result files carried a provenance record say so:
+their numbers cannot be traced to a commit. `python3 benchmarks/make_results_page.py --check` fails when this page
+is out of date; `tests/test_results_page.py` runs it and checks every printed number against the file its
+section cites. Methods: [fooling.md](fooling.md), [paths.md](paths.md), [visualize.md](visualize.md),
+[verification.md](verification.md).
+"""
+
+
+def load_results(folder: Path = RESULTS) -> dict[str, Result]:
+    out = {}
+    for f in sorted(Path(folder).glob("*.json")):
+        try:
+            out[f.name] = json.loads(f.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"result file {f}: cannot be read as JSON ({e})") from None
+    return out
+
+
+def build_page(results: dict[str, Result]) -> str:
+    page = Page(results)
+    page.add(HEADER)
+    for section in SECTIONS:
+        section(page)
+    rest = sorted(set(results) - page.used)
+    if rest:
+        page.add(
+            "## Result files without a section",
+            "",
+            "These files are in `benchmarks/results/` but no section of `benchmarks/make_results_page.py` reads "
+            "them yet:",
+            "",
+            *(f"- {rel(n)}" for n in rest),
+            "",
+        )
+    text = "\n".join(page.lines)
+    return text.rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", action="store_true", help="exit 1 if the page is out of date; write nothing")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder of result files (default %(default)s)")
+    p.add_argument("--out", type=Path, default=PAGE, help="the page (default %(default)s)")
+    args = p.parse_args(argv)
+    try:
+        new = build_page(load_results(args.results))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    old = args.out.read_text() if args.out.exists() else None
+    if args.check:
+        if old != new:
+            print(f"{args.out} is out of date: run python3 benchmarks/make_results_page.py", file=sys.stderr)
+            return 1
+        return 0
+    if old != new:
+        args.out.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
