@@ -3,14 +3,22 @@
 Loss: binary cross-entropy with the two kinds weighted equally (natural images far outnumber visualizations
 on Fashion-MNIST). Held-out visualizations are whole render groups (all steps of a (layer, unit, seed)) never
 trained on; held-out natural images are never trained on (see :func:`natural_split`).
+
+E's visualizations are rendered here (:func:`visualization_set`) or read from the folders of ``fvtrust sweep``
+runs (``train_detector(..., visualizations_from=[DIR, ...])``, :func:`sweep_visualizations`). Data sets and
+weights are cache entries (:func:`empirical._cache.save_entry` / ``load_entry``: atomic writes, checksums).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,11 +26,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from empirical._cache import cache_dir
+from empirical._cache import cache_path, list_cache, load_entry, save_entry
 from empirical.fooling._dataset import _chunks, natural_split, resize, visualization_set
 from empirical.fooling._detector import Detector
 
-__all__ = ["DetectorConfig", "DetectorReport", "evaluate_detector", "train_detector"]
+__all__ = ["DetectorConfig", "DetectorReport", "evaluate_detector", "sweep_visualizations", "train_detector"]
 
 
 @dataclass(frozen=True)
@@ -103,28 +111,127 @@ def _transforms(cfg: DetectorConfig) -> tuple | None:
     return _small_transforms()
 
 
-def _data(
-    model: nn.Module, model_name: str, cfg: DetectorConfig, progress: bool, photos: tuple[Tensor, Tensor] | None
+def _adopt_legacy(key: str) -> None:
+    """An entry written before the cache kept checksums (the file at the entry's path, no manifest record) is
+    recorded once if it loads, so an expensive data set is not rebuilt; one that does not load is rebuilt."""
+    path = cache_path(key)
+    if not path.is_file() or path.is_symlink() or key in {e["key"] for e in list_cache()}:
+        return
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: load_entry rebuilds it with a warning
+        return
+    save_entry(key, lambda tmp: shutil.copyfile(path, tmp))
+
+
+def _cached_data(key: str, build: Callable[[], dict[str, Tensor]]) -> dict[str, Tensor]:
+    """Cache entry ``key`` (checked against its checksum), built with ``build()`` when missing or damaged."""
+    _adopt_legacy(key)
+    return load_entry(
+        key, lambda p: torch.load(p, weights_only=True), rebuild=lambda tmp: torch.save(build(), tmp)
+    )
+
+
+def _as_folders(folders: str | Path | Sequence[str | Path]) -> list[Path]:
+    items = [folders] if isinstance(folders, str | Path) else list(folders)
+    if not items:
+        raise ValueError("visualizations_from: give at least one sweep folder")
+    return [Path(f) for f in items]
+
+
+def sweep_visualizations(
+    folders: str | Path | Sequence[str | Path], size: int, model_name: str | None = None, *, warped: bool = True
 ) -> dict[str, Tensor]:
+    """E's visualization data read from ``fvtrust sweep`` folders (:func:`empirical.sweep.read_sweep`, which checks
+    every file's SHA-256 against the folder's manifest; a bad folder raises ``ValueError`` naming it).
+
+    Each (unit, seed) pair of each folder is one render group: its final image and, with ``warped``, two frames
+    of it under the sweep's transforms (padded and centre-cropped, drawn from the pair's image seed + 17, as in
+    :func:`visualization_set`), all resized to ``size``. ``vis_steps`` is the sweep's step count. ``model_name``:
+    every folder must hold visualizations of this model. Returns ``vis``, ``vis_groups``, ``vis_steps``,
+    ``seconds`` and ``sweeps_sha256`` (a digest of the folders' file checksums, part of E's cache key).
+    """
+    from empirical.sweep import MANIFEST, read_sweep
+    from empirical.visualize import AffineWarp, image_seed, transforms_for_size
+
+    t0 = time.perf_counter()
+    digest = hashlib.sha256()
+    images, groups, steps = [], [], []
+    group = 0
+    for folder in _as_folders(folders):
+        if not folder.is_dir():
+            raise ValueError(f"visualizations_from: {str(folder)!r} is not a sweep folder")
+        imgs, entries = read_sweep(folder)
+        try:
+            config = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["config"]
+            n_steps, swept = int(config["steps"]), str(config["model"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{folder / MANIFEST}: no sweep configuration ({err})") from err
+        if model_name is not None and swept != model_name:
+            raise ValueError(f"visualizations_from: {str(folder)!r} holds visualizations of {swept}, not {model_name}")
+        for e in entries:
+            digest.update(f"{e['file']}\0{e['sha256']}\n".encode())
+        n, h, w = len(imgs), imgs.shape[-2], imgs.shape[-1]
+        ids = torch.arange(group, group + n)
+        frames = [resize(imgs, size)]
+        if warped:
+            seeds = [image_seed(int(e["seed"]), int(str(e["unit"]).rsplit(":", 1)[1])) for e in entries]
+            for crop in (False, True):
+                warp = AffineWarp(transforms_for_size(min(h, w)), h, w, crop=crop)
+                params = warp.sample([torch.Generator().manual_seed(s + 17) for s in seeds], 1)[0].to(imgs.dtype)
+                frames.append(resize(warp.warp(imgs, params), size))
+        for f in frames:
+            images.append(f)
+            groups.append(ids)
+            steps.append(torch.full((n,), n_steps))
+        group += n
+        digest.update(b"\1")
+    return {
+        "vis": torch.cat(images), "vis_groups": torch.cat(groups), "vis_steps": torch.cat(steps),
+        "seconds": torch.tensor(time.perf_counter() - t0),
+        "sweeps_sha256": torch.frombuffer(bytearray(digest.digest()), dtype=torch.uint8),
+    }  # fmt: skip
+
+
+def _sweep_tag(data: dict[str, Tensor]) -> str:
+    return "" if "sweeps_sha256" not in data else "_sweeps" + bytes(data["sweeps_sha256"].tolist()).hex()[:12]
+
+
+def _data(
+    model: nn.Module, model_name: str, cfg: DetectorConfig, progress: bool, photos: tuple[Tensor, Tensor] | None,
+    sweeps: Sequence[Path] | None = None,
+) -> dict[str, Tensor]:  # fmt: skip
+    if sweeps is not None:  # visualizations read from sweep folders (checked, not cached), natural images as usual
+        vis = sweep_visualizations(sweeps, cfg.size, model_name)
+        if photos is not None:
+            return {**vis, **_photo_natural(cfg, photos)}
+        nat_train, nat_test = natural_split(model_name, cfg.size, cfg.n_natural_train, cfg.n_natural_test)
+        return {**vis, "nat_train": nat_train, "nat_test": nat_test}
     if photos is not None:  # natural photos given (calibration / held out): visualizations cached on their own
         return _photo_data(model, model_name, cfg, progress, photos)
-    path = cache_dir() / "fooling" / f"{cfg.key(model_name)}_data.pt"
-    if path.exists():
-        return torch.load(path, weights_only=True)
-    t0 = time.perf_counter()
-    vis = visualization_set(
-        model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds, steps=cfg.steps,
-        snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg), progress=progress,
-    )  # fmt: skip
-    nat_train, nat_test = natural_split(model_name, cfg.size, cfg.n_natural_train, cfg.n_natural_test)
-    data = {
-        "vis": vis.images, "vis_groups": vis.groups, "vis_steps": vis.steps, "nat_train": nat_train,
-        "nat_test": nat_test, "seconds": torch.tensor(time.perf_counter() - t0),
-    }  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)
-    return data
+
+    def build() -> dict[str, Tensor]:
+        t0 = time.perf_counter()
+        vis = visualization_set(
+            model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds,
+            steps=cfg.steps, snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg),
+            progress=progress,
+        )  # fmt: skip
+        nat_train, nat_test = natural_split(model_name, cfg.size, cfg.n_natural_train, cfg.n_natural_test)
+        return {
+            "vis": vis.images, "vis_groups": vis.groups, "vis_steps": vis.steps, "nat_train": nat_train,
+            "nat_test": nat_test, "seconds": torch.tensor(time.perf_counter() - t0),
+        }  # fmt: skip
+
+    return _cached_data(f"fooling/{cfg.key(model_name)}_data.pt", build)
+
+
+def _photo_natural(cfg: DetectorConfig, photos: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+    from empirical.data import random_crops
+
+    calib, held = photos
+    crops = [resize(random_crops(calib, n, seed=50_000 + i), cfg.size) for i, n in _chunks(cfg.n_natural_train, 0)]
+    return {"nat_train": torch.cat([resize(calib, cfg.size), *crops]), "nat_test": resize(held, cfg.size)}
 
 
 def _photo_data(
@@ -133,27 +240,19 @@ def _photo_data(
     """Visualizations (cached under :meth:`DetectorConfig.visualization_key`) and natural photos: training = the
     calibration photos and ``n_natural_train`` random crops of them (flips, scales 0.35-1), held out = the
     held-out photos, all at E's resolution."""
-    from empirical.data import random_crops
 
-    path = cache_dir() / "fooling" / f"{cfg.visualization_key(model_name)}.pt"
-    t0 = time.perf_counter()
-    if path.exists():
-        vis = torch.load(path, weights_only=True)
-    else:
+    def build() -> dict[str, Tensor]:
+        t0 = time.perf_counter()
         v = visualization_set(
             model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds,
             steps=cfg.steps, snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg),
             progress=progress,
         )  # fmt: skip
-        vis = {"vis": v.images, "vis_groups": v.groups, "vis_steps": v.steps, "seconds": torch.tensor(0.0)}
-        vis["seconds"] = torch.tensor(time.perf_counter() - t0)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(vis, path.with_suffix(".tmp"))
-        path.with_suffix(".tmp").replace(path)
-    calib, held = photos
-    crops = [resize(random_crops(calib, n, seed=50_000 + i), cfg.size) for i, n in _chunks(cfg.n_natural_train, 0)]
-    nat_train = torch.cat([resize(calib, cfg.size), *crops])
-    return {**vis, "nat_train": nat_train, "nat_test": resize(held, cfg.size)}
+        seconds = torch.tensor(time.perf_counter() - t0)
+        return {"vis": v.images, "vis_groups": v.groups, "vis_steps": v.steps, "seconds": seconds}
+
+    vis = _cached_data(f"fooling/{cfg.visualization_key(model_name)}.pt", build)
+    return {**vis, **_photo_natural(cfg, photos)}
 
 
 def train_detector(
@@ -166,17 +265,24 @@ def train_detector(
     use_cache: bool = True,
     photos: tuple[Tensor, Tensor] | None = None,
     threshold_margin: float | None = None,
+    visualizations_from: str | Path | Sequence[str | Path] | None = None,
 ) -> tuple[Detector, DetectorReport]:
     """Generate (or load) the data set, train :math:`E` (or load cached weights) and measure it held out.
 
     ``photos``: (calibration, held-out) natural photos (N, C, H, W) in [0, 1] instead of the bundled photos' crops;
     ``cfg.natural`` must then name them (it is part of the cache key of E's weights). ``threshold_margin``: E's
     threshold is raised above its natural training images (:func:`threshold_detector`; training data only) and the
-    held-out accuracies are those at the threshold (the ones at 0 are kept in the report)."""
+    held-out accuracies are those at the threshold (the ones at 0 are kept in the report).
+
+    ``visualizations_from``: one or more ``fvtrust sweep`` folders of this model whose images (and warped frames
+    of them) are E's visualizations instead of rendering ``cfg``'s (:func:`sweep_visualizations`; every file's
+    checksum is verified; a whole (unit, seed) pair is held out or trained on). ``cfg``'s render settings are then
+    unused; E's weights are cached under a key that includes the folders' file checksums."""
     cfg = cfg or DetectorConfig()
     if (photos is None) != (cfg.natural == "bundled"):
         raise ValueError("train_detector: pass photos exactly when cfg.natural names them (not 'bundled')")
-    data = _data(model, model_name, cfg, progress, photos)
+    sweeps = None if visualizations_from is None else _as_folders(visualizations_from)
+    data = _data(model, model_name, cfg, progress, photos, sweeps)
     g = torch.Generator().manual_seed(cfg.seed)
     n_groups = int(data["vis_groups"].max()) + 1
     test_groups = torch.randperm(n_groups, generator=g)[: max(1, round(cfg.heldout_fraction * n_groups))]
@@ -187,15 +293,16 @@ def train_detector(
     with torch.random.fork_rng(devices=[]):  # E's initial weights from cfg.seed, not from whatever ran before
         torch.manual_seed(cfg.seed)
         det = Detector(c, cfg.size, cfg.width).to(device)
-    weights = cache_dir() / "fooling" / f"{cfg.key(model_name)}_detector.pt"
-    cached = use_cache and weights.exists()
+    key = f"fooling/{cfg.key(model_name)}{_sweep_tag(data)}_detector.pt"
+    state = _cached_weights(key, device) if use_cache else None
+    cached = state is not None
     seconds = 0.0
-    if cached:
-        det.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+    if state is not None:
+        det.load_state_dict(state)
     else:
         seconds = _fit(det, nat_train, vis_train, cfg, device, progress)
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(det.state_dict(), weights)
+        trained = {k: v.detach().cpu().clone() for k, v in det.state_dict().items()}
+        save_entry(key, lambda tmp: torch.save(trained, tmp))
     det.eval()
     for p in det.parameters():
         p.requires_grad_(False)
@@ -212,6 +319,17 @@ def train_detector(
         float(data["seconds"]), cached, tau, *at_zero,
     )  # fmt: skip
     return det, report
+
+
+def _cached_weights(key: str, device: str | torch.device) -> dict[str, Tensor] | None:
+    """E's cached state dict (checksum verified), or None when there is none or it is damaged (with a warning)."""
+    _adopt_legacy(key)
+    try:
+        return load_entry(key, lambda p: torch.load(p, map_location=device, weights_only=True))
+    except ValueError as err:
+        if cache_path(key).exists():
+            warnings.warn(f"{err}; training E again", stacklevel=3)
+        return None
 
 
 def _fit(det: Detector, natural: Tensor, visual: Tensor, cfg: DetectorConfig, device: Any, progress: bool) -> float:

@@ -1,0 +1,106 @@
+"""E's visualizations read from sweep folders (checksums verified), E trained on them, and E's cache entries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from empirical.fooling import DetectorConfig, train_detector
+from empirical.fooling._train import _cached_data, sweep_visualizations
+from empirical.sweep import read_sweep
+from tests.sweep._common import N_PAIRS
+
+#: A tiny E: 28 px like the sweep's images, a few hundred natural images, one short epoch.
+TINY = DetectorConfig(size=28, width=4, n_natural_train=256, n_natural_test=64, epochs=1, batch=64)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("FVTRUST_CACHE", str(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def model(weights: Path) -> torch.nn.Module:
+    from empirical.models import load_model
+
+    return load_model("fashion_cnn", weights=str(weights))
+
+
+def test_sweep_images_and_their_warped_frames_are_es_visualizations(reference: Path) -> None:
+    images, entries = read_sweep(reference)
+    data = sweep_visualizations(reference, 28, "fashion_cnn")
+    assert data["vis"].shape == (3 * N_PAIRS, 1, 28, 28)
+    assert torch.equal(data["vis"][:N_PAIRS], images)  # the images themselves (28 px: no resize), manifest order
+    assert not torch.equal(data["vis"][N_PAIRS : 2 * N_PAIRS], images)  # warped frames differ from them
+    assert float(data["vis"].min()) >= 0 and float(data["vis"].max()) <= 1
+    # one render group per (unit, seed) pair, shared by its image and its two frames; steps from the manifest
+    assert data["vis_groups"].tolist() == list(range(N_PAIRS)) * 3
+    assert set(data["vis_steps"].tolist()) == {3}
+    plain = sweep_visualizations([reference], 14, warped=False)
+    assert plain["vis"].shape == (N_PAIRS, 1, 14, 14)
+    assert torch.equal(plain["sweeps_sha256"], data["sweeps_sha256"])  # the same folder, the same digest
+    two = sweep_visualizations([reference, reference], 28, warped=False)
+    assert two["vis_groups"].tolist() == list(range(2 * N_PAIRS))
+    assert not torch.equal(two["sweeps_sha256"], data["sweeps_sha256"])
+
+
+def test_bad_folders_are_refused_by_name(reference: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="holds visualizations of fashion_cnn, not mobilenet_v2"):
+        sweep_visualizations(reference, 28, "mobilenet_v2")
+    with pytest.raises(ValueError, match="is not a sweep folder"):
+        sweep_visualizations(tmp_path / "nothing", 28)
+    with pytest.raises(ValueError, match="at least one sweep folder"):
+        sweep_visualizations([], 28)
+    damaged = shutil.copytree(reference, tmp_path / "damaged")
+    victim = damaged / json.loads((damaged / "manifest.json").read_text())["units"][5]["file"]
+    data = bytearray(victim.read_bytes())
+    data[-50] ^= 1
+    victim.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"{victim.name}: SHA-256 differs"):
+        sweep_visualizations([reference, damaged], 28)
+
+
+def test_e_trains_on_sweep_folders_and_its_weights_are_cached_per_folder_set(
+    reference: Path, model: torch.nn.Module, cache: Path
+) -> None:
+    det, report = train_detector(model, "fashion_cnn", TINY, progress=False, visualizations_from=reference)
+    assert report.n_visualization_train + report.n_visualization_test == 3 * N_PAIRS
+    assert report.n_visualization_test % 3 == 0 and report.n_visualization_test > 0  # whole pairs held out
+    assert report.n_natural_train == 256 and report.n_natural_test == 64
+    assert not report.cached and report.by_step.keys() == {"3"}
+    manifest = json.loads((cache / "manifest.json").read_text())["entries"]
+    keys = [k for k in manifest if k.endswith("_detector.pt")]
+    assert len(keys) == 1 and "_sweeps" in keys[0]
+    again, report2 = train_detector(model, "fashion_cnn", TINY, progress=False, visualizations_from=[reference])
+    assert report2.cached and report2.natural_accuracy == report.natural_accuracy
+    assert all(torch.equal(a, b) for a, b in zip(det.state_dict().values(), again.state_dict().values(), strict=True))
+    _, report3 = train_detector(model, "fashion_cnn", TINY, progress=False, visualizations_from=[reference] * 2)
+    assert not report3.cached  # other visualizations: other weights
+    assert report3.n_visualization_train + report3.n_visualization_test == 6 * N_PAIRS
+
+
+def test_cache_entries_are_checked_and_files_of_earlier_versions_adopted(cache: Path) -> None:
+    calls: list[int] = []
+
+    def build() -> dict[str, torch.Tensor]:
+        calls.append(1)
+        return {"x": torch.arange(3)}
+
+    key = "fooling/test_data.pt"
+    assert _cached_data(key, build)["x"].tolist() == [0, 1, 2] and len(calls) == 1
+    assert _cached_data(key, build)["x"].tolist() == [0, 1, 2] and len(calls) == 1  # verified, not rebuilt
+    path = cache / "fooling" / "test_data.pt"
+    torch.save({"x": torch.arange(5)}, path)  # changed behind the cache's back: rebuilt with a warning
+    with pytest.warns(UserWarning, match="does not match its sha256"):
+        assert _cached_data(key, build)["x"].tolist() == [0, 1, 2]
+    assert len(calls) == 2
+    legacy = cache / "fooling" / "legacy_data.pt"  # written by an earlier version: no checksum yet, adopted
+    torch.save({"x": torch.arange(7)}, legacy)
+    assert _cached_data("fooling/legacy_data.pt", build)["x"].tolist() == list(range(7)) and len(calls) == 2
+    assert not list((cache / "fooling").glob("*.tmp"))
