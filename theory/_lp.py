@@ -10,8 +10,9 @@ _BANNER_SILENCED = False
 def silence_highs_banner() -> None:
     """HiGHS writes its banner ("Running HiGHS ...") straight to file descriptor 1 when the first ``Highs`` object
     of the process is built, before any option can be set (cvxpy builds one only to read ``inf``). Build that first
-    object here with fd 1 pointed at fd 2 (stderr), once: later objects print nothing, and solves run with
-    ``verbose=False`` (HiGHS ``log_to_console`` off), so stdout stays clean for JSON."""
+    object here with fd 1 pointed at /dev/null, once: later objects print nothing, and solves run with
+    ``verbose=False`` (HiGHS ``log_to_console`` off), so stdout stays clean for JSON and stderr holds only our
+    own messages."""
     global _BANNER_SILENCED
     if _BANNER_SILENCED:
         return
@@ -24,13 +25,14 @@ def silence_highs_banner() -> None:
     import sys
 
     sys.stdout.flush()
-    saved = os.dup(1)
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(devnull, 1)
         highspy.Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(devnull)
 
 
 def solve(problem: Any) -> str:

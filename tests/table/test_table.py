@@ -129,6 +129,7 @@ def _stdout_of(*args: str) -> str:
         [sys.executable, "-m", "fvtrust", *args], capture_output=True, text=True, timeout=600, env=env, check=False
     )
     assert proc.returncode == 0, proc.stderr
+    assert "HiGHS" not in proc.stderr, "the solver's banner reached stderr"
     return proc.stdout
 
 
