@@ -46,6 +46,8 @@ def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     own = getattr(w, "exact_value_str", None)  # witnesses that know their exact value (quadratics, splines)
     if own is not None:
         return str(own(x))
+    if type(w).__name__ == "RadialSmoothWitness":  # closed form with square roots (L-smooth, d >= 2)
+        return _radial_exact_value(w, x, approx)
     exact = getattr(w, "exact_value_and_float", None)
     if exact is None or getattr(w, "p", None) != "2":
         return fraction_str(approx)
@@ -53,6 +55,25 @@ def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     if abs(num - approx) > 1e-9 * max(1.0, abs(approx)):
         raise ValueError(f"witness value {val} at x disagrees with the range end {approx}")
     return val
+
+
+def _radial_exact_value(w: Any, x: FloatArray, approx: float) -> str:
+    """base + sign P(||x - centre||_2) exactly (P the fastest rise from a flat start, as in ``to_spec``)."""
+    import sympy
+
+    from theory._numbers import to_fraction
+
+    def q(v: float) -> Any:
+        return sympy.Rational(str(to_fraction(float(v))))
+
+    rho = sympy.sqrt(sum((q(a) - q(c)) ** 2 for a, c in zip(x, w.centre, strict=True)))
+    L, D, base = q(w.L), q(w.D), q(w.base)
+    h = sympy.sqrt(D / L)
+    P = L * rho**2 / 2 if rho <= h else (D - L * (2 * h - rho) ** 2 / 2 if rho <= 2 * h else D)
+    val = sympy.nsimplify(sympy.simplify(base + w.sign * P))
+    if abs(float(val) - approx) > 1e-9 * max(1.0, abs(approx)):
+        raise ValueError(f"radial witness value {val} at x disagrees with the range end {approx}")
+    return str(val)
 
 
 def proof(cls: FunctionClass, question: str, decoder: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory import _certificates as certs
+from theory._numbers import fraction_str
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
@@ -186,7 +187,8 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
                     "class": fc.name,
                     "params": certs.exact_params(fc),
                     "question": "approx",
-                    "sup_width": sup,
+                    "sup_width": fraction_str(Fraction(fraction_str(fc.L)) * Fraction(fraction_str(T))),
+                    "eps_abs": fraction_str(eps_abs),
                     "argument": "hi - lo <= min(Delta, L r_min, L r_max) <= L min(||x_max - x_min||, r_min, r_max) "
                     "<= L T (Delta <= L ||x_max - x_min|| by consistency)",
                     "condition": "L T <= 2 eps_abs",
@@ -199,7 +201,11 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
             "no",
             f"only for small L: L T <= 2 eps_abs (T = {T:g}); here L T = {sup:.6g}: at x = {x.tolist()} the range "
             f"has width {vr.width:.6g} > 2 eps_abs",
-            {**certs.counterexample(fc, "approx", fv, vr), "condition": "L T <= 2 eps_abs"},
+            {
+                **certs.counterexample(fc, "approx", fv, vr),
+                "condition": "L T <= 2 eps_abs",
+                "eps_abs": fraction_str(eps_abs),
+            },
         )
     if getattr(fc, "L", None) is not None:
         return _open("approx", f"{fc!r}: the widest range over every visualization is not known in closed form")
@@ -213,7 +219,7 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
                 "no",
                 f"scaling f is free in this class: at x = {vr.x.tolist()} with Delta = {big.delta:.6g} the range is "
                 f"{vb.width:.6g} wide > 2 eps_abs",
-                certs.counterexample(fc, "approx", big, vb),
+                {**certs.counterexample(fc, "approx", big, vb), "eps_abs": fraction_str(eps_abs)},
             )
     return _open("approx", "no range of positive width among the searched instances, and no decoder")
 
@@ -383,7 +389,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
                 "approx",
                 "no",
                 f"half-width {v0.width / 2:.3g} > eps Delta = {eps * f0.delta:.3g} at x = {v0.x.tolist()}",
-                certs.counterexample(fc, "approx", f0, v0),
+                {**certs.counterexample(fc, "approx", f0, v0), "eps": fraction_str(eps)},
             )
         elif w_star <= 1e-9 and decoder is not None:
             answers["approx"] = yes("approx", "exact prediction")
@@ -393,7 +399,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
                 "yes",
                 f"every range is at most {bound['sup_width']} Delta wide <= 2 eps Delta ({bound['argument']}); "
                 "predict the midpoint of the range",
-                certs.bound_proof(fc, bound),
+                {**certs.bound_proof(fc, bound), "eps": fraction_str(eps)},
             )
         else:
             answers["approx"] = _open("approx", f"no counterexample for eps = {eps:g} among the searched instances")

@@ -10,6 +10,7 @@ from counterexamples.verify._certificates import (
 from counterexamples.verify._extrema import relu_net_extrema
 from counterexamples.verify._files import load_certificate, verify_file
 from counterexamples.verify._grammar import ExpressionError, parse_expression, parse_number
+from counterexamples.verify._kinds import verify_bound, verify_certificate, verify_condition
 from counterexamples.verify._pieces import parse_pieces, pieces_extrema, verify_pieces
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, z3_bound_holds
 from counterexamples.verify._report import Check, Report, VerificationError
@@ -29,6 +30,9 @@ __all__ = [
     "parse_relu_net",
     "pieces_extrema",
     "relu_net_extrema",
+    "verify_bound",
+    "verify_certificate",
+    "verify_condition",
     "verify_counterexample",
     "verify_file",
     "verify_lipschitz_region",

@@ -16,7 +16,7 @@ from typing import Any
 import sympy
 import z3
 
-from counterexamples.verify._exact import equal, frac, rational, vec
+from counterexamples.verify._exact import equal, frac, rational, vec, within
 from counterexamples.verify._grammar import ExpressionError, parse_expression, parse_number
 from counterexamples.verify._relu import evaluate
 from counterexamples.verify._report import Report
@@ -54,54 +54,144 @@ def _parse_all(cert: dict[str, Any], source: str) -> tuple[list[SpecWitness], li
     return ws, vs
 
 
-def verify_counterexample(cert: dict[str, Any], source: str = "certificate") -> Report:
+#: The largest witness tolerance (relative to Delta) the verifier accepts for float witnesses.
+MAX_WITNESS_TOLERANCE = Fraction(1, 10**7)
+
+
+def read_number(v: Any, what: str) -> Fraction:
+    """An exact parameter: an int or an exact string ("1/10", "0.1") read exactly; a JSON float by its shortest
+    decimal form (0.1 is 1/10), the number a user typed. Booleans, NaN and infinities are refused."""
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ValueError(f"{what} = {v!r} is not a finite number")
+        return Fraction(repr(v))
+    try:
+        return frac(v)
+    except ValueError as err:
+        raise ValueError(f"{what}: {err}") from None
+
+
+def witness_tolerance(cert: dict[str, Any], rep: Report) -> Fraction | None:
+    """The stated tolerance of float witnesses, relative to Delta (None if the witnesses claim to be exact); a
+    stated tolerance above ``MAX_WITNESS_TOLERANCE`` (or unreadable) is a failed check."""
+    spec = cert.get("witness_tolerance")
+    if spec is None:
+        return None
+    try:
+        tol = read_number(spec["relative_to_delta"], "witness_tolerance.relative_to_delta")
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("witness_tolerance: readable", False, str(err))
+        return None
+    rep.add(
+        "witness_tolerance: relative_to_delta at most the verifier's 1e-7",
+        0 <= tol <= MAX_WITNESS_TOLERANCE,
+        f"witness_tolerance.relative_to_delta = {tol} (the verifier accepts at most {MAX_WITNESS_TOLERANCE})",
+    )
+    return tol
+
+
+def verify_counterexample(
+    cert: dict[str, Any],
+    source: str = "certificate",
+    *,
+    eps: Any = None,
+    eps_abs: Any = None,
+    min_width: Any = None,
+) -> Report:
     """Both witnesses parse (allow-list grammar, before any check), are members of the class, have exactly the
     visualization and the claimed values at x, and those values answer the question differently. ``source``
-    (e.g. the file name) is named in every parse error."""
+    (e.g. the file name) is named in every parse error.
+
+    For "approx" the values must differ by all of Delta, unless an eps is given (argument or the certificate's
+    ``eps``: |a - b| > 2 eps Delta), an absolute eps (``eps_abs``: |a - b| > 2 eps_abs) or ``min_width`` (a bound
+    shown tight: |a - b| >= min_width Delta). A ``witness_tolerance`` in the certificate (float witnesses,
+    relative to Delta, at most 1e-7) makes every value and bound check hold within tau = tolerance * Delta, the
+    Lipschitz constant within L + tau, and the question's comparison keep a margin of 2 tau."""
     cls, params, q = cert["class"], cert.get("params", {}), cert.get("question", "exact")
     rep = Report(f"counterexample for {cls} / {q}")
     fv = cert["fv"]
     x = vec(cert["x"])
     try:
         witnesses, claimed = _parse_all(cert, source)
+        eps = cert.get("eps") if eps is None else eps
+        eps_abs = cert.get("eps_abs") if eps_abs is None else eps_abs
+        e = None if eps is None else read_number(eps, "eps")
+        e_abs = None if eps_abs is None else read_number(eps_abs, "eps_abs")
+        w_min = None if min_width is None else read_number(min_width, "min_width")
+        fmax, fmin = rational(frac(fv["f_max"])), rational(frac(fv["f_min"]))
     except (ValueError, KeyError, TypeError) as err:
         rep.add("witnesses and values parse", False, str(err))
         return rep
     if not rep.add("x in [0,1]^d", all(0 <= v <= 1 for v in x), f"x = {cert['x']}"):
         return rep
+    rel_tol = witness_tolerance(cert, rep)
+    tau = Fraction(0) if rel_tol is None else rel_tol * (frac(fv["f_max"]) - frac(fv["f_min"]))
     values = []
     for i, (w, c) in enumerate(zip(witnesses, claimed, strict=True)):
         tag = f"witness {i}"
-        check_member(w, cls, params, rep, tag)
-        check_fv(w, fv, rep, tag)
+        check_member(w, cls, params, rep, tag, slack=tau)
+        check_fv(w, fv, rep, tag, tol=tau)
         val = w.value(x)
-        rep.add(f"{tag}: f(x) as claimed", equal(val, c), f"exact {val} vs claimed {cert['values_at_x'][i]}")
+        if tau:
+            rep.add(
+                f"{tag}: f(x) as claimed (within tolerance)",
+                within(val, c, tau),
+                f"exact {val} vs claimed {cert['values_at_x'][i]}, tol {tau}",
+            )
+        else:
+            rep.add(f"{tag}: f(x) as claimed", equal(val, c), f"exact {val} vs claimed {cert['values_at_x'][i]}")
         values.append(val)
     if len(values) != 2:
         rep.add("two witnesses", False, f"{len(values)} given")
         return rep
-    fmax, fmin = rational(frac(fv["f_max"])), rational(frac(fv["f_min"]))
     a, b = values
+    delta = fmax - fmin
+    margin = 2 * rational(tau)
     if q == "exact":
-        rep.add("the witnesses disagree at x", not equal(a, b), f"{a} vs {b}")
+        rep.add("the witnesses disagree at x", not equal(a, b) and _gt(abs(a - b), margin), f"{a} vs {b}")
+    elif q == "approx" and e is not None:
+        rep.add(
+            "the values at x differ by more than 2 eps Delta",
+            _gt(abs(a - b), 2 * rational(e) * delta + margin) and delta > 0,
+            f"|{a} - {b}| vs 2 eps Delta = {2 * rational(e) * delta} (eps = {e}, margin {margin})",
+        )
+    elif q == "approx" and e_abs is not None:
+        rep.add(
+            "the values at x differ by more than 2 eps_abs",
+            _gt(abs(a - b), 2 * rational(e_abs) + margin),
+            f"|{a} - {b}| vs 2 eps_abs = {2 * rational(e_abs)} (margin {margin})",
+        )
+    elif q == "approx" and w_min is not None:
+        rep.add(
+            "the values at x differ by at least min_width Delta",
+            not _gt(rational(w_min) * delta + margin, abs(a - b)) and delta > 0,
+            f"|{a} - {b}| vs {w_min} Delta = {rational(w_min) * delta}",
+        )
     elif q == "approx":
         rep.add(
             "the values at x span all of [f_min, f_max]",
-            equal(abs(a - b), fmax - fmin) and fmax != fmin,
-            f"|{a} - {b}| vs Delta = {fmax - fmin}",
+            (equal(abs(a - b), delta) if not tau else not _gt(delta - margin, abs(a - b))) and fmax != fmin,
+            f"|{a} - {b}| vs Delta = {delta}",
         )
     elif q == "min_or_max":
         c = (fmax + fmin) / 2
-        rep.add(
-            "the witnesses answer 'closer to min or max' differently",
-            _side(a, c) != _side(b, c),
-            f"{a} and {b} around c = {c}",
-        )
+        if tau:  # robust sides: both values at least tau away from c, on different sides
+            ok = (_gt(a - c, rational(tau)) and _gt(c - b, rational(tau))) or (
+                _gt(b - c, rational(tau)) and _gt(c - a, rational(tau))
+            )
+        else:
+            ok = _side(a, c) != _side(b, c)
+        rep.add("the witnesses answer 'closer to min or max' differently", ok, f"{a} and {b} around c = {c}")
     else:
         rep.add("question", False, f"unknown question {q!r}")
     if cls == "erm_network":
         _check_erm(cert, witnesses, rep)
     return rep
+
+
+def _gt(u: sympy.Expr, v: sympy.Expr) -> bool:
+    """u > v, exactly, for closed-form real numbers."""
+    return bool(sympy.nsimplify(sympy.simplify(u - v)) > 0)
 
 
 def _number(text: Any, source: str) -> sympy.Expr:

@@ -57,3 +57,9 @@ def equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     """Exact equality of two closed-form real numbers."""
     diff = sympy.nsimplify(sympy.simplify(a - b))
     return bool(diff == 0)
+
+
+def within(a: sympy.Expr, b: sympy.Expr, tol: Fraction) -> bool:
+    """|a - b| <= tol, decided exactly for closed-form real numbers."""
+    diff = sympy.nsimplify(sympy.simplify(sympy.Abs(a - b) - rational(tol)))
+    return bool(diff <= 0)

@@ -4,7 +4,9 @@
 (``fv``) and the exported witness-file form written by ``counterexamples.write_witnesses`` (``visualization``), and
 parses every expression and number by the allow-list grammar before anything is checked; any problem is a
 ``ValueError`` naming the file. ``verify_file(path)`` then runs ``verify_counterexample`` (and, when the file also
-carries them, the same checks on ``witnesses_as_pieces`` / ``witnesses_as_breakpoints``).
+carries them, the same checks on ``witnesses_as_pieces`` / ``witnesses_as_breakpoints``). Certificates of the other
+types (``bound``, ``condition``, ``threshold``, ``proof``, ``region``, ``open``) go to ``verify_certificate``, which
+parses every number and expression of its parts before checking them (a parse error is a failed check there).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ValueError(f"{p}: a certificate must be a JSON object")
     cert = dict(doc)
+    if cert.get("type", "counterexample") != "counterexample":  # bound, condition, threshold, proof, region, ...:
+        return cert  # their numbers and expressions are parsed by verify_certificate before any check runs
     if "fv" not in cert and "visualization" in cert:
         cert["fv"] = cert.pop("visualization")
     missing = [k for k in ("class", "fv", "x", "witnesses", "values_at_x") if k not in cert]
@@ -64,6 +68,10 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
 def verify_file(path: str | Path) -> Report:
     """Load (validating everything first) and verify one certificate or exported witness file."""
     cert = load_certificate(path)
+    if cert.get("type", "counterexample") != "counterexample":
+        from counterexamples.verify._kinds import verify_certificate
+
+        return verify_certificate(cert, source=str(path))
     rep = verify_counterexample(cert, source=str(path))
     for form in _ALTERNATIVE_FORMS:
         if form in cert:

@@ -114,27 +114,128 @@ def smooth_member(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
         return quadratic_smooth(e, syms, L)
     if deg is not None:
         return False, f"a polynomial of degree {deg} > 2 (no exact L-smoothness rule)"
+    if len(e.free_symbols) >= 2 or (e.free_symbols and not isinstance(e, sympy.Piecewise)):
+        return radial_smooth(e, syms, L)
     return piecewise_smooth(e, syms, L)
 
 
-def verify_smooth_region(cert: dict[str, Any], grid: int = 32, timeout_ms: int = 60000) -> Report:
-    """z3 (linear real arithmetic): every L-smooth f on [0,1] with the visualization lies on the claimed side of
-    c = (f_max + f_min)/2 at x. See the module docstring for the necessary conditions used."""
-    params, fv = cert["params"], cert["fv"]
-    rep = Report(f"L-smooth region claim ({cert.get('decision')})")
-    if cert.get("class") != "smooth" or int(params["d"]) != 1:
-        rep.add("class", False, f"smooth region claims are checked in d = 1, not {cert.get('class')} d = {params['d']}")
-        return rep
-    L = frac(str(params["L"]))
-    (x,), (xmax,), (xmin,) = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])
-    fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+def _nonneg(v: sympy.Expr) -> bool:
+    """v >= 0 for a closed-form real number (rationals and square roots): sympy decides the sign exactly or by
+    interval evaluation with guaranteed precision; an undecided sign counts as "not shown"."""
+    v = sympy.nsimplify(sympy.simplify(v))
+    if v.free_symbols:
+        return False
+    return bool(v.is_nonnegative)
+
+
+def _centre(R: sympy.Expr, syms: list[sympy.Symbol]) -> list[sympy.Expr] | None:
+    """c if R = sqrt(sum_k (x_k - c_k)^2) exactly (c rational), else None."""
+    if not (isinstance(R, sympy.Pow) and R.exp == sympy.Rational(1, 2)):
+        return None
+    Q = sympy.expand(R.base)
+    try:
+        poly = sympy.Poly(Q, *syms)
+    except sympy.PolynomialError:
+        return None
+    if not all(c.is_Rational for c in poly.coeffs()):
+        return None
+    c = [-sympy.diff(Q, x).subs(dict.fromkeys(syms, 0)) / 2 for x in syms]
+    if sympy.expand(Q - sum((x - ck) ** 2 for x, ck in zip(syms, c, strict=True))) != 0:
+        return None
+    return c
+
+
+def radial_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
+    """f(y) = a + k P(||y - c||_2) with P a C^1 piecewise quadratic of the radius: L-smooth (2-norm) if P'(0) = 0,
+    |P''| <= L on every piece and |P'(s)| <= L s for s > 0. Reason: where f is twice differentiable its Hessian is
+    P''(s) u u' + (P'(s)/s)(I - u u') (u the unit vector from c), with the eigenvalues P''(s) and P'(s)/s, so
+    ||Hess f||_2 <= L; grad f = P'(s) u is continuous (P is C^1 and P'(0) = 0) and piecewise smooth, hence
+    L-Lipschitz on the convex box. The radial form is checked, not trusted: every piece must equal its profile
+    along the ray c + s e_1 evaluated at s = ||y - c||_2."""
+    pws = list(e.atoms(sympy.Piecewise))
+    if len(pws) != 1:
+        return False, f"a radial witness has exactly one Piecewise, not {len(pws)}"
+    pw = pws[0]
+    z = sympy.Dummy("z")
+    outer = sympy.expand(e.subs(pw, z))
+    if outer.free_symbols - {z} or sympy.degree(outer, z) != 1:
+        return False, "the expression is not a + k * Piecewise(...) with constants a, k"
+    k, a = outer.coeff(z, 1), outer.coeff(z, 0)
+    if not (k.is_Rational and a.is_Rational) or k == 0:
+        return False, "the expression is not a + k * Piecewise(...) with rational constants a, k != 0"
+    R: sympy.Expr | None = None
+    breaks: list[sympy.Expr] = []
+    for i, (_, cond) in enumerate(pw.args):
+        if cond == sympy.true:
+            if i != len(pw.args) - 1:
+                return False, "a True condition before the last piece"
+            continue
+        if not isinstance(cond, sympy.LessThan) or cond.args[1].free_symbols:
+            return False, f"condition {cond} is not of the form ||y - c||_2 <= constant"
+        if R is None:
+            R = cond.args[0]
+        elif sympy.simplify(cond.args[0] - R) != 0:
+            return False, f"condition {cond} uses another radius than {R}"
+        breaks.append(cond.args[1])
+    if R is None or pw.args[-1][1] != sympy.true:
+        return False, "no radius condition, or the last piece is not the default (True)"
+    c = _centre(R, syms)
+    if c is None:
+        return False, f"{R} is not the Euclidean distance to a rational centre"
+    gaps = [breaks[0], *(b - a_ for a_, b in itertools.pairwise(breaks))]
+    if any(not _nonneg(g) or sympy.simplify(g) == 0 for g in gaps):
+        return False, "the radius breakpoints must be > 0 and strictly increasing"
+    s = sympy.Symbol("s", positive=True)
+    ray = {x: ck + (s if j == 0 else 0) for j, (x, ck) in enumerate(zip(syms, c, strict=True))}
+    prof = []
+    for val, _ in pw.args:
+        p = sympy.expand(k * val.subs(ray) + a)
+        if p.free_symbols - {s} or sympy.degree(p, s) > 2:
+            return False, f"piece {val}: its profile {p} along the ray is not a quadratic in the radius"
+        if sympy.simplify(sympy.expand(k * val + a - p.subs(s, R))) != 0:
+            return False, f"piece {val} is not a function of the radius {R} alone"
+        prof.append(p)
+    Lq = sympy.Rational(L.numerator, L.denominator)
+    d1 = [sympy.diff(p, s) for p in prof]
+    for p in prof:
+        if not _nonneg(Lq - sympy.Abs(sympy.diff(p, s, 2))):
+            return False, f"profile piece {p} has |P''| > L = {L}"
+    for b, left, right, dl, dr in zip(breaks, prof, prof[1:], d1, d1[1:], strict=False):
+        for what, gap in (("value", left.subs(s, b) - right.subs(s, b)), ("slope", dl.subs(s, b) - dr.subs(s, b))):
+            if sympy.simplify(gap) != 0:
+                return False, f"the profile's {what} jumps by {gap} at radius {b}"
+    starts = [sympy.Integer(0), *breaks]
+    if sympy.simplify(d1[0].subs(s, 0)) != 0:
+        return False, f"P'(0) = {d1[0].subs(s, 0)} != 0: not differentiable at the centre"
+    for i, dp in enumerate(d1):  # |P'(s)| <= L s on [starts[i], ends[i]]; P' is affine there
+        lo = starts[i]
+        ends = [breaks[i]] if i < len(breaks) else []
+        for t in [lo, *ends]:
+            if not (_nonneg(Lq * t - dp.subs(s, t)) and _nonneg(Lq * t + dp.subs(s, t))):
+                return False, f"|P'({t})| > L * {t}: the Hessian's tangential eigenvalue P'(s)/s exceeds L"
+        if not ends:  # last piece, s in [lo, oo): the slopes of L s -+ P'(s) must be >= 0
+            beta = sympy.diff(dp, s)
+            if not (_nonneg(Lq - beta) and _nonneg(Lq + beta)):
+                return False, f"|P'(s)| > L s for large s on the last piece {prof[i]}"
+    return True, (
+        f"radial: a + k P(||y - c||_2), c = {[str(v) for v in c]}, {len(prof)} quadratic profile pieces, C^1, "
+        f"P'(0) = 0, |P''| <= {L} and |P'(s)| <= {L} s (Hessian eigenvalues P'' and P'/s)"
+    )
+
+
+def _q(v: Fraction) -> Any:
+    return z3.RealVal(f"{v.numerator}/{v.denominator}")
+
+
+def smooth_necessary(
+    L: Fraction, x: Fraction, xmax: Fraction, xmin: Fraction, fmax: Fraction, fmin: Fraction, grid: int = 32
+) -> tuple[list[Any], dict[Fraction, Any], list[Fraction]]:
+    """Necessary conditions (module docstring) on values F and derivatives G at a grid of points plus x, x_max,
+    x_min, for every L-smooth f on [0,1] with the visualization: (constraints, F, points)."""
     pts = sorted({Fraction(i, grid) for i in range(grid + 1)} | {x, xmax, xmin})
     F = {p: z3.Real(f"F_{i}") for i, p in enumerate(pts)}
     G = {p: z3.Real(f"G_{i}") for i, p in enumerate(pts)}
-
-    def q(v: Fraction) -> Any:
-        return z3.RealVal(f"{v.numerator}/{v.denominator}")
-
+    q = _q
     cons = [F[xmax] == q(fmax), F[xmin] == q(fmin)]
     cons += [c for p in pts for c in (F[p] <= q(fmax), F[p] >= q(fmin))]
     for p, sense in ((xmax, 1), (xmin, -1)):
@@ -148,12 +249,27 @@ def verify_smooth_region(cert: dict[str, Any], grid: int = 32, timeout_ms: int =
         h = b - a
         cons += [F[b] <= F[a] + G[a] * q(h) + q(L * h * h / 2), F[b] >= F[a] + G[a] * q(h) - q(L * h * h / 2)]
         cons += [G[b] - G[a] <= q(L * abs(h)), G[a] - G[b] <= q(L * abs(h))]
+    return cons, F, pts
+
+
+def verify_smooth_region(cert: dict[str, Any], grid: int = 32, timeout_ms: int = 60000) -> Report:
+    """z3 (linear real arithmetic): every L-smooth f on [0,1] with the visualization lies on the claimed side of
+    c = (f_max + f_min)/2 at x. See the module docstring for the necessary conditions used."""
+    params, fv = cert["params"], cert["fv"]
+    rep = Report(f"L-smooth region claim ({cert.get('decision')})")
+    if cert.get("class") != "smooth" or int(params["d"]) != 1:
+        rep.add("class", False, f"smooth region claims are checked in d = 1, not {cert.get('class')} d = {params['d']}")
+        return rep
+    L = frac(str(params["L"]))
+    (x,), (xmax,), (xmin,) = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])
+    fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+    cons, F, pts = smooth_necessary(L, x, xmax, xmin, fmax, fmin, grid)
     s = z3.Solver()
     s.set("timeout", timeout_ms)
     s.add(*cons)
     feasible = s.check()
     rep.add("the visualization passes the necessary conditions (z3 sat)", feasible == z3.sat, f"z3: {feasible}")
-    c = q((fmax + fmin) / 2)
+    c = _q((fmax + fmin) / 2)
     decision = cert.get("decision")
     if decision == "min":
         s.add(F[x] >= c)

@@ -8,7 +8,7 @@ from typing import Any
 import sympy
 
 from counterexamples.verify import _calculus as calc
-from counterexamples.verify._exact import equal, frac, parse_expr, rational
+from counterexamples.verify._exact import equal, frac, parse_expr, rational, within
 from counterexamples.verify._extrema import relu_net_extrema
 from counterexamples.verify._pieces import Pieces, check_convex, parse_pieces, pieces_extrema, structure_checks
 from counterexamples.verify._regions import TooManyRegions, lipschitz_at_most, region_gradients
@@ -98,25 +98,35 @@ class SpecWitness:
         return [(f"{sense} by z3", ok, detail)]
 
 
-def check_fv(w: SpecWitness, fv: dict[str, Any], report: Report, tag: str) -> None:
-    """The witness has exactly this visualization: values at x_max, x_min, and global extrema over the box."""
+def check_fv(w: SpecWitness, fv: dict[str, Any], report: Report, tag: str, tol: Fraction = Fraction(0)) -> None:
+    """The witness has exactly this visualization: values at x_max, x_min, and global extrema over the box.
+    With ``tol`` > 0 (a stated witness tolerance, in units of f): every value within ``tol``, f <= f_max + tol and
+    f >= f_min - tol on the box."""
     xmax, xmin = [frac(v) for v in fv["x_max"]], [frac(v) for v in fv["x_min"]]
     fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
     if not report.add(f"{tag}: dimension", len(xmax) == w.d == len(xmin), f"witness d = {w.d}, FV d = {len(xmax)}"):
         return
     for name, x, v in (("f(x_max) = f_max", xmax, fmax), ("f(x_min) = f_min", xmin, fmin)):
         val = w.value(x)
-        report.add(f"{tag}: {name}", equal(val, rational(v)), f"exact value {val} vs {v}")
-    for sense, bound in (("max", fmax), ("min", fmin)):
+        if tol:
+            report.add(
+                f"{tag}: {name} within tolerance", within(val, rational(v), tol), f"exact {val} vs {v}, tol {tol}"
+            )
+        else:
+            report.add(f"{tag}: {name}", equal(val, rational(v)), f"exact value {val} vs {v}")
+    for sense, bound in (("max", fmax + tol), ("min", fmin - tol)):
         for name, ok, detail in w.check_bound(bound, sense):
             report.add(f"{tag}: global {name}", ok, detail)
 
 
-def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Report, tag: str) -> None:
-    """Membership of the witness in the class, by a sound structural argument (each part of an intersection)."""
+def check_member(
+    w: SpecWitness, cls: str, params: dict[str, Any], report: Report, tag: str, slack: Fraction = Fraction(0)
+) -> None:
+    """Membership of the witness in the class, by a sound structural argument (each part of an intersection).
+    ``slack`` (a stated witness tolerance) is added to the Lipschitz constant: Lipschitz constant <= L + slack."""
     if cls in INTERSECTIONS:
         for part in INTERSECTIONS[cls]:
-            check_member(w, part, params if part == "lipschitz" else {"d": params.get("d")}, report, tag)
+            check_member(w, part, params if part == "lipschitz" else {"d": params.get("d")}, report, tag, slack)
         return
     if cls not in CLASSES:
         report.add(f"{tag}: class", False, f"unknown class {cls!r}; known: {', '.join((*CLASSES, *INTERSECTIONS))}")
@@ -124,6 +134,8 @@ def check_member(w: SpecWitness, cls: str, params: dict[str, Any], report: Repor
     if cls == "black_box":
         report.add(f"{tag}: member of black_box", True, "every function is")
         return
+    if slack and cls == "lipschitz":
+        params = {**params, "L": str(frac(str(params["L"])) + slack)}
     if w.pieces is not None:
         _check_pieces_member(w.pieces, cls, params, report, tag)
         return

@@ -1,0 +1,292 @@
+"""Every certificate kind ``theory.check_class`` emits, verified independently: ``verify_certificate``.
+
+- ``counterexample``, ``proof``, ``region``: ``verify_counterexample``, ``verify_yes_proof``,
+  ``verify_lipschitz_region`` / ``verify_smooth_region``;
+- ``threshold`` ("depends" on L): the region claim below L* and the counterexample above it;
+- ``bound`` ("yes", a proved bound on the width of every value range): the bound is re-proved here with z3 from
+  the class's definition, never read from the certificate's ``argument``; then ``sup_width <= 2 eps`` (relative)
+  or ``sup_width <= 2 eps_abs`` (absolute) exactly;
+- ``condition`` ("depends"): ``parameter: eps`` -- the bound (as above) and a counterexample whose values differ by
+  ``sup_width`` Delta (so the bound is tight and ``condition`` is exactly ``eps >= sup_width/2``);
+  ``parameter: L/Delta`` -- an instance answered within eps Delta (``below``: its witnesses are members with the
+  visualization, and z3 proves from necessary conditions of the class that every member's f(x) lies within
+  eps Delta of the midpoint of the stated range) and a counterexample wider than 2 eps Delta (``above``);
+- ``open`` and unknown kinds: a failed check (nothing to verify, so nothing may be printed as a verdict).
+Nothing here imports the engine; stored verdicts, widths and arguments are never trusted.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from counterexamples.verify._certificates import (
+    read_number,
+    verify_counterexample,
+    verify_lipschitz_region,
+    verify_witness,
+    verify_yes_proof,
+)
+from counterexamples.verify._exact import frac, vec
+from counterexamples.verify._report import Report
+from counterexamples.verify._smooth import smooth_necessary, verify_smooth_region
+
+INTERSECTIONS = {"convex_lipschitz": ("convex", "lipschitz"), "monotone_lipschitz": ("monotonic", "lipschitz")}
+LIPSCHITZ_TYPE = ("lipschitz", "convex_lipschitz", "monotone_lipschitz")
+
+
+def _q(v: Fraction) -> Any:
+    return z3.RealVal(f"{v.numerator}/{v.denominator}")
+
+
+def _solver(timeout_ms: int) -> z3.Solver:
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    return s
+
+
+def _abs(e: Any) -> Any:
+    return z3.If(e >= 0, e, -e)
+
+
+def _norm(s: z3.Solver, diffs: list[Any], p: str, name: str) -> Any:
+    """The p-norm of a vector of z3 terms, exactly: a sum or maximum of absolute values (p = 1, inf), or a fresh
+    r >= 0 with r^2 = sum of squares (p = 2)."""
+    if p == "1":
+        return z3.Sum([_abs(u) for u in diffs]) if len(diffs) > 1 else _abs(diffs[0])
+    if p == "inf":
+        m = _abs(diffs[0])
+        for u in diffs[1:]:
+            m = z3.If(_abs(u) >= m, _abs(u), m)
+        return m
+    if p != "2":
+        raise ValueError(f"norm {p!r}: expected 1, 2 or inf")
+    r = z3.Real(name)
+    sq = diffs[0] * diffs[0] if len(diffs) == 1 else z3.Sum([u * u for u in diffs])
+    s.add(r >= 0, r * r == sq)
+    return r
+
+
+def _lipschitz_value(s: z3.Solver, t: Any, L: Any, fmin: Any, fmax: Any, dmin: Any, dmax: Any) -> None:
+    """Necessary conditions on t = f(x) for an L-Lipschitz f with the visualization (McShane-Whitney)."""
+    s.add(t >= fmin, t <= fmax, t - fmin <= L * dmin, fmax - t <= L * dmax)
+
+
+# ---- bound -------------------------------------------------------------------------------------------------
+def _quadratic_member(a: Any, b: Any, c: Any, xmax: Any, xmin: Any) -> tuple[list[Any], Any]:
+    """f(t) = a t^2 + b t + c on [0,1] with f(x_max) = 1 = max and f(x_min) = 0 = min (units of Delta): the
+    extrema of a quadratic on [0,1] are at 0, 1 or at the vertex -b/(2a) when it lies in [0,1], so "0 <= f <= 1
+    on [0,1]" is exactly: at 0 and 1, and, at an interior vertex, 4ac - b^2 >= 4a (a < 0, a maximum) or
+    4ac - b^2 >= 0 (a > 0, a minimum), the vertex value c - b^2/(4a) multiplied by 4a."""
+
+    def f(t: Any) -> Any:
+        return a * t * t + b * t + c
+
+    cons = [f(xmax) == 1, f(xmin) == 0, *[g for t in (0, 1) for g in (f(t) <= 1, f(t) >= 0)]]
+    cons += [z3.Implies(z3.And(a < 0, b >= 0, b <= -2 * a), 4 * a * c - b * b >= 4 * a)]
+    cons += [z3.Implies(z3.And(a > 0, b <= 0, b >= -2 * a), 4 * a * c - b * b >= 0)]
+    return cons, f
+
+
+def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """z3: every two members with one visualization differ at every x by at most ``sup`` (relative to Delta for
+    the quadratic class, in units of f for the Lipschitz classes): the negation is unsat."""
+    d = int(params["d"])
+    if cls == "quadratic" and d == 1:
+        # quadratics are closed under f -> (f - f_min)/Delta, so Delta = 1, f_min = 0 loses nothing (Delta = 0:
+        # every member is the constant f_min on [0,1], width 0)
+        s = _solver(timeout_ms)
+        xmax, xmin, t = z3.Reals("xmax xmin t")
+        s.add(*[c for v in (xmax, xmin, t) for c in (v >= 0, v <= 1)])
+        m1, f1 = _quadratic_member(*z3.Reals("a1 b1 c1"), xmax, xmin)
+        m2, f2 = _quadratic_member(*z3.Reals("a2 b2 c2"), xmax, xmin)
+        s.add(*m1, *m2, f1(t) - f2(t) > _q(sup))
+        res = s.check()
+        return res == z3.unsat, (
+            f"z3 (nonlinear real arithmetic): no two quadratics on [0,1] with one visualization (Delta = 1, f_min = 0, "
+            f"extrema by end points and vertex) differ by more than {sup} at any t: {res}"
+        )
+    if cls in LIPSCHITZ_TYPE:
+        # a member of an intersection is L-Lipschitz, so a bound for every L-Lipschitz function holds for it
+        L, p = frac(str(params["L"])), str(params.get("norm", "2"))
+        s = _solver(timeout_ms)
+        a, b, x = ([z3.Real(f"{n}{k}") for k in range(d)] for n in ("a", "b", "x"))
+        s.add(*[c for v in (*a, *b, *x) for c in (v >= 0, v <= 1)])
+        fmin, fmax, t1, t2 = z3.Reals("fmin fmax t1 t2")
+        D = _norm(s, [u - v for u, v in zip(b, a, strict=True)], p, "D")
+        dmin = _norm(s, [u - v for u, v in zip(x, a, strict=True)], p, "dmin")
+        dmax = _norm(s, [u - v for u, v in zip(x, b, strict=True)], p, "dmax")
+        s.add(fmax >= fmin, fmax - fmin <= _q(L) * D)  # consistency: Delta <= L ||x_max - x_min||
+        for t in (t1, t2):
+            _lipschitz_value(s, t, _q(L), fmin, fmax, dmin, dmax)
+        s.add(t1 - t2 > _q(sup))
+        res = s.check()
+        return res == z3.unsat, (
+            f"z3: for every visualization consistent with L = {L} ({p}-norm, d = {d}) and every x, two values "
+            f"satisfying the necessary conditions |t - f_min| <= L||x - x_min||, |t - f_max| <= L||x - x_max||, "
+            f"f_min <= t <= f_max differ by at most {sup}: {res}"
+        )
+    return False, f"no width-bound procedure for {cls} with d = {d}"
+
+
+def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
+    """A ``bound`` certificate: the width bound ``sup_width`` re-proved by z3, and the question answered by it
+    (``eps``: sup_width <= 2 eps, relative to Delta; ``eps_abs``: sup_width <= 2 eps_abs)."""
+    cls, params = cert.get("class"), cert.get("params", {})
+    rep = Report(f"bound for {cls} / {cert.get('question')}")
+    try:
+        sup = read_number(cert["sup_width"], "sup_width")
+        eps = None if cert.get("eps") is None else read_number(cert["eps"], "eps")
+        eps_abs = None if cert.get("eps_abs") is None else read_number(cert["eps_abs"], "eps_abs")
+        int(params["d"])
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("sup_width, eps and params parse", False, f"{err.__class__.__name__}: {err}")
+        return rep
+    rep.add(
+        "question", cert.get("question") == "approx", f"a width bound answers 'approx', not {cert.get('question')!r}"
+    )
+    ok, detail = _prove_width_bound(str(cls), params, sup, timeout_ms)
+    rep.add(f"sup_width: every value range is at most {sup} wide (z3)", ok, detail)
+    if eps is not None:
+        rep.add("eps: sup_width <= 2 eps", sup <= 2 * eps, f"sup_width = {sup} vs 2 eps = {2 * eps}")
+    if eps_abs is not None:
+        rep.add(
+            "eps_abs: sup_width <= 2 eps_abs", sup <= 2 * eps_abs, f"sup_width = {sup} vs 2 eps_abs = {2 * eps_abs}"
+        )
+    return rep
+
+
+# ---- condition -----------------------------------------------------------------------------------------------
+def _answered_instance(inst: dict[str, Any], cls: str, params: dict[str, Any], eps: Fraction, rep: Report) -> None:
+    """``below``: at this visualization and x, every member's f(x) is within eps Delta of the midpoint m of the
+    stated range (z3 on necessary conditions of the class); the range's witnesses are members with the
+    visualization (so the claim is not vacuous)."""
+    try:
+        fv = inst["fv"]
+        x, xmax, xmin = vec(inst["x"]), vec(fv["x_max"]), vec(fv["x_min"])
+        fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+        m = (frac(inst["lo_exact"]) + frac(inst["hi_exact"])) / 2
+        specs = [inst["witness_lo"], inst["witness_hi"]]
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("below: instance parses", False, f"{err.__class__.__name__}: {err}")
+        return
+    for name, spec in zip(("witness_lo", "witness_hi"), specs, strict=True):
+        rep.extend(verify_witness(spec, fv, cls, params, source=f"below.{name}"), f"below.{name}: ")
+    half = eps * (fmax - fmin)
+    for side in ("above", "below"):
+        if cls in LIPSCHITZ_TYPE:
+            L, p = frac(str(params["L"])), str(params.get("norm", "2"))
+            s = _solver(60000)
+            t = z3.Real("t")
+            dmin = _norm(s, [_q(u - v) for u, v in zip(x, xmin, strict=True)], p, "dmin")
+            dmax = _norm(s, [_q(u - v) for u, v in zip(x, xmax, strict=True)], p, "dmax")
+            _lipschitz_value(s, t, _q(L), _q(fmin), _q(fmax), dmin, dmax)
+            how = "McShane-Whitney necessary conditions (sound for the Lipschitz subclasses)"
+        elif cls == "smooth" and int(params["d"]) == 1:
+            cons, F, _ = smooth_necessary(frac(str(params["L"])), x[0], xmax[0], xmin[0], fmax, fmin)
+            s = _solver(60000)
+            s.add(*cons)
+            t = F[x[0]]
+            how = "necessary conditions of L-smooth functions on a 33-point grid"
+        else:
+            rep.add("below: answered", False, f"no procedure for instances of {cls} with d = {params.get('d')}")
+            return
+        s.add(t > _q(m + half) if side == "above" else t < _q(m - half))
+        res = s.check()
+        rep.add(
+            f"below: no member has f(x) {side} m {'+' if side == 'above' else '-'} eps Delta (z3 unsat)",
+            res == z3.unsat,
+            f"m = {m}, eps Delta = {half}; {how}: {res}",
+        )
+
+
+def verify_condition(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
+    """A ``condition`` certificate ("depends"): see the module docstring for the two parameters."""
+    param = cert.get("parameter")
+    rep = Report(f"condition on {param}")
+    if param == "eps":
+        proof, cex = cert.get("proof"), cert.get("counterexample")
+        if not isinstance(proof, dict) or not isinstance(cex, dict):
+            rep.add("proof and counterexample given", False, "a condition on eps needs both")
+            return rep
+        rep.extend(verify_bound(proof, timeout_ms), "proof: ")
+        try:
+            sup = read_number(proof["sup_width"], "proof.sup_width")
+        except (ValueError, KeyError, TypeError) as err:
+            rep.add("proof.sup_width parses", False, str(err))
+            return rep
+        rep.add(
+            "condition is eps >= sup_width/2", cert.get("condition") == f"eps >= {sup / 2}", str(cert.get("condition"))
+        )
+        rep.add(
+            "counterexample: same class",
+            cex.get("class") == proof.get("class"),
+            f"{cex.get('class')} vs {proof.get('class')}",
+        )
+        rep.extend(verify_counterexample(cex, "counterexample", min_width=sup), "counterexample (tightness): ")
+    elif param == "L/Delta":
+        above, below = cert.get("above"), cert.get("below")
+        if not isinstance(above, dict) or not isinstance(below, dict):
+            rep.add("above and below given", False, "a condition on L/Delta needs an instance on each side")
+            return rep
+        try:
+            eps = read_number(cert["eps"], "eps")
+        except (ValueError, KeyError, TypeError) as err:
+            rep.add("eps parses", False, f"{err.__class__.__name__}: {err}")
+            return rep
+        rep.add("eps in (0, 1/2)", 0 < eps < Fraction(1, 2), f"eps = {eps}")
+        cls, params = above.get("class"), above.get("params", {})
+        rep.extend(verify_counterexample(above, "above", eps=eps), "above: ")
+        _answered_instance(below, str(cls), params, eps, rep)
+    else:
+        rep.add("parameter", False, f"unknown condition parameter {param!r}; expected 'eps' or 'L/Delta'")
+    return rep
+
+
+# ---- dispatch ------------------------------------------------------------------------------------------------
+def _region(cert: dict[str, Any]) -> Report:
+    if cert.get("class") in INTERSECTIONS:
+        cert = {**cert, "class": "lipschitz"}  # a claim for every L-Lipschitz f holds for a subclass
+    return verify_smooth_region(cert) if cert.get("class") == "smooth" else verify_lipschitz_region(cert)
+
+
+def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Report:
+    """Verify any certificate ``theory.check_class`` emits, by its ``type``; ``open`` and unknown types fail."""
+    if not isinstance(cert, dict):
+        rep = Report(source)
+        rep.add("certificate is a JSON object", False, type(cert).__name__)
+        return rep
+    kind = cert.get("type")
+    try:
+        if kind == "counterexample":
+            return verify_counterexample(cert, source)
+        if kind == "proof":
+            return verify_yes_proof(cert, source=source)
+        if kind == "region":
+            return _region(cert)
+        if kind == "bound":
+            return verify_bound(cert)
+        if kind == "condition":
+            return verify_condition(cert)
+        if kind == "threshold":
+            rep = Report(f"threshold on L ({source})")
+            below, above = cert.get("below"), cert.get("above")
+            if not isinstance(below, dict) or below.get("type") != "region":
+                rep.add("below: a region claim", False, "the claim below L* has no proof object")
+            else:
+                rep.extend(_region(below), "region below L*: ")
+            if not isinstance(above, dict):
+                rep.add("above: a counterexample", False, "missing")
+            else:
+                rep.extend(verify_counterexample(above, f"{source}: above"), "counterexample above L*: ")
+            return rep
+    except (KeyError, TypeError, ValueError) as err:
+        rep = Report(f"{kind} certificate ({source})")
+        rep.add("certificate is well formed", False, f"{err.__class__.__name__}: {err}")
+        return rep
+    rep = Report(f"{kind} certificate ({source})")
+    why = "an open verdict has no proof either way" if kind == "open" else f"unknown certificate type {kind!r}"
+    rep.add("certificate type", False, why)
+    return rep

@@ -1,0 +1,246 @@
+"""The certificate kinds check_class emits beyond counterexample / proof / region (issue 24): width bounds
+("bound"), conditions ("condition"), counterexamples at a fixed eps or eps_abs, float witnesses with a stated
+witness_tolerance, and radial L-smooth witnesses (d >= 2). Each is verified by ``counterexamples.verify`` on its
+own; altering one number of a valid certificate makes verification fail with a check naming the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from fractions import Fraction
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from counterexamples.verify import verify_certificate, verify_counterexample, verify_file
+from counterexamples.verify._exact import parse_expr
+from counterexamples.verify._smooth import smooth_member
+from theory import FeatureVisualization, check_class
+from theory import _certificates as certs
+from theory.classes.smooth import RadialSmoothWitness, Smooth
+
+
+def failed(rep: Any) -> list[str]:
+    return [f"{c.name}: {c.detail}" for c in rep.checks if not c.ok]
+
+
+def assert_fails_naming(cert: dict[str, Any], word: str) -> None:
+    rep = verify_certificate(cert)
+    assert not rep.ok, "a tampered certificate passed verification"
+    assert any(word in msg for msg in failed(rep)), failed(rep)
+
+
+@cache
+def _approx(cls: str, params: tuple[tuple[str, Any], ...], kw: tuple[tuple[str, Any], ...]) -> str:
+    return json.dumps(check_class(cls, **dict(params), **dict(kw))["approx"].certificate)
+
+
+def approx_cert(cls: str, kw: dict[str, Any], **params: Any) -> dict[str, Any]:
+    """check_class's certificate for "approx" (a fresh copy: tests tamper with it)."""
+    return json.loads(_approx(cls, tuple(sorted(params.items())), tuple(sorted(kw.items()))))
+
+
+# ---- bound (eps_abs, Lipschitz) -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("d", "norm"), [(1, 2), (2, "inf")])
+def test_lipschitz_eps_abs_bound_verifies(d: int, norm: Any) -> None:
+    cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=d, L=1.0, norm=norm)
+    assert cert["type"] == "bound"
+    rep = verify_certificate(cert)
+    assert rep.ok, failed(rep)
+    assert any("sup_width" in c.name for c in rep.checks)
+
+
+def test_lipschitz_bound_tampered() -> None:
+    cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=1, L=1.0)
+    smaller = {**cert, "sup_width": "49/100"}  # below the true supremum L T = 1/2: z3 finds two members
+    assert_fails_naming(smaller, "sup_width")
+    tight = {**cert, "eps_abs": "1/5"}  # 2 eps_abs = 2/5 < 1/2
+    assert_fails_naming(tight, "eps_abs")
+    assert_fails_naming({**cert, "params": {**cert["params"], "L": "2"}}, "sup_width")  # L T = 1 > 1/2
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.fractions(min_value=Fraction(1, 8), max_value=8, max_denominator=16))
+def test_lipschitz_width_bound_is_exactly_L_over_2_in_d1(L: Fraction) -> None:
+    """Property: in d = 1 the z3 proof accepts sup_width = L/2 and refuses anything below it."""
+    base = {"type": "bound", "class": "lipschitz", "question": "approx", "params": {"d": 1, "L": str(L), "norm": "2"}}
+    assert verify_certificate({**base, "sup_width": str(L / 2)}).ok
+    assert not verify_certificate({**base, "sup_width": str(L / 2 * Fraction(63, 64))}).ok
+
+
+# ---- counterexamples at a fixed eps / eps_abs -----------------------------------------------------------------
+def test_fixed_eps_counterexample_verifies_and_names_eps() -> None:
+    cert = approx_cert("quadratic", {"eps": 0.1}, d=1)
+    assert cert["type"] == "counterexample" and cert["eps"] == "1/10"
+    rep = verify_certificate(cert)
+    assert rep.ok, failed(rep)
+    assert_fails_naming({**cert, "eps": "3/10"}, "eps")  # the range is Delta/2 wide: not > 2 * 3/10 Delta
+    bad = copy.deepcopy(cert)
+    bad["values_at_x"][1] = "1/3"
+    assert_fails_naming(bad, "f(x) as claimed")
+
+
+def test_eps_abs_counterexample_verifies() -> None:
+    cert = approx_cert("quadratic", {"eps_abs": 0.1}, d=1)
+    assert cert["type"] == "counterexample" and cert["eps_abs"] == "1/10"
+    assert verify_certificate(cert).ok
+    assert_fails_naming({**cert, "eps_abs": "100"}, "eps_abs")
+
+
+# ---- condition on L/Delta -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("cls", "params"),
+    [
+        ("lipschitz", {"d": 2, "L": 1.0, "norm": 2}),
+        ("monotone_lipschitz", {"d": 2, "L": 1.0, "norm": 2}),
+        ("smooth", {"d": 1, "L": 1.0}),
+    ],
+)
+def test_condition_on_L_over_delta_verifies(cls: str, params: dict[str, Any]) -> None:
+    cert = approx_cert(cls, {"eps": 0.1}, **params)
+    assert cert["type"] == "condition" and cert["parameter"] == "L/Delta"
+    rep = verify_certificate(cert)
+    assert rep.ok, failed(rep)
+    assert any(c.name.startswith("below: no member") for c in rep.checks)
+
+
+def test_condition_on_L_over_delta_tampered() -> None:
+    cert = approx_cert("lipschitz", {"eps": 0.1}, d=2, L=1.0, norm=2)
+    far = copy.deepcopy(cert)
+    far["below"]["x"] = ["0", "1"]  # away from the segment between x_min and x_max the range is wide
+    assert_fails_naming(far, "below")
+    assert cert["above"]["disagreement"] == 1.0  # a full-range counterexample: wider than 2 eps Delta for every eps
+    above = copy.deepcopy(cert)
+    above["above"]["fv"]["f_min"] = "-1/2"  # the witnesses no longer have this visualization
+    assert_fails_naming(above, "above")
+    moved = copy.deepcopy(cert)
+    moved["below"]["lo_exact"] = str(Fraction(moved["below"]["lo_exact"]) + Fraction(1, 2))  # shifts the midpoint
+    assert_fails_naming(moved, "below")
+    fv = copy.deepcopy(cert)
+    fv["below"]["fv"]["f_max"] = str(Fraction(fv["below"]["fv"]["f_max"]) * 4)
+    assert_fails_naming(fv, "below")
+    assert_fails_naming({**cert, "parameter": "L"}, "parameter")
+
+
+# ---- condition on eps and bound (quadratic, d = 1): z3 in nonlinear arithmetic, ~15 s each -------------------
+def test_quadratic_condition_on_eps_and_its_tampering() -> None:
+    cert = approx_cert("quadratic", {}, d=1)
+    assert cert["type"] == "condition" and cert["parameter"] == "eps" and cert["condition"] == "eps >= 1/4"
+    rep = verify_certificate(cert)
+    assert rep.ok, failed(rep)
+    assert_fails_naming({**cert, "condition": "eps >= 1/5"}, "condition")
+    wide = copy.deepcopy(cert)
+    wide["counterexample"]["x"] = ["1/4"]  # the witnesses then differ by 3/8 Delta < sup_width Delta
+    assert_fails_naming(wide, "counterexample")
+    # a smaller sup_width is refused by z3 itself (and the condition no longer matches)
+    small = copy.deepcopy(cert)
+    small["proof"]["sup_width"] = "2/5"
+    small["condition"] = "eps >= 1/5"
+    assert_fails_naming(small, "sup_width")
+
+
+def test_quadratic_bound_at_fixed_eps() -> None:
+    cert = approx_cert("quadratic", {"eps": 0.3}, d=1)
+    assert cert["type"] == "bound" and cert["eps"] == "3/10"
+    bad = {**cert, "eps": "1/5"}  # 2 eps = 2/5 < 1/2: checked exactly, before any z3 call matters
+    assert_fails_naming(bad, "eps")
+
+
+# ---- float witnesses with a stated witness_tolerance -----------------------------------------------------------
+@cache
+def _tolerance_cert() -> str:
+    cert = check_class("convex_lipschitz", d=2, L=1.0, norm=2, eps=0.1)["approx"].certificate
+    return json.dumps(cert["above"])
+
+
+def test_witness_tolerance_counterexample() -> None:
+    cex = json.loads(_tolerance_cert())
+    if "witness_tolerance" not in cex:
+        pytest.skip("the engine found exact witnesses for this instance")
+    rep = verify_counterexample(cex, eps=Fraction(1, 10))
+    assert rep.ok, failed(rep)
+    assert any("within tolerance" in c.name for c in rep.checks)
+    loose = copy.deepcopy(cex)
+    loose["witness_tolerance"]["relative_to_delta"] = 1e-3  # more than the verifier accepts
+    assert not (r := verify_counterexample(loose, eps=Fraction(1, 10))).ok
+    assert any("witness_tolerance" in m for m in failed(r))
+    off = copy.deepcopy(cex)
+    off["values_at_x"][0] = str(Fraction(off["values_at_x"][0]) + Fraction(1, 10**6))  # beyond 1e-7 Delta
+    assert any("f(x) as claimed" in m for m in failed(verify_counterexample(off, eps=Fraction(1, 10))))
+    exact = {k: v for k, v in cex.items() if k != "witness_tolerance"}  # float witnesses are not exact members
+    assert not verify_counterexample(exact, eps=Fraction(1, 10)).ok
+
+
+# ---- radial L-smooth witnesses (d >= 2) -------------------------------------------------------------------------
+def _radial_counterexample() -> dict[str, Any]:
+    fc = Smooth(2, 1.0)
+    fv = FeatureVisualization(np.array([0.25, 0.25]), 0.1, np.array([0.75, 0.75]), 0.0)
+    vr = fc.value_range(fv, np.array([0.25, 0.75]))
+    assert type(vr.witness_lo).__name__ == type(vr.witness_hi).__name__ == "RadialSmoothWitness"
+    return certs.counterexample(fc, "exact", fv, vr)
+
+
+def test_radial_smooth_counterexample_verifies() -> None:
+    cert = _radial_counterexample()
+    assert "sqrt" in cert["values_at_x"][0]  # exact closed forms, not rounded floats
+    rep = verify_certificate(cert)
+    assert rep.ok, failed(rep)
+    assert any("radial" in c.detail for c in rep.checks)
+
+
+def test_radial_smooth_tampered() -> None:
+    cert = _radial_counterexample()
+    assert_fails_naming({**cert, "params": {**cert["params"], "L": "9/10"}}, "Lipschitz")  # P'' = L = 1 > 9/10
+    bent = copy.deepcopy(cert)
+    bent["witnesses"][1]["expr"] = bent["witnesses"][1]["expr"].replace("(x1 - 3/4)**2/2", "(x1 - 3/4)**2", 1)
+    assert_fails_naming(bent, "witness 1")  # no longer radial (nor the claimed value)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.tuples(*[st.fractions(0, 1, max_denominator=8)] * 2),
+    st.sampled_from([Fraction(1, 2), Fraction(1), Fraction(3)]),
+    st.sampled_from([Fraction(1, 16), Fraction(1, 10), Fraction(1, 4)]),
+    st.sampled_from([1, -1]),
+)
+def test_radial_membership_property(centre: tuple[Fraction, ...], L: Fraction, D: Fraction, sign: int) -> None:
+    """Property: the radial fastest rise is L-smooth for its own L and not for any smaller constant."""
+    w = RadialSmoothWitness(
+        np.array([float(c) for c in centre]), float(L), float(D), 0.0 if sign > 0 else float(D), sign
+    )
+    e, syms = parse_expr(w.to_spec())
+    ok, detail = smooth_member(e, syms, L)
+    assert ok, detail
+    assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
+
+
+def test_non_radial_piecewise_is_refused() -> None:
+    spec = {
+        "kind": "sympy",
+        "vars": ["x0", "x1"],
+        "expr": "Piecewise((x0**2/2, sqrt(x0**2 + x1**2) <= 1), (1/2, True))",
+    }
+    e, syms = parse_expr(spec)
+    ok, detail = smooth_member(e, syms, Fraction(1))
+    assert not ok and "radius" in detail
+
+
+# ---- dispatch, files, open verdicts ------------------------------------------------------------------------------
+def test_open_and_unknown_types_fail() -> None:
+    ans = check_class("smooth", d=2, L=1.0)["min_or_max"]
+    assert ans.verdict == "open"
+    assert not verify_certificate(ans.certificate).ok
+    assert not verify_certificate({"type": "oracle", "verdict": "yes"}).ok
+
+
+def test_verify_file_dispatches_on_type(tmp_path: Any) -> None:
+    cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=1, L=1.0)
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(cert))
+    bad.write_text(json.dumps({**cert, "sup_width": "1/4"}))
+    assert verify_file(good).ok
+    assert not verify_file(bad).ok
