@@ -219,15 +219,7 @@ COMMANDS: dict[str, tuple[list[str], list[Arg]]] = {
 
 #: Cases that fail today, each with the reason (owners' files; see the issue named). strict: an unexpected pass
 #: means the command was fixed, and the mark must go.
-XFAIL: dict[tuple[str, str], str] = {
-    ("train", "--epochs"): "no upper limit on --epochs: training starts (issue 23.3; fvtrust/commands/train.py)",
-    ("train", "--seed"): "a negative --seed is accepted and training starts (fvtrust/commands/train.py)",
-    ("train", "--out"): "--out under a regular file is checked only after training (issue 23.4)",
-    ("visualize", "--steps"): "no limit on --steps: the allocator fails with a RuntimeError traceback (issue 23.3)",
-    ("visualize", "--size"): "no limit on --size: 'Storage size calculation overflowed' traceback (issue 23.3)",
-    ("visualize", "--device"): "--device nosuch is a torch RuntimeError traceback (issue 23.4)",
-    ("fool", "--out"): "--out under a regular file is checked only after the work (issue 23.4)",
-}
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 def _registered() -> set[str]:
@@ -413,12 +405,8 @@ def test_a_bad_value_reaches_the_command(scratch: Paths) -> None:
     assert status == 2 and "fvtrust bridge: error: steps must be" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`fvtrust models` on an empty cache trains fashion_cnn before listing it (issue 23.4; "
-    "fvtrust/commands/models.py / empirical.models.load_fashion_cnn)",
-)
 def test_listing_the_zoo_on_an_empty_cache_is_fast(scratch: Paths) -> None:
     """``fvtrust models`` only describes the zoo: it must not train anything (the scratch cache is empty)."""
     status, err = _run(["models"], XFAIL_SECONDS)
     assert status == 0, err[-2000:]
+    assert not (scratch.root / "cache" / "fashion_cnn_v1.pt").exists()

@@ -103,11 +103,17 @@ class ZooModel(nn.Module):
 
 Loader = Callable[..., ZooModel]
 _REGISTRY: dict[str, Loader] = {}
+#: Models whose weights are built here (trained into the cache) on first use; their loaders take ``build``.
+_BUILDERS: set[str] = set()
 
 
-def register(name: str) -> Callable[[Loader], Loader]:
+def register(name: str, builds: bool = False) -> Callable[[Loader], Loader]:
+    """Register a loader ``fn(weights=None, **kwargs)``; ``builds``: it also takes ``build`` (see load_model)."""
+
     def deco(fn: Loader) -> Loader:
         _REGISTRY[name] = fn
+        if builds:
+            _BUILDERS.add(name)
         return fn
 
     return deco
@@ -120,9 +126,13 @@ def load_model(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     labels: str | Path | None = None,
+    build: bool = True,
     **kwargs: Any,
 ) -> ZooModel:
     """A zoo model in eval mode. ``weights``: a path for models whose weights do not ship offline.
+
+    ``build=False``: never build weights (train) here; a model whose weights are trained on first use and are not
+    cached (or are damaged) comes back untrained, its ``source`` saying so (e.g. for listing the zoo).
 
     ``labels``: a label file (``WNID INDEX [NAME]`` per line, see :func:`empirical.models.read_label_file`)
     replacing the model's mapping of outputs to WordNet ids and class names.
@@ -133,6 +143,8 @@ def load_model(
         from empirical.models._classes import parse_label_file
 
         parse_label_file(labels)
+    if name in _BUILDERS:
+        kwargs["build"] = build
     model = _REGISTRY[name](weights=weights, **kwargs).eval()
     if labels is not None:
         from empirical.models._classes import set_labels

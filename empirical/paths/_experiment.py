@@ -30,7 +30,7 @@ from empirical.paths._analysis import NaturalStats, PathResult, assign_roles, de
 from empirical.paths._defaults import PATH_DEFAULTS, default_layers, fv_settings
 from empirical.paths._fv import small_transforms
 from empirical.paths._metrics import METRICS
-from empirical.paths._render import render_visualizations
+from empirical.paths._render import render_visualizations, write_atomic
 from empirical.paths._stream import GroupMeans, embed_images_multi
 
 __all__ = [
@@ -425,10 +425,7 @@ def write_outputs(result: dict[str, Any], results: dict[str, PathResult], vis: T
     written = []
 
     def publish(name: str, write: Any) -> None:
-        tmp = out / f".{name}.tmp{Path(name).suffix}"
-        write(tmp)
-        os.replace(tmp, out / name)
-        written.append(out / name)
+        written.append(write_atomic(out / name, write))  # fresh mkstemp name, then os.replace
 
     publish("paths.json", lambda p: p.write_text(json.dumps(result, indent=1)))
 

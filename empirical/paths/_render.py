@@ -2,7 +2,8 @@ r"""Class (logit) visualizations rendered in resumable chunks, split across ``to
 
 The work is the set of (seed, chunk of classes) pairs. Every image is seeded by its own (seed, class)
 (:func:`empirical.visualize.image_seed`), so a chunk gives the same images whichever other classes share its batch:
-chunks can be rendered by different processes and in any order. Each chunk is written atomically to
+chunks can be rendered by different processes and in any order. Each chunk is written atomically (a fresh
+``mkstemp`` name, then ``os.replace``: :func:`write_atomic`) to
 ``cache/<model>_t<steps>_s<seed>_<first>-<last>.pt`` (a dict of tensors and plain values, loadable with
 ``torch.load(..., weights_only=True)``); a rerun loads the chunks whose file holds the same settings and renders
 only the missing ones, so a killed run resumes. Under ``torchrun`` rank ``r`` renders chunks ``r, r + w, ...``,
@@ -12,7 +13,8 @@ then all ranks wait at a barrier and read every chunk from the (shared) cache fo
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from torch import Tensor, nn
 
 from empirical import _distributed as dist
 
-__all__ = ["chunk_file", "render_visualizations"]
+__all__ = ["chunk_file", "render_visualizations", "write_atomic"]
 
 
 def chunk_file(cache: Path, model_name: str, steps: int, seed: int, classes: Sequence[int]) -> Path:
@@ -43,10 +45,24 @@ def _load_chunk(path: Path, meta: dict[str, Any]) -> Tensor | None:
     return images if isinstance(images, Tensor) else None
 
 
+def write_atomic(path: Path, writer: Callable[[Path], Any]) -> Path:
+    """``writer(tmp)`` fills a fresh temporary file next to ``path``, which then replaces ``path`` (``os.replace``,
+    atomic). The temporary name comes from ``mkstemp`` (never an existing file or symlink, unique per writer, as in
+    ``empirical._cache``) and keeps ``path``'s suffix, so writers that pick a format by suffix (PNG) work."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def _save_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save(data, tmp))
 
 
 def render_visualizations(

@@ -4,7 +4,14 @@
 >>> res.images.shape, res.objective_start, res.objective_final               # doctest: +SKIP
 """
 
-from empirical.visualize._defaults import PAPER_DEFAULTS, RenderDefaults
+from empirical.visualize._defaults import (
+    MAX_SIZE,
+    MAX_STEPS,
+    PAPER_DEFAULTS,
+    RenderDefaults,
+    check_render_limits,
+    render_bytes,
+)
 from empirical.visualize._fuse import fused_for_render
 from empirical.visualize._layers import LOGITS, ActivationCapture, layer_names, resolve_layer
 from empirical.visualize._objectives import (
@@ -43,6 +50,8 @@ from empirical.visualize._units import VisualizationResult, visualize_units
 __all__ = [
     "COLOR_CORRELATION_SVD_SQRT",
     "LOGITS",
+    "MAX_SIZE",
+    "MAX_STEPS",
     "PAPER_DEFAULTS",
     "REDIRECT_RULES",
     "ActivationCapture",
@@ -61,6 +70,7 @@ __all__ = [
     "Transform",
     "VisualizationResult",
     "channel",
+    "check_render_limits",
     "class_logit",
     "color_correlation_matrix",
     "decorrelate_colors",
@@ -74,6 +84,7 @@ __all__ = [
     "per_image",
     "redirected_relu",
     "render",
+    "render_bytes",
     "resolve_layer",
     "rfft2d_freqs",
     "spectrum_scale",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from empirical.visualize._defaults import PAPER_DEFAULTS
+from empirical.visualize._defaults import PAPER_DEFAULTS, check_render_limits
 from empirical.visualize._layers import resolve_layer
 from empirical.visualize._objectives import Objective, channel, neuron
 from empirical.visualize._render import RenderResult, image_seed, render
@@ -96,6 +96,8 @@ def visualize_units(
         raise ValueError("no units to visualise")
     resolve_layer(model, layer)  # unknown layer: ValueError listing the layers, before any work
     c, h, w = _input_shape(model, size, channels)
+    itemsize = dtype.itemsize if dtype is not None else 4
+    check_render_limits(steps, (h, w), len(units), device, itemsize)  # before anything is allocated
     objective = (neuron if neuron_objective else channel)(layer, units)
     if start_units is not None:
         start_units = tuple(start_units)

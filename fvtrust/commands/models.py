@@ -1,4 +1,7 @@
-"""``fvtrust models``: the model zoo, with input sizes, classes and layer names."""
+"""``fvtrust models``: the model zoo, with input sizes, classes and layer names.
+
+Listing builds nothing: a model trained here (fashion_cnn) whose weights are not cached yet, or are damaged, is
+listed as such (its architecture, untrained), never trained."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             note = " (architecture only: no weights ship offline; pass --weights PATH)"
         else:
             note = ""
-        m = load_model(name, weights=weights)
+        m = load_model(name, weights=weights, build=False)
         layers = m.layer_names()
         print(f"{name}: input {m.input_size}, {len(m.class_names)} classes, {len(layers)} layers{note}")
         print(f"  weights: {m.source}")

@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from fvtrust.errors import check_int, check_output_dir
+
 __all__ = ["parse_unit", "register", "run"]
+
+MAX_NATURAL = 100_000  # natural images for natural_max (the bundled sets hold far fewer; all are used then)
+MAX_SEED = 2**63 - 1
 
 _UNIT = re.compile(r"^(?P<layer>[^:\s]+):(?P<index>\d+)$")
 
@@ -49,11 +55,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--unit", action="append", required=True, metavar="LAYER:INDEX",
         help="unit to visualise, e.g. features.17:42 or logits:967 (repeatable)",
     )  # fmt: skip
-    p.add_argument("--steps", type=int, default=PAPER_DEFAULTS.steps, help="Adam steps (default %(default)s)")
+    p.add_argument(
+        "--steps", type=int, default=PAPER_DEFAULTS.steps, help="Adam steps, 0..100000 (default %(default)s)"
+    )
     p.add_argument("--out", required=True, type=Path, help="output directory (created)")
     p.add_argument("--seed", type=int, default=0, help="run seed; each unit's image seed derives from it")
-    p.add_argument("--size", type=int, default=None, help="image side in pixels (default: the model's input size)")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default %(default)s)")
+    p.add_argument(
+        "--size", type=int, default=None,
+        help="image side in pixels, 1..4096 and within memory (default: the model's input size)",
+    )  # fmt: skip
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default %(default)s)")
     p.add_argument("--weights", default=None, help="weights file for models without bundled weights")
     p.add_argument("--neuron", action="store_true", help="maximise the centre neuron instead of the channel mean")
     p.add_argument(
@@ -135,19 +146,26 @@ def _natural_max(
 
 
 def run(args: argparse.Namespace) -> int:
-    from empirical.visualize import PAPER_DEFAULTS, image_seed, standard_transforms, visualize_units
+    from empirical._device import resolve_device
+    from empirical.visualize import (
+        MAX_STEPS,
+        PAPER_DEFAULTS,
+        check_render_limits,
+        image_seed,
+        standard_transforms,
+        visualize_units,
+    )
 
     units = [parse_unit(u) for u in args.unit]
-    if args.steps < 0:
-        raise ValueError(f"--steps must be >= 0, got {args.steps}")
-    if args.size is not None and args.size < 1:
-        raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
-    if args.natural < 1:
-        raise ValueError(f"--natural must be >= 1 image, got {args.natural}")
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    if args.redirect_relu is not None and args.redirect_relu < 0:
-        raise ValueError(f"--redirect-relu must be >= 0 steps, got {args.redirect_relu}")
+    largest_batch = max(Counter(layer for layer, _ in set(units)).values())  # units of one layer render together
+    # limits (docs/reliability.md): steps and size, and the batch's estimated memory, before any allocation
+    check_render_limits(args.steps, args.size, largest_batch, resolve_device(args.device))
+    check_int("--natural", args.natural, 1, MAX_NATURAL)
+    check_int("--seed", args.seed, 0, MAX_SEED)
+    if args.redirect_relu is not None:
+        check_int("--redirect-relu", args.redirect_relu, 0, MAX_STEPS)
+    check_output_dir(args.out, "--out")
+    args.device = str(resolve_device(args.device))
     model = _load_model(args.model, args.weights, args.device)
     model.eval()
     input_size = tuple(int(v) for v in getattr(model, "input_size", (3, 224, 224)))
