@@ -110,6 +110,8 @@ def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
             ("region below L*", region(below)),
             *_counterexample_reports(verify, cert["above"], "counterexample above L*"),
         ]
+    elif kind in ("bound", "condition"):
+        reports = [(kind, verify.verify_certificate(cert))]
     else:
         raise CertificateError(f"{question}: certificate of unknown type {kind!r} cannot be verified")
     out = []
@@ -119,6 +121,19 @@ def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
             who = cert.get("class") or cert.get("above", {}).get("class")
             raise CertificateError(f"{who} / {question}: {name} certificate failed: {failed}")
         out.append({"certificate": name, "checks": [c.name for c in rep.checks]})
+    return out
+
+
+def verify_report(report: Any) -> dict[str, list[dict[str, Any]]]:
+    """Verify every class-level certificate of a ``check_class`` report independently (``counterexamples.verify``);
+    raise :class:`CertificateError` naming the failed checks. Instance answers (no ``type``) and ``open`` answers
+    carry no certificate and are skipped."""
+    out = {}
+    for q, ans in report.answers.items():
+        cert = ans.certificate
+        if ans.verdict == "open" or not isinstance(cert, dict) or "type" not in cert:
+            continue
+        out[q] = _verify_answer(q, cert)
     return out
 
 

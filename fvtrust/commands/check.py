@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -33,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--f-min", type=float, help="visualization: minimum value")
     p.add_argument("--x", type=_vector, help="query point (with the visualization: answer for this instance)")
     p.add_argument("--json", action="store_true", help="print the full report with certificates as JSON")
+    p.add_argument(
+        "--no-verify", action="store_true",
+        help="skip the independent verification of the class certificates (counterexamples.verify); by default a "
+        "certificate that fails it stops the command with exit status 1 and nothing is printed",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -53,5 +59,13 @@ def run(args: argparse.Namespace) -> int:
     report = check_class(
         args.cls, fv=fv, x=None if fv is None else np.asarray(args.x), eps=args.eps, eps_abs=args.eps_abs, **params
     )
+    if not args.no_verify:
+        from fvtrust.table import CertificateError, verify_report
+
+        try:
+            verify_report(report)
+        except CertificateError as err:  # nothing of the report is printed
+            print(f"fvtrust check: CERTIFICATE FAILED: {err}", file=sys.stderr)
+            return 1
     print(json.dumps(report.to_dict(), indent=1) if args.json else report)
     return 0
