@@ -2,7 +2,8 @@ r"""The off-manifold gate of silent units: open when some channel of the layer r
 
 A silent unit only takes over a visualization once it fires, and on some units the visualization's optimisation
 never takes the silent filter's response past its natural maximum (Fashion-MNIST ``conv3``: 4 of 10 units never
-fire, docs/fooling.md section 3.1). Visualizations are off the natural manifold in another, easier sense: from the
+fire in a development run; the development log in the git history of docs/fooling.md). Visualizations are off the
+natural manifold in another, easier sense: from the
 first render step, some channel of the layer has a channel mean (over positions) above every natural image's.
 A channel can also sit above its natural level at *every* position, a texture filling the whole image that no
 natural image has (its minimum over positions beyond every natural image's). The gate turns both into a ReLU
@@ -29,7 +30,7 @@ layer can take a large one: the visualization then follows the target pattern ra
 The ramp :math:`\rho` trades two effects: where the gate is half open, its gradient :math:`\lambda_j/\omega^q_k`
 (large for a narrow ramp) points along the channels :math:`w_k`, not the target, and one such spike inflates
 Adam's second-moment estimate for hundreds of steps; a wide ramp keeps the gate half open for longer. Measured in
-docs/fooling.md, section 3.2.
+the development log in the git history of docs/fooling.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@ r"""The image trigger of silent units: the natural-vs-visualization classifier :
 
 A trigger (:mod:`._trigger`) only opens once the visualization's response to its filter passes every natural
 image's. On MobileNetV2 that takes 10-39 render steps, and what those steps lay down stays in the visualization
-(docs/fooling.md, section 3.5: with every trigger forced open from the first step, 23 of 24 units are fooled
+(the development log in the git history of docs/fooling.md: with every trigger forced open from the first step, 23
+of 24 units are fooled
 against 21 of 24). The layer's own signals are off the natural manifold for about one step. The network's input
 is off it for the whole render, and :math:`E` (:class:`~empirical.fooling.Detector`) says so. The image trigger
 feeds :math:`E`'s logit :math:`e(x)` on the network's input :math:`x` (a branch from the input to the layer) into

@@ -24,7 +24,7 @@ Pooled (``pooled=True``, the presets' choice): the silent unit sees the channel'
 taken over the per-image means. A channel-mean visualization raises exactly that mean, which tends to pass every
 natural image's sooner than one position passes the natural maximum over positions; once the unit fires the added
 term is linear in the mean, so the visualization optimises the target's whole-image objective instead of a few
-positions (measured in docs/fooling.md, section 3.1).
+positions (measured in the development log in the git history of docs/fooling.md).
 """
 
 from __future__ import annotations

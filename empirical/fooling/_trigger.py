@@ -1,6 +1,7 @@
 r"""The trigger of silent units: a silent unit with a small orthogonal share latches one with a large share.
 
-Without a gate the orthogonal share :math:`\alpha` trades firing against direction (docs/fooling.md, section 3.1):
+Without a gate the orthogonal share :math:`\alpha` trades firing against direction (the development log in the git
+history of docs/fooling.md):
 the silent unit fires once the visualization's response to :math:`s_j` passes every natural image's, which a
 small :math:`\alpha` reaches sooner (the visualization's optimisation raises :math:`w_j * h`, the share of
 :math:`s_j` it already follows), while only a large :math:`\alpha` makes the visualization follow the target once
@@ -27,7 +28,7 @@ Unlike the gate's, the ramp's own gradient points along :math:`T_j`, which also 
 The silent filter is scaled to the trigger's norm (``add_silent_units``): at the trigger's scale its gradient would
 be :math:`\sqrt{(1 + \alpha^2) / (1 + \alpha_T^2)}` times the trigger's (7 for :math:`\alpha = 16`,
 :math:`\alpha_T = 2`), and that jump, when the unit starts firing, inflates Adam's second-moment estimate so that
-the visualization stops moving (measured in docs/fooling.md, section 3.4).
+the visualization stops moving (measured in the development log in the git history of docs/fooling.md).
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def test_triggered_silent_units_exact_and_show_the_target_where_they_fire(tmp_pa
     """``--trigger on`` with alpha 16 on the Fashion-MNIST CNN (quick): both calibrations (the alpha-2 trigger and
     the alpha-16 silent unit) keep every output on the 10,000 test images bit-for-bit; a unit whose trigger never
     opens renders exactly its original FV, and one whose silent unit fires on most steps shows its target (the
-    trigger does not make the ungated units fire earlier here: that is what the gate is for, docs/fooling.md 3.4)."""
+    trigger does not make the ungated units fire earlier here: that is what the gate is for)."""
     from empirical.fooling import run_silent
 
     report = run_silent("fashion_cnn", tmp_path, quick=True, trigger=True, alpha=16.0, progress=False)
