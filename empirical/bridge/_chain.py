@@ -11,6 +11,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from empirical.bridge._inception import (
+    AvgPool7,
+    Branches,
+    SamePad,
+    inception_ops,
+    is_inceptionv1,
+    lrn_bound,
+    lrn_constants,
+    maxpool_same_bound,
+)
 from empirical.bridge._norms import (
     SAFETY,
     _conv_padding,
@@ -112,7 +122,7 @@ def forward_ops(model: nn.Module, layer: str) -> list[Op]:
     """
     target = None if layer == "logits" else layer
     root = getattr(model, "net", model)
-    ops, reached = _expand(root, "", target)
+    ops, reached = inception_ops(root, target) if is_inceptionv1(root) else _expand(root, "", target)  # type: ignore[arg-type]
     if target is not None and not reached:
         raise ValueError(f"layer {layer!r} is not on the forward chain of {type(root).__name__}")
     norm = _normalisation(model) if root is not model else None
@@ -238,14 +248,22 @@ def _single_step(name: str, op: Callable[[Tensor], Tensor], sample: Tensor) -> S
         return Step(name, kind, float(_diagonal(op).abs().max()) * (1 + SAFETY), op, True)
     if isinstance(op, nn.MaxPool2d):
         return Step(name, kind, maxpool_bound(op), op)
-    if isinstance(op, nn.AvgPool2d | nn.AdaptiveAvgPool2d | GlobalAvgPool):
+    if (same_pool := maxpool_same_bound(op)) is not None:  # type: ignore[arg-type]
+        return Step(name, kind, same_pool, op)
+    if isinstance(op, SamePad):  # zero padding: an isometry
+        return Step(name, kind, 1.0, op, True)
+    if (lrn := lrn_constants(op)) is not None:  # type: ignore[arg-type]
+        return Step(name, kind, lrn_bound(*lrn), op, detail={"size": lrn[0], "beta": lrn[2], "k": lrn[3]})
+    if isinstance(op, nn.AvgPool2d | nn.AdaptiveAvgPool2d | GlobalAvgPool | AvgPool7):
         return Step(name, kind, schur_bound(op, sample) * (1 + SAFETY), op, True)
     if _is_residual(op):
         return _residual_step(name, op, sample)
+    if isinstance(op, Branches):
+        return _branches_step(name, op, sample)
     raise ValueError(
         f"no certified Lipschitz bound for module {name!r} of type {kind}; supported: Conv2d, Linear, BatchNorm, "
         "ReLU/ReLU6/LeakyReLU/ELU/Tanh/Sigmoid, max/avg/adaptive-avg pooling, Flatten, Dropout (eval), "
-        "inverted residual blocks"
+        "inverted residual blocks, InceptionV1's mixed blocks and local response norms"
     )
 
 
@@ -255,6 +273,17 @@ def _residual_step(name: str, block: nn.Module, sample: Tensor) -> Step:
     prod = math.prod(s.bound for s in inner)
     skip = bool(block.use_res_connect)
     return Step(name, "residual 1 + prod" if skip else "block prod", prod + skip, block, children=inner)
+
+
+def _branches_step(name: str, block: Branches, sample: Tensor) -> Step:
+    r"""Branches concatenated: :math:`\|(g_b(x) - g_b(y))_b\|^2 = \sum_b \|g_b(x) - g_b(y)\|^2`, so
+    :math:`\mathrm{Lip} \le \sqrt{\sum_b \mathrm{Lip}(g_b)^2}`."""
+    children = []
+    for branch, ops in block.branches:
+        inner, _ = chain_steps(ops, sample)
+        children.append(Step(branch, "branch prod", math.prod(s.bound for s in inner), block, children=inner))
+    bound = math.sqrt(sum(c.bound**2 for c in children)) * (1 + SAFETY)
+    return Step(name, "concatenation sqrt(sum of squares)", bound, block, children=children)
 
 
 def chain_steps(ops: list[Op], sample: Tensor) -> tuple[list[Step], Tensor]:

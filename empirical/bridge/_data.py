@@ -9,7 +9,7 @@ from torch import Tensor
 
 from empirical import data
 
-MODELS = {"fashion_cnn": "fashion", "mobilenet_v2": "imagenet"}
+MODELS = {"fashion_cnn": "fashion", "mobilenet_v2": "imagenet", "inceptionv1": "imagenet"}
 
 
 @dataclass
@@ -23,8 +23,8 @@ class BridgeData:
 
 def load_bridge_data(model_name: str, n_images: int, pool_size: int, seed: int = 0) -> BridgeData:
     """fashion_cnn: the first ``n_images`` Fashion-MNIST test images, exemplars from the first ``pool_size``
-    training images. mobilenet_v2: the bundled photos, then random crops of them (seed ``seed``) up to
-    ``n_images``; exemplars from other random crops (seed ``seed + 1``)."""
+    training images. ImageNet models (mobilenet_v2, inceptionv1): the bundled photos, then random crops of them
+    (seed ``seed``) up to ``n_images``; exemplars from other random crops (seed ``seed + 1``)."""
     if model_name == "fashion_cnn":
         test = data.natural_images("fashion").images[:n_images]
         pool = data.fashion_mnist("train")[0][:pool_size].float() / 255 if pool_size else None

@@ -21,11 +21,12 @@ from empirical.models import load_model
 DEFAULTS: dict[str, dict[str, tuple[int, int, int]]] = {
     "fashion_cnn": {"full": (1000, 10000, 256), "quick": (200, 2000, 32)},
     "mobilenet_v2": {"full": (64, 128, 8), "quick": (12, 24, 2)},
+    "inceptionv1": {"full": (64, 128, 8), "quick": (12, 24, 2)},
 }
 #: Visualization steps, full and ``quick``.
 STEPS = {"full": 512, "quick": 64}
 #: Largest number of test images per model: the Fashion-MNIST test split; ImageNet crops cost 0.6 MB each.
-MAX_IMAGES = {"fashion_cnn": 10000, "mobilenet_v2": 1024}
+MAX_IMAGES = {"fashion_cnn": 10000, "mobilenet_v2": 1024, "inceptionv1": 1024}
 MAX_STEPS = 100_000
 MAX_SEED = 2**31 - 1
 
@@ -55,6 +56,7 @@ class BridgeConfig:
     seed: int
     device: str
     quick: bool
+    weights: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,8 +126,12 @@ def bridge_config(
     quick: bool = False,
     seed: int = 0,
     device: str = "cpu",
+    weights: str | Path | None = None,
 ) -> BridgeConfig:
-    """Check every argument (``ValueError`` naming it and what is allowed) and resolve the defaults."""
+    """Check every argument (``ValueError`` naming it and what is allowed) and resolve the defaults.
+
+    ``weights``: a weights file (or ``"random"``) for models whose weights do not ship (``inceptionv1``); a path
+    that is not a file is refused here, its content when the model is loaded (the first step of the work)."""
     if model not in MODELS:
         raise ValueError(f"model {model!r} is not supported; choose one of {', '.join(MODELS)}")
     layer, index = parse_unit(unit)
@@ -133,6 +139,8 @@ def bridge_config(
     n_images, pool, random_points = DEFAULTS[model][mode]
     n_images = _int_in("images", n_images if images is None else images, 1, MAX_IMAGES[model])
     _int_in("exemplars", exemplars, 0, pool // 2)
+    if weights is not None and str(weights) != "random" and not Path(weights).is_file():
+        raise ValueError(f"weights {str(weights)!r} is not a readable file")
     return BridgeConfig(
         model=model,
         layer=layer,
@@ -145,11 +153,23 @@ def bridge_config(
         seed=_int_in("seed", seed, 0, MAX_SEED),
         device=check_device(device),
         quick=quick,
+        weights=None if weights is None else str(weights),
     )
 
 
-def _load_model(name: str, device: str) -> nn.Module:
-    return load_model(name, device=device)
+def _load_model(name: str, device: str, weights: str | None = None) -> nn.Module:
+    """The zoo model; a weights file torch cannot read is a one-line ``ValueError`` naming it (wrong keys or
+    shapes: ``load_model``'s own ``ValueError``)."""
+    import pickle
+    import zipfile
+
+    try:
+        return load_model(name, weights=weights, device=device)
+    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError) as err:
+        if weights is None or weights == "random":
+            raise
+        first = " ".join(str(err).split())[:160]
+        raise ValueError(f"weights file {weights!r} cannot be read as a torch state dict: {first}") from err
 
 
 def _load_data(config: BridgeConfig) -> BridgeData:
@@ -168,19 +188,24 @@ def bridge_unit(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    weights: str | Path | None = None,
 ) -> BridgeRun:
     """What the Lipschitz theory certifies about the unit ``unit`` (``LAYER:INDEX``) of the zoo model ``model``.
 
     All inputs are checked before any work (``ValueError`` with one line naming the argument). Then the model and
     the natural images are loaded, :func:`~empirical.bridge.analyse` runs, and, if ``out`` is given,
     ``bridge.json``, ``bridge.png`` and ``bridge.md`` are written there. ``fvtrust bridge`` is this call.
+    ``weights``: a weights file (or ``"random"``) for models whose weights do not ship (``inceptionv1``); the
+    model is loaded first, so a bad file fails before any other work.
     """
     config = bridge_config(
-        model, unit, exemplars=exemplars, images=images, steps=steps, quick=quick, seed=seed, device=device
-    )
+        model, unit, exemplars=exemplars, images=images, steps=steps, quick=quick, seed=seed, device=device,
+        weights=weights,
+    )  # fmt: skip
     out_dir = check_writable_dir(Path(out)) if out is not None else None
     started = start_clock()
-    net = _load_model(config.model, config.device)
+    weights_kw = {} if config.weights is None else {"weights": config.weights}
+    net = _load_model(config.model, config.device, **weights_kw)
     data = _load_data(config)
     result = analyse(
         net,

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical.bridge._chain import Step, _compose, chain_steps, forward_ops
+from empirical.bridge._inception import resolve_concat
 from empirical.bridge._norms import SAFETY
 from empirical.visualize import ActivationCapture
 
@@ -73,8 +74,9 @@ def lipschitz_upper_bound(
 
     The chain of :func:`forward_ops` is run on two random images and compared with the model's own forward pass
     (``ValueError`` if they differ: then the structure walked is not the function computed, and no bound is
-    certified).
+    certified). A channel of InceptionV1's mixed block is bounded through the one branch that produces it.
     """
+    layer, index = resolve_concat(model, layer, index)
     model.eval()
     device, dtype = _device_dtype(model)
     sample = torch.rand(2, *input_shape, generator=torch.Generator().manual_seed(seed)).to(device, dtype)

@@ -5,7 +5,8 @@ Each preset records the date it was frozen, the data and the visualization seeds
 not in any preset's ``tuning_seeds``) and, with ``--imagenet-dir``, photos never used for tuning (the held-out split
 of :func:`~empirical.fooling.photo_splits`). Thresholds computed at run time (E's threshold, the silent units'
 biases, the image trigger's threshold) are set from the calibration split alone. ``recipe="paper"`` is the paper's
-silent-unit recipe as a baseline: one silent unit per position, no gate or trigger, alpha 2.
+silent-unit recipe as a baseline: one silent unit per position, no gate or trigger, alpha 2. The ``inceptionv1``
+preset is untuned (its weights are not available offline): see :func:`_inceptionv1`.
 """
 
 from __future__ import annotations
@@ -104,7 +105,41 @@ def preset(model_name: str, quick: bool, recipe: str = "project") -> Preset:
     return p
 
 
+def _inceptionv1(quick: bool) -> Preset:
+    """Lucid's InceptionV1 (``inceptionv1``, the paper's network). UNTUNED: its weights (Lucent's
+    ``inception5h.pth``) are not available offline, so nothing here was chosen on its visualizations or photos;
+    only the paper's facts are fixed. The paper's settings: 512 render steps with Lucid's redirected ReLU for the
+    first 16 steps (the model's own default, stated here for the record), the fooling circuit on the logits (every
+    output unit), silent units in a mixed block: ``mixed4a_3x3_pre_relu_conv`` produces channels 192-395 of
+    ``mixed4a`` (before their ReLU); silent units need a convolution, and the concatenation ``mixed4a`` is none.
+    The rest (E's sizes, alpha, trigger, detector) copies the MobileNetV2 preset as a starting point."""
+    full = Preset(
+        detector=DetectorConfig(
+            size=64, width=16, units_per_layer=12, seeds=(100, 101), steps=512, render_crop=True,
+            n_natural_train=4000, n_natural_test=1000, epochs=4,
+        ),
+        steps=512, render={"crop": True, "redirect_relu": 16, "redirect_rule": "lucid"}, block=8,
+        n_natural_eval=1000, silent_layer="mixed4a_3x3_pre_relu_conv", silent_calibration=2000, silent_margin=1.0,
+        silent_pooled=True, silent_alpha=32.0, silent_trigger_alpha=1.0, silent_detector=True,
+        similarity_layer="mixed3b", frozen_on="",
+        tuned_on="untuned: the real weights are not available offline; paper's steps and redirected ReLU, "
+        "the rest copied from the MobileNetV2 preset",
+        tuning_seeds=(),
+    )  # fmt: skip
+    if not quick:
+        return full
+    det = replace(
+        full.detector, units_per_layer=3, seeds=(100,), steps=48, snapshot_steps=(1, 2, 4, 8, 16, 32),
+        n_natural_train=1500, n_natural_test=300, epochs=6,
+    )  # fmt: skip
+    return replace(
+        full, detector=det, steps=48, block=4, n_natural_eval=200, silent_calibration=400, silent_steps=256
+    )  # fmt: skip
+
+
 def _preset(model_name: str, quick: bool) -> Preset:
+    if model_name == "inceptionv1":
+        return _inceptionv1(quick)
     if model_name == "fashion_cnn":
         full = Preset(
             detector=DetectorConfig(

@@ -31,7 +31,7 @@ from empirical.fooling._presets import Preset, preset
 from empirical.fooling._silent import SilentConv, add_silent_units, trace_firing
 from empirical.fooling._train import DetectorReport, train_detector
 
-__all__ = ["pearson", "run_circuit", "run_silent", "similarity"]
+__all__ = ["check_weights", "pearson", "run_circuit", "run_silent", "similarity"]
 
 
 def pearson(a: Tensor, b: Tensor) -> float:
@@ -54,8 +54,8 @@ def _outputs(model: nn.Module, images: Tensor, batch: int = 500) -> Tensor:
     return torch.cat([model(images[i : i + batch].to(dev)).cpu() for i in range(0, len(images), batch)])
 
 
-def _natural_eval(model_name: str, p: Preset) -> tuple[Tensor, Tensor]:
-    """Held-out natural images and labels (-1 where unknown)."""
+def _natural_eval(model_name: str, p: Preset, model: nn.Module | None = None) -> tuple[Tensor, Tensor]:
+    """Held-out natural images and labels (-1 where unknown), as output indices of ``model`` (its ``wnids``)."""
     from empirical.data import natural_images, random_crops
 
     if model_name == "fashion_cnn":
@@ -65,7 +65,20 @@ def _natural_eval(model_name: str, p: Preset) -> tuple[Tensor, Tensor]:
     photos = natural_images("imagenet")
     assert photos.labels is not None
     crops = random_crops(photos.images, p.n_natural_eval, seed=7777)
-    return torch.cat([photos.images, crops]), torch.cat([photos.labels, torch.full((len(crops),), -1)])
+    labels = _to_outputs(photos.labels, model)
+    return torch.cat([photos.images, crops]), torch.cat([labels, torch.full((len(crops),), -1)])
+
+
+def _to_outputs(labels: Tensor, model: nn.Module | None) -> Tensor:
+    """Labels in the standard 1000-class order as outputs of ``model``: the same unless its ``wnids`` order the
+    classes otherwise (``inceptionv1``: ILSVRC-2012 devkit order, 1008 outputs)."""
+    from empirical.models import imagenet_wnids, output_index_for_wnid
+
+    wnids = getattr(model, "wnids", None)
+    order = imagenet_wnids()
+    if wnids is None or list(wnids) == list(order):
+        return labels
+    return torch.tensor([output_index_for_wnid(model, order[int(y)]) if y >= 0 else -1 for y in labels])
 
 
 def _calibration(model_name: str, n: int) -> Tensor:
@@ -220,10 +233,45 @@ def _image_trigger_report(trigger: ImageTrigger, images: Tensor, det: DetectorRe
     }  # fmt: skip
 
 
-def _load(model_name: str, device: str) -> nn.Module:
+def _load(model_name: str, device: str, weights: str | Path | None = None) -> nn.Module:
+    """The zoo model; a weights file that torch cannot read is a one-line ``ValueError`` naming it."""
+    import pickle
+    import zipfile
+
     from empirical.models import load_model
 
-    return load_model(model_name, device=device)
+    try:
+        return load_model(model_name, weights=weights, device=device)
+    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError) as err:
+        if weights is None or str(weights) == "random":
+            raise
+        first = " ".join(str(err).split())[:160]
+        raise ValueError(f"weights file {str(weights)!r} cannot be read as a torch state dict: {first}") from err
+
+
+def check_weights(model_name: str, weights: str | Path | None) -> None:
+    """Load ``model_name`` with ``weights`` once on the CPU: a missing, unreadable or wrong weights file (or
+    missing weights for a model that needs them) is a one-line ``ValueError``/``FileNotFoundError`` before any
+    work (``fvtrust fool`` calls this first). Without ``weights`` a model whose weights ship (or are trained here)
+    is not loaded: nothing to check, and ``fashion_cnn`` would train."""
+    from empirical.models import USER_WEIGHTS
+
+    if weights is not None or model_name in USER_WEIGHTS:
+        _load(model_name, "cpu", weights)
+
+
+def _cache_name(model_name: str, model: nn.Module, weights: str | Path | None) -> str:
+    """The name E's cached data and weights are keyed under: the model's name, plus a hash of its parameters when
+    the weights are the user's (another file, or another random draw, must not reuse E)."""
+    if weights is None:
+        return model_name
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return f"{model_name}-{h.hexdigest()[:12]}"
 
 
 def _templates(model: nn.Module, names: list[str]) -> list[Tensor]:
@@ -357,7 +405,7 @@ def _photo_templates(model: nn.Module, files: Sequence[Path]) -> list[Tensor]:
 _CONFIG_KEYS = (
     "model", "method", "recipe", "quick", "target", "c", "k", "target_offset", "layer", "alpha", "scale", "margin",
     "pooled", "gate_ramp", "trigger_alpha", "trigger_slope", "trigger_slack", "steps", "n_calibration", "seeds",
-    "units", "unit_seed", "preset", "target_files",
+    "units", "unit_seed", "preset", "target_files", "weights",
 )  # fmt: skip
 
 
@@ -382,6 +430,7 @@ def run_circuit(
     k: float = 250.0, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
     photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
     n_units: int | None = None, target_files: Sequence[Path] | None = None, scores: bool = True,
+    weights: str | Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The fooling circuit on the logits of ``model_name``: train/load E, build, measure, report, figure.
 
@@ -389,18 +438,20 @@ def run_circuit(
     and thresholded above it, and behaviour is measured on every photo (``evaluation``). ``units``/``unit_seed``/
     ``n_units``: which units are measured (see :func:`_draw_units`); ``target_files``: template target photos for
     the first units (instead of ``target``); ``seed``: one or more visualization seeds; ``scores``: also render the
-    reseeded and ideal FVs of the fooling score."""
+    reseeded and ideal FVs of the fooling score; ``weights``: a weights file for models whose weights do not ship
+    (``inceptionv1``), passed to ``load_model`` (E is then cached under a hash of the parameters)."""
     from empirical._provenance import start_clock
 
     started = start_clock()
     t0 = time.perf_counter()
     seeds = _seeds(seed)
     p = preset(model_name, quick)
-    model = _load(model_name, device)
+    model = _load(model_name, device, weights)
+    cache_name = _cache_name(model_name, model, weights)
     if photos is not None:
-        det, det_report = _photo_detector(model, model_name, p, photos, device, progress)
+        det, det_report = _photo_detector(model, cache_name, p, photos, device, progress)
     else:
-        det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
+        det, det_report = train_detector(model, cache_name, p.detector, device=device, progress=progress)
     n_out = len(model.class_names)  # type: ignore[attr-defined]
     targets = cyclic_targets(n_out, p.block)
     units = _draw_units(n_out, p, units, unit_seed, n_units)
@@ -426,7 +477,7 @@ def run_circuit(
         "model": model_name, "method": "circuit", "quick": quick, "target": target, "c": c, "k": k,
         "target_offset": fooled.target_offset, "layer": "logits", "steps": p.steps, "seeds": seeds,
         "units": units, "unit_seed": unit_seed, "preset": _preset_record(p),
-        "target_files": [str(f) for f in target_files or []],
+        "target_files": [str(f) for f in target_files or []], "weights": None if weights is None else str(weights),
         "detector": vars(det_report), "build_seconds": build_seconds,
     }  # fmt: skip
     if photos is not None:
@@ -435,7 +486,7 @@ def run_circuit(
         report.update(_behaviour_from_photos(report))
         images = load_all(photos.held_out.subset(range(min(64, len(photos.held_out)))))
     else:
-        images, labels = _natural_eval(model_name, p)
+        images, labels = _natural_eval(model_name, p, model)
         before, after = _outputs(model, images), _outputs(fooled, images)
         report.update(_behaviour(before, after, labels, c))
     rows: list[dict[str, Any]] = []
@@ -487,14 +538,15 @@ def run_silent(
     gate_ramp: float | None = None, trigger: bool | None = None, trigger_alpha: float | None = None,
     detector: bool | None = None, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
     photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
-    n_units: int | None = None, recipe: str = "project", scores: bool = True,
+    n_units: int | None = None, recipe: str = "project", scores: bool = True, weights: str | Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
     ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate``, ``gate_ramp``, ``trigger`` (on or off),
     ``trigger_alpha`` and ``detector`` (E opens the trigger: on or off; trains or loads E) default to the model's
     preset (``recipe``: ``"project"`` or the paper's, ``"paper"``); a ``trigger_alpha`` turns the trigger on.
     ``photos``: the silent units (and E) are calibrated on the calibration photos only and behaviour is measured
-    on every photo; ``units``/``unit_seed``/``n_units``/``seed``/``scores`` as in :func:`run_circuit`."""
+    on every photo; ``units``/``unit_seed``/``n_units``/``seed``/``scores``/``weights`` as in
+    :func:`run_circuit`."""
     from empirical._provenance import start_clock
 
     started = start_clock()
@@ -506,7 +558,8 @@ def run_silent(
     margin = p.silent_margin if margin is None else margin
     alpha = p.silent_alpha if alpha is None else alpha  # checked by silent_filters, before any calibration
     pooled = p.silent_pooled if pooled is None else pooled
-    model = _load(model_name, device)
+    model = _load(model_name, device, weights)
+    cache_name = _cache_name(model_name, model, weights)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
     if not isinstance(base, nn.Conv2d | nn.Linear):
         raise ValueError(f"--layer {layer!r} is not a convolution or linear layer of {model_name}")
@@ -538,9 +591,9 @@ def run_silent(
     det, det_report = None, None
     if detector:  # E as trained for the circuit (cached)
         if photos is not None:
-            det, det_report = _photo_detector(model, model_name, p, photos, device, progress)
+            det, det_report = _photo_detector(model, cache_name, p, photos, device, progress)
         else:
-            det, det_report = train_detector(model, model_name, p.detector, device=device, progress=progress)
+            det, det_report = train_detector(model, cache_name, p.detector, device=device, progress=progress)
     tb = time.perf_counter()
     fooled = add_silent_units(
         model,
@@ -569,7 +622,7 @@ def run_silent(
         "trigger_slope": p.silent_trigger_slope if trigger else None,
         "trigger_slack": p.silent_trigger_slack if trigger else None, "steps": p.steps, "n_calibration": len(calib),
         "seeds": seeds, "units": units, "unit_seed": unit_seed, "preset": _preset_record(p),
-        "build_seconds": build_seconds,
+        "weights": None if weights is None else str(weights), "build_seconds": build_seconds,
     }  # fmt: skip
     if photos is not None:
         grabbed: list[Tensor] = []
@@ -588,7 +641,7 @@ def run_silent(
         report["natural_images_where_a_silent_unit_fires"] = report["evaluation"]["silent_fires"]
         images = None
     else:
-        images, labels = _natural_eval(model_name, p)
+        images, labels = _natural_eval(model_name, p, model)
         before, after = _outputs(model, images), _outputs(fooled, images)
         report["natural_images_where_a_silent_unit_fires"] = _fired(fooled, silent, images)
         report.update(_behaviour(before, after, labels, 0.0))

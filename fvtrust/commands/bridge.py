@@ -21,7 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="certified value ranges of one unit of a real network (Lipschitz theory on image space)",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
-    p.add_argument("--model", required=True, help="fashion_cnn or mobilenet_v2")
+    p.add_argument("--model", required=True, help="fashion_cnn, mobilenet_v2 or inceptionv1 (with --weights)")
+    p.add_argument(
+        "--weights", default=None,
+        help="weights file, for models whose weights do not ship (inceptionv1: Lucent's inception5h.pth; 'random' "
+        "for an untrained net); loaded first, so a bad file fails before any work",
+    )  # fmt: skip
     p.add_argument("--unit", required=True, metavar="LAYER:INDEX", help="e.g. features.17:42 or logits:3")
     p.add_argument("--out", required=True, type=Path, help="output directory (created)")
     p.add_argument("--exemplars", type=int, default=0, help="top-K and bottom-K natural exemplars as observations")
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = bridge_unit(
         args.model, args.unit, args.out, exemplars=args.exemplars, images=args.images, steps=args.steps,
-        quick=args.quick, seed=args.seed, device=args.device, progress=not args.no_progress,
+        quick=args.quick, seed=args.seed, device=args.device, progress=not args.no_progress, weights=args.weights,
     )  # fmt: skip
     print(result.markdown)
     print(f"\nwrote {', '.join(str(p) for p in result.paths.values())}")

@@ -19,7 +19,7 @@ from fvtrust.errors import check_output_dir
 
 __all__ = ["register", "run"]
 
-MODELS = ("fashion_cnn", "mobilenet_v2")
+MODELS = ("fashion_cnn", "mobilenet_v2", "inceptionv1")
 METHODS = ("circuit", "silent")
 
 
@@ -29,7 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fool feature visualizations (fooling circuit or silent units) and measure it",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
-    p.add_argument("--model", required=True, help=f"zoo model: {' or '.join(MODELS)}")
+    p.add_argument("--model", required=True, help=f"zoo model: {', '.join(MODELS)}")
+    p.add_argument(
+        "--weights", default=None,
+        help="weights file, for models whose weights do not ship (inceptionv1: Lucent's inception5h.pth; "
+        "'random' for an untrained net); checked before any work",
+    )  # fmt: skip
     p.add_argument("--method", required=True, help=f"manipulation: {' or '.join(METHODS)}")
     p.add_argument(
         "--target", default="permute",
@@ -199,7 +204,9 @@ def run(args: argparse.Namespace) -> int:
         )
     check_output_dir(args.out, "--out")  # a folder, or creatable as one (not below a regular file), writable
     _check_device(args.device)
-    from empirical.fooling import photo_splits, run_circuit, run_silent
+    from empirical.fooling import check_weights, photo_splits, run_circuit, run_silent
+
+    check_weights(args.model, args.weights)  # missing, unreadable or wrong weights: one line, before any work
 
     photos = None
     if args.imagenet_dir is not None:  # every photo checked before any model work
@@ -207,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed[0] if len(args.seed) == 1 else args.seed
     common = dict(
         quick=args.quick, seed=seed, device=args.device, progress=not args.no_progress, photos=photos,
-        unit_seed=args.unit_seed, n_units=args.units,
+        unit_seed=args.unit_seed, n_units=args.units, weights=args.weights,
     )  # fmt: skip
     if args.method == "circuit":
         files = None
