@@ -32,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", type=Path, default=None, help="also write the JSON record to this file")
     p.add_argument("--batch-size", type=int, default=64, help=f"images per batch, 1..{MAX_BATCH} (default 64)")
     p.add_argument("--workers", type=int, default=0, help=f"decoding processes, 0..{MAX_WORKERS} (default 0)")
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument(
+        "--device", default="cpu",
+        help="cpu, cuda or cuda:N (default cpu); under torchrun, cuda is each rank's LOCAL_RANK GPU",
+    )  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -54,14 +57,12 @@ def _check(args: argparse.Namespace) -> None:
         parent = args.out.resolve().parent
         if args.out.is_dir() or not parent.is_dir():
             raise ValueError(f"--out {str(args.out)!r}: must be a file in an existing directory")
-    import torch
+    from empirical._device import resolve_device
 
     try:
-        dev = torch.device(args.device)
-    except RuntimeError:
-        raise ValueError(f"--device {args.device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device!r}: CUDA is not available on this machine")
+        args.device = str(resolve_device(args.device))  # under torchrun "cuda" is this rank's own GPU
+    except ValueError as err:
+        raise ValueError(f"--device: {err}") from None
 
 
 def run(args: argparse.Namespace) -> int:
