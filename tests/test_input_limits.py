@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -315,3 +316,32 @@ def test_png_writers_keep_their_suffix(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         with Image.open(tmp_path / "grid.png") as image:
             assert image.format == "PNG"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["visualize", "--model", "inceptionv1", "--unit", "mixed4a:0", "--out", "{out}"],
+        ["sweep", "--model", "inceptionv1", "--layer", "mixed4a", "--units", "0", "--seeds", "0", "--out", "{out}"],
+        ["fool", "--model", "inceptionv1", "--method", "circuit", "--out", "{out}"],
+    ],
+    ids=lambda a: a[0],
+)
+@pytest.mark.parametrize("content", ["garbage", "list"])
+def test_an_unreadable_weights_file_is_exit_2_naming_it(
+    argv: list[str], content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A weights file torch cannot read without running code, or one that is no dict of tensors: one line, exit 2."""
+    import torch
+
+    weights = tmp_path / f"{content}.pt"
+    if content == "garbage":
+        weights.write_bytes(os.urandom(3000))
+    else:
+        torch.save([1, 2], weights)
+    out = tmp_path / "out"
+    status = cli.main([a.replace("{out}", str(out)) for a in argv] + ["--weights", str(weights)])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert str(weights) in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

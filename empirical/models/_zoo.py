@@ -164,12 +164,23 @@ def imagenet_class_names() -> list[str]:
 
 
 def load_state(path: str | Path) -> dict[str, Tensor]:
+    """A state dict from a torch weights file (``weights_only``: tensors and plain containers, never code); a
+    checkpoint ``{"state_dict": ...}`` is unwrapped. Raises ``FileNotFoundError`` for a missing file and
+    ``ValueError`` naming the file for one torch cannot read or that holds no dict of tensors."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"weights file {str(p)!r} does not exist")
-    state = torch.load(p, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError, ...
+        # (torch's own message suggests weights_only=False, which would run code from the file: not shown)
+        raise ValueError(
+            f"weights file {str(p)!r} is not a torch state dict readable without running code ({type(err).__name__})"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ValueError(f"weights file {str(p)!r} holds a {type(state).__name__}, not a dict of tensors")
     return state
 
 
