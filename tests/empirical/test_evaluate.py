@@ -146,8 +146,8 @@ def test_cli_names_a_bad_file_before_loading_a_model(tmp_path, capsys):
 
 
 @needs_data
-@pytest.mark.slow
 def test_two_processes_give_the_numbers_of_one(tmp_path):
+    """Issue 27: an evaluation under torchrun (2 ranks, gloo) gives the counts of one process (9 real photos)."""
     from empirical.data import imagenet_wnids
 
     w = imagenet_wnids()
