@@ -129,18 +129,27 @@ IMAGENET_EXPERIMENTS = ("circuit", "circuit_photos", "silent", "silent_paper")
 DATA = Path(os.environ.get("FVTRUST_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
-def imagenet_experiment(exp: str, seeds: list[int], unit_seed: int, n_units: int, out_dir: Path) -> Path:
+def imagenet_experiment(
+    exp: str, seeds: list[int], unit_seed: int, n_units: int, out_dir: Path, detector_rule: str | None = None
+) -> Path:
     """One fooling experiment on MobileNetV2 with the quick preset and real photos: E and every threshold from the
     calibration split of ``imagenet-1k`` (the 900 single-photo classes), behaviour on all 1,500 photos and on
     ``imagenet-other`` (250), visualizations on held-out seeds, units drawn at random with ``unit_seed``.
-    Writes ``benchmarks/results/fooling_imagenet_<exp>.json`` (the run's report.json, figure in ``out_dir``)."""
+    Writes ``benchmarks/results/fooling_imagenet_<exp>.json`` (the run's report.json, figure in ``out_dir``).
+    ``detector_rule``: E's threshold rule for the circuit runs instead of the preset's (``"quantile"`` writes
+    ``fooling_imagenet_<exp>_quantile.json``; see ``Preset.detector_rule``)."""
     import random
 
     from empirical.fooling import photo_splits, run_circuit, run_silent
 
     photos = photo_splits(DATA / "imagenet-1k", DATA / "imagenet-other")
-    run_dir = out_dir / exp
+    name = exp if detector_rule in (None, "max_margin") else f"{exp}_{detector_rule}"
+    run_dir = out_dir / name
     common = dict(quick=True, seed=seeds, progress=False, photos=photos, unit_seed=unit_seed, n_units=n_units)
+    if detector_rule is not None:
+        if not exp.startswith("circuit"):
+            raise ValueError(f"--detector-rule applies to the circuit runs, not {exp!r}")
+        common["detector_rule"] = detector_rule
     if exp == "circuit":
         report = run_circuit("mobilenet_v2", run_dir, **common)
     elif exp == "circuit_photos":
@@ -154,11 +163,11 @@ def imagenet_experiment(exp: str, seeds: list[int], unit_seed: int, n_units: int
     else:
         raise ValueError(f"--imagenet {exp!r} is not one of: {', '.join(IMAGENET_EXPERIMENTS)}")
     report["experiment"] = exp
-    path = RESULTS.parent / f"fooling_imagenet_{exp}.json"
+    path = RESULTS.parent / f"fooling_imagenet_{name}.json"
     path.write_text(json.dumps(report, indent=1))
     fig = run_dir / "fooling.png"
     if fig.exists():
-        target = Path(__file__).resolve().parents[1] / "docs" / "figures" / f"fooling_imagenet_{exp}.png"
+        target = Path(__file__).resolve().parents[1] / "docs" / "figures" / f"fooling_imagenet_{name}.png"
         target.write_bytes(fig.read_bytes())
     return path
 
@@ -169,13 +178,18 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9], help="visualization seeds (--imagenet)")
     ap.add_argument("--unit-seed", type=int, default=2026, help="seed drawing the units (--imagenet)")
     ap.add_argument("--n-units", type=int, default=4, help="units drawn (--imagenet)")
+    ap.add_argument(
+        "--detector-rule", choices=("max_margin", "quantile"), default=None,
+        help="E's threshold rule for --imagenet circuit runs (default: the preset's)",
+    )
     ap.add_argument("--models", nargs="+", default=["fashion_cnn", "mobilenet_v2"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--skip-runs", action="store_true", help="skip the full --quick runs")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fooling"))
     args = ap.parse_args()
     if args.imagenet is not None:
-        print(imagenet_experiment(args.imagenet, args.seeds, args.unit_seed, args.n_units, args.out))
+        rule = args.detector_rule
+        print(imagenet_experiment(args.imagenet, args.seeds, args.unit_seed, args.n_units, args.out, rule))
         return
     load_start = round(os.getloadavg()[0], 2)
     rows = [bench_model(m, args.rounds, not args.skip_runs, args.out) for m in args.models]

@@ -323,8 +323,8 @@ def _draw_units(
 def _photo_detector(
     model: nn.Module, model_name: str, p: Preset, photos: PhotoSplits, device: str, progress: bool
 ) -> tuple[Any, DetectorReport]:
-    """E trained on the calibration photos (and crops of them) plus visualizations, its threshold set above its
-    natural training images, measured on the held-out photos (and the extra folder)."""
+    """E trained on the calibration photos (and crops of them) plus visualizations, its threshold set from its
+    natural training images by ``p.detector_rule``, measured on the held-out photos (and the extra folder)."""
     from empirical.fooling._dataset import resize
 
     calib = load_all(photos.calibration)
@@ -334,7 +334,7 @@ def _photo_detector(
     cfg = replace(p.detector, natural=f"photos:{tag}")
     return train_detector(
         model, model_name, cfg, device=device, progress=progress, photos=(calib, held_small),
-        threshold_margin=p.detector_margin,
+        threshold_margin=p.detector_margin, threshold_rule=p.detector_rule, threshold_fpr=p.detector_fpr,
     )  # fmt: skip
 
 
@@ -425,12 +425,23 @@ def _provenance(report: dict[str, Any], seeds: list[int], photos: PhotoSplits | 
         report["photos"] = photos.describe()
 
 
+def _with_detector_rule(p: Preset, rule: str | None, fpr: float | None) -> Preset:
+    """``p`` with E's threshold rule and share replaced where given (checked by ``Preset``); a share other than
+    the preset's is recorded as given at run time."""
+    if rule is None and fpr is None:
+        return p
+    kw: dict[str, Any] = {"detector_rule": p.detector_rule if rule is None else rule}
+    if fpr is not None and fpr != p.detector_fpr:
+        kw |= {"detector_fpr": fpr, "detector_fpr_fixed": "given at run time (detector_fpr)"}
+    return replace(p, **kw)
+
+
 def run_circuit(
     model_name: str, out: Path, *, quick: bool = False, target: str = "permute", c: float = 100.0,
     k: float = 250.0, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
     photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
     n_units: int | None = None, target_files: Sequence[Path] | None = None, scores: bool = True,
-    weights: str | Path | None = None,
+    weights: str | Path | None = None, detector_rule: str | None = None, detector_fpr: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The fooling circuit on the logits of ``model_name``: train/load E, build, measure, report, figure.
 
@@ -439,13 +450,15 @@ def run_circuit(
     ``n_units``: which units are measured (see :func:`_draw_units`); ``target_files``: template target photos for
     the first units (instead of ``target``); ``seed``: one or more visualization seeds; ``scores``: also render the
     reseeded and ideal FVs of the fooling score; ``weights``: a weights file for models whose weights do not ship
-    (``inceptionv1``), passed to ``load_model`` (E is then cached under a hash of the parameters)."""
+    (``inceptionv1``), passed to ``load_model`` (E is then cached under a hash of the parameters);
+    ``detector_rule``/``detector_fpr``: E's threshold rule with ``photos`` (``"max_margin"`` or ``"quantile"``) and
+    the quantile rule's natural share, instead of the preset's (recorded in the report's ``preset``)."""
     from empirical._provenance import start_clock
 
     started = start_clock()
     t0 = time.perf_counter()
     seeds = _seeds(seed)
-    p = preset(model_name, quick)
+    p = _with_detector_rule(preset(model_name, quick), detector_rule, detector_fpr)
     model = _load(model_name, device, weights)
     cache_name = _cache_name(model_name, model, weights)
     if photos is not None:

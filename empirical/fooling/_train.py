@@ -30,7 +30,10 @@ from empirical._cache import cache_path, list_cache, load_entry, save_entry
 from empirical.fooling._dataset import _chunks, natural_split, resize, visualization_set
 from empirical.fooling._detector import Detector
 
-__all__ = ["DetectorConfig", "DetectorReport", "evaluate_detector", "sweep_visualizations", "train_detector"]
+__all__ = [
+    "DETECTOR_RULES", "DetectorConfig", "DetectorReport", "check_detector_rule", "evaluate_detector",
+    "natural_quantile", "sweep_visualizations", "threshold_detector", "train_detector",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class DetectorReport:
     threshold: float | None = None
     natural_accuracy_at_zero: float | None = None
     visualization_accuracy_at_zero: float | None = None
+    threshold_rule: str | None = None
+    threshold_fpr: float | None = None
 
 
 @torch.no_grad()
@@ -266,19 +271,24 @@ def train_detector(
     photos: tuple[Tensor, Tensor] | None = None,
     threshold_margin: float | None = None,
     visualizations_from: str | Path | Sequence[str | Path] | None = None,
+    threshold_rule: str = "max_margin",
+    threshold_fpr: float | None = None,
 ) -> tuple[Detector, DetectorReport]:
     """Generate (or load) the data set, train :math:`E` (or load cached weights) and measure it held out.
 
     ``photos``: (calibration, held-out) natural photos (N, C, H, W) in [0, 1] instead of the bundled photos' crops;
     ``cfg.natural`` must then name them (it is part of the cache key of E's weights). ``threshold_margin``: E's
     threshold is raised above its natural training images (:func:`threshold_detector`; training data only) and the
-    held-out accuracies are those at the threshold (the ones at 0 are kept in the report).
+    held-out accuracies are those at the threshold (the ones at 0 are kept in the report). ``threshold_rule``
+    ``"quantile"`` with ``threshold_fpr`` q: the threshold is instead the (1 - q) quantile of E's logits on its
+    natural training images (at most a share q of them above it); weights and cache are the same for both rules.
 
     ``visualizations_from``: one or more ``fvtrust sweep`` folders of this model whose images (and warped frames
     of them) are E's visualizations instead of rendering ``cfg``'s (:func:`sweep_visualizations`; every file's
     checksum is verified; a whole (unit, seed) pair is held out or trained on). ``cfg``'s render settings are then
     unused; E's weights are cached under a key that includes the folders' file checksums."""
     cfg = cfg or DetectorConfig()
+    check_detector_rule(threshold_rule, threshold_fpr)
     if (photos is None) != (cfg.natural == "bundled"):
         raise ValueError("train_detector: pass photos exactly when cfg.natural names them (not 'bundled')")
     sweeps = None if visualizations_from is None else _as_folders(visualizations_from)
@@ -308,15 +318,18 @@ def train_detector(
         p.requires_grad_(False)
     at_zero: tuple[float | None, float | None] = (None, None)
     tau = None
-    if threshold_margin is not None:
+    rule = None
+    if threshold_margin is not None or threshold_rule == "quantile":
+        rule = threshold_rule
         at_zero = evaluate_detector(det, nat_test, vis_test)
-        det, tau = threshold_detector(det, nat_train, threshold_margin)
+        margin = 0.25 if threshold_margin is None else threshold_margin
+        det, tau = threshold_detector(det, nat_train, margin, rule=rule, fpr=threshold_fpr)
     nat_acc, vis_acc = evaluate_detector(det, nat_test, vis_test)
     steps = data["vis_steps"][is_test]
     by_step = {str(int(s)): evaluate_detector(det, nat_test[:0], vis_test[steps == s])[1] for s in torch.unique(steps)}
     report = DetectorReport(
         nat_acc, vis_acc, len(nat_test), len(vis_test), len(nat_train), len(vis_train), by_step, seconds,
-        float(data["seconds"]), cached, tau, *at_zero,
+        float(data["seconds"]), cached, tau, *at_zero, rule, threshold_fpr if rule == "quantile" else None,
     )  # fmt: skip
     return det, report
 
@@ -359,23 +372,65 @@ def _fit(det: Detector, natural: Tensor, visual: Tensor, cfg: DetectorConfig, de
     return time.perf_counter() - t0
 
 
+#: E's threshold rules (``threshold_detector``): above the natural maximum with a margin, or a natural quantile.
+DETECTOR_RULES = ("max_margin", "quantile")
+
+
+def check_detector_rule(rule: str, fpr: float | None) -> None:
+    """``rule`` is one of :data:`DETECTOR_RULES`; the quantile rule needs a share ``fpr`` in the open interval
+    (0, 0.5) (0 would be the natural maximum, the margin rule's case; 0.5 and above would call at least half the
+    natural images visualizations). A ``ValueError`` naming the bad value otherwise."""
+    if rule not in DETECTOR_RULES:
+        raise ValueError(f"detector rule {rule!r} is not one of: {', '.join(DETECTOR_RULES)}")
+    if rule == "quantile" and (fpr is None or not 0.0 < fpr < 0.5):
+        raise ValueError(f"the quantile rule needs a natural share detector_fpr in (0, 0.5), got {fpr}")
+
+
+def natural_quantile(logits: Tensor, fpr: float) -> float:
+    r"""A :math:`(1 - q)` quantile of the natural ``logits``, :math:`q` = ``fpr``, with at most
+    :math:`k = \lfloor q n \rfloor` of the :math:`n` logits strictly above it: midway between the
+    :math:`(k + 1)`-th and the :math:`k`-th largest logit (so that float rounding of the threshold folded into
+    E's bias cannot move it across a natural logit), or the largest logit when :math:`k = 0`."""
+    check_detector_rule("quantile", fpr)
+    e = logits.detach().flatten().double().sort(descending=True).values
+    if len(e) == 0:
+        raise ValueError("natural_quantile: no natural logits")
+    k = int(fpr * len(e))  # naturals allowed above tau
+    return float(e[k] if k == 0 else (e[k] + e[k - 1]) / 2)
+
+
 @torch.no_grad()
-def threshold_detector(det: Detector, natural: Tensor, margin: float, batch: int = 256) -> tuple[Detector, float]:
+def threshold_detector(
+    det: Detector, natural: Tensor, margin: float = 0.25, batch: int = 256, *, rule: str = "max_margin",
+    fpr: float | None = None,
+) -> tuple[Detector, float]:  # fmt: skip
     r"""A copy of :math:`E` that calls an image a visualization only above :math:`\tau`, set from natural
-    calibration images alone: :math:`\tau = \max(M, 0) + \mu \max(|M|, M - \bar M)` with :math:`M` the largest
-    and :math:`\bar M` the mean logit over ``natural`` and margin :math:`\mu` (the image trigger's rule). The
-    threshold is folded into the output bias, so :math:`E'(x) = 1` iff :math:`e(x) > \tau`. Returns
+    calibration images alone, by ``rule``:
+
+    - ``"max_margin"``: :math:`\tau = \max(M, 0) + \mu \max(|M|, M - \bar M)` with :math:`M` the largest and
+      :math:`\bar M` the mean logit over ``natural`` and margin :math:`\mu` (the image trigger's rule): every
+      natural image is called natural, with a margin;
+    - ``"quantile"``: :math:`\tau` = the :math:`(1 - q)` quantile of the logits over ``natural``, :math:`q` =
+      ``fpr`` in (0, 0.5) (:func:`natural_quantile`): at most a share :math:`q` of them is called a visualization.
+      ``margin`` is unused.
+
+    The threshold is folded into the output bias, so :math:`E'(x) = 1` iff :math:`e(x) > \tau`. Returns
     :math:`(E', \tau)`."""
     import copy
 
-    if not margin >= 0:
+    check_detector_rule(rule, fpr)
+    if rule == "max_margin" and not margin >= 0:
         raise ValueError(f"detector margin must be >= 0, got {margin}")
     if len(natural) == 0:
         raise ValueError("threshold_detector: no natural images")
     det = copy.deepcopy(det).eval()
     dev = next(det.parameters()).device
     e = torch.cat([det(natural[i : i + batch].to(dev)).cpu() for i in range(0, len(natural), batch)])
-    m, mean = float(e.max()), float(e.mean())
-    tau = max(m, 0.0) + margin * max(abs(m), m - mean)
+    if rule == "quantile":
+        assert fpr is not None
+        tau = natural_quantile(e, fpr)
+    else:
+        m, mean = float(e.max()), float(e.mean())
+        tau = max(m, 0.0) + margin * max(abs(m), m - mean)
     det.head.bias -= tau
     return det, tau
