@@ -5,8 +5,10 @@ extra observations make epsilon-approximate prediction hold everywhere.
   (half the width of the value range), computed with ``value_range`` point by point.
 - ``lipschitz_certified_share``: the share of [0,1]^d where "closer to min or max" is certified for an
   L-Lipschitz class: vol((B(x_min, r) u B(x_max, r)) n [0,1]^d) with r = Delta/(2L) (the tie set has measure
-  zero). Exact in d = 1, by quadrature of exact cross-sections in d = 2 (error < 1e-9) and d = 3 (nested), Monte
-  Carlo with an exact (Clopper-Pearson) 95% binomial interval above.
+  zero). Exact in d = 1 and, for the inf-norm (whose balls are boxes), in every d (inclusion-exclusion of box
+  volumes); for the 1- and 2-norm by quadrature of exact cross-sections in d = 2 (error < 1e-9) and d = 3
+  (nested), and by Monte Carlo with an exact (Clopper-Pearson) 95% binomial interval above. ``check_class``'s
+  ``certified_region`` uses the same function (one source).
 - ``observation_budget``: observations added on a grid or greedily (where the range is widest) until the
   half-width is at most eps Delta on a fine grid, against the covering-number bound for L-Lipschitz functions.
 """
@@ -119,10 +121,14 @@ def lipschitz_certified_share(
     returns (share, 95% half-width of its uncertainty, method)."""
     lip = Lipschitz(fv.d, L, norm)
     lip.check_consistent(fv.observations())
+    if fv.delta == 0:  # every member is the constant c: a tie everywhere, so every point is answered
+        return 1.0, 0.0, "exact (Delta = 0: every member is constant)"
     r = lip.certified_radius(fv)
     if fv.d == 1:
         ivs = [(float(fv.x_min[0]) - r, float(fv.x_min[0]) + r), (float(fv.x_max[0]) - r, float(fv.x_max[0]) + r)]
         return _union_length(ivs), 0.0, "exact (d = 1)"
+    if lip.norm == "inf":  # inf-balls are boxes: |A u B| = |A| + |B| - |A n B|, all clipped to the unit box
+        return _box_union_volume(fv.x_min, fv.x_max, r), 0.0, f"exact (inf-norm balls are boxes, d = {fv.d})"
     if fv.d == 2:
         val, err = _area2([fv.x_min, fv.x_max], [r, r], lip.norm)
         return val, err, "quadrature of exact sections (d = 2)"
@@ -149,6 +155,16 @@ def lipschitz_certified_share(
     k = int((near < r).sum())
     p = k / n_mc
     return p, binomial_half_width(k, n_mc), f"Monte Carlo ({n_mc} points, exact binomial 95% interval)"
+
+
+def _box_union_volume(a: FloatArray, b: FloatArray, r: float) -> float:
+    """Volume of ((a + [-r, r]^d) u (b + [-r, r]^d)) n [0,1]^d, in closed form."""
+    lo_a, hi_a = np.clip(a - r, 0, 1), np.clip(a + r, 0, 1)
+    lo_b, hi_b = np.clip(b - r, 0, 1), np.clip(b + r, 0, 1)
+    va = float(np.prod(hi_a - lo_a))
+    vb = float(np.prod(hi_b - lo_b))
+    vab = float(np.prod(np.clip(np.minimum(hi_a, hi_b) - np.maximum(lo_a, lo_b), 0, None)))
+    return va + vb - vab
 
 
 def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
