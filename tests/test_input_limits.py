@@ -261,12 +261,12 @@ def test_models_lists_the_zoo_without_training(cache: Path, no_training: None) -
 def test_visualize_refuses_bad_settings_before_loading_the_model(
     option: str, words: str, tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fvtrust.commands import visualize
+    from empirical.visualize import _folder
 
     def trip(*args: object, **kwargs: object) -> None:
         raise Tripwire("model loaded")
 
-    monkeypatch.setattr(visualize, "_load_model", trip)
+    monkeypatch.setattr(_folder, "_load_model", trip)
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     out = tmp_path / "out"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from empirical.bridge._analyse import BridgeResult, analyse
 from empirical.bridge._data import MODELS, BridgeData, load_bridge_data
 from empirical.bridge._report import markdown, write_outputs
 from empirical.models import load_model
+from empirical.visualize import parse_unit  # the project's one reader of LAYER:INDEX
 
 #: Per model: (test images, exemplar pool, random points), full and ``quick``.
 DEFAULTS: dict[str, dict[str, tuple[int, int, int]]] = {
@@ -30,15 +30,6 @@ MAX_IMAGES = {"fashion_cnn": 10000, "mobilenet_v2": 1024, "inceptionv1": 1024}
 MAX_STEPS = 100_000
 MAX_SEED = 2**31 - 1
 
-_UNIT = re.compile(r"^(?P<layer>[^:\s]+):(?P<index>\d+)$")
-
-
-def parse_unit(text: str) -> tuple[str, int]:
-    """``"features.17:42"`` -> ``("features.17", 42)``; anything else raises ``ValueError`` (one line)."""
-    match = _UNIT.match(text.strip())
-    if match is None:
-        raise ValueError(f"bad unit {text!r}: expected LAYER:INDEX with INDEX >= 0, e.g. features.17:42 or logits:3")
-    return match["layer"], int(match["index"])
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,15 @@ from empirical.visualize._defaults import (
     check_render_limits,
     render_bytes,
 )
+from empirical.visualize._folder import (
+    MAX_NATURAL,
+    MAX_SEED,
+    VisualizeConfig,
+    VisualizeReport,
+    check_visualize_config,
+    parse_unit,
+    visualize_to_folder,
+)
 from empirical.visualize._fuse import fused_for_render
 from empirical.visualize._layers import LOGITS, ActivationCapture, layer_names, resolve_layer
 from empirical.visualize._objectives import (
@@ -50,6 +59,8 @@ from empirical.visualize._units import VisualizationResult, visualize_units
 __all__ = [
     "COLOR_CORRELATION_SVD_SQRT",
     "LOGITS",
+    "MAX_NATURAL",
+    "MAX_SEED",
     "MAX_SIZE",
     "MAX_STEPS",
     "PAPER_DEFAULTS",
@@ -69,8 +80,11 @@ __all__ = [
     "RenderResult",
     "Transform",
     "VisualizationResult",
+    "VisualizeConfig",
+    "VisualizeReport",
     "channel",
     "check_render_limits",
+    "check_visualize_config",
     "class_logit",
     "color_correlation_matrix",
     "decorrelate_colors",
@@ -81,6 +95,7 @@ __all__ = [
     "make_image",
     "model_redirect_defaults",
     "neuron",
+    "parse_unit",
     "per_image",
     "redirected_relu",
     "render",
@@ -90,6 +105,7 @@ __all__ = [
     "spectrum_scale",
     "standard_transforms",
     "transforms_for_size",
+    "visualize_to_folder",
     "visualize_units",
     "weighted_sum",
 ]

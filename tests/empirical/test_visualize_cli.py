@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch import nn
 
+from empirical.visualize import _folder as library
+from empirical.visualize import parse_unit
 from fvtrust.cli import main
-from fvtrust.commands import visualize as command
 
 
 class TinyZooModel(nn.Module):
@@ -50,8 +51,8 @@ def fake_zoo(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         calls["kind"] = kind
         return natural
 
-    monkeypatch.setattr(command, "_load_model", load)
-    monkeypatch.setattr(command, "_natural_images", images)
+    monkeypatch.setattr(library, "_load_model", load)
+    monkeypatch.setattr(library, "_natural_images", images)
     calls["natural"] = natural
     return calls
 
@@ -103,10 +104,10 @@ def test_cli_unknown_layer_and_unit_out_of_range_exit_2(
 
 
 def test_parse_unit() -> None:
-    assert command.parse_unit("features.17:42") == ("features.17", 42)
-    assert command.parse_unit(" logits:967 ") == ("logits", 967)
+    assert parse_unit("features.17:42") == ("features.17", 42)
+    assert parse_unit(" logits:967 ") == ("logits", 967)
     with pytest.raises(ValueError, match="LAYER:INDEX"):
-        command.parse_unit("logits")
+        parse_unit("logits")
 
 
 @pytest.mark.slow
