@@ -28,6 +28,7 @@ from theory._numbers import fraction_str
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
+from theory.classes.smooth import Smooth
 
 Verdict = Literal["yes", "no", "depends", "open"]
 QUESTIONS = ("exact", "approx", "min_or_max")
@@ -252,6 +253,16 @@ def _instance(fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: f
             rng,
         ),
     }
+    if vr.extra.get("exact_range") is False and isinstance(fc, Smooth):
+        # a bracket (L-smooth, d >= 2): "yes" only where the proved outer bounds decide, "no" only where members
+        # refute, "open" in between (theory/_smooth_region.py)
+        from theory._smooth_region import instance_verdicts
+
+        for q, v in instance_verdicts(vr, fv, e, fc.L).items():
+            a = answers[q]
+            if v != a.verdict:
+                why = "the inner range (members) and the proved outer bounds disagree"
+                answers[q] = Answer(q, cast(Verdict, v), f"{a.reason}; {v}: {why}", a.certificate)
     return ClassReport(fc, answers, {"instance": True, "eps": e})
 
 
@@ -406,10 +417,16 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
 
     # min_or_max -------------------------------------------------------------------------------------------
     undecided = [(f, v) for f, v in probes if v.decision() is None]
-    if getattr(fc, "L", None) is not None and not fc.ranges_exact():
-        # with a Lipschitz-type L the verdict is "depends on L/Delta" when the threshold is known exactly (d = 1);
-        # on brackets (L-smooth, d >= 2) it is known only that points near x_min, x_max are answered (outer chord
-        # bound) and others are not (inner range): the exact condition is open
+    if isinstance(fc, Smooth) and fc.d >= 2:
+        # brackets, but the decided cases (both extrema flat for x, radial members) give the exact threshold
+        # L*(x) = Delta / min(||x - x_min||, ||x - x_max||)^2 (theory/_smooth_region.py): "depends"
+        from theory._smooth_region import min_or_max_threshold
+
+        reason, cert = min_or_max_threshold(fc)
+        answers["min_or_max"] = Answer("min_or_max", "depends", reason, cert)
+    elif getattr(fc, "L", None) is not None and not fc.ranges_exact():
+        # with a Lipschitz-type L the verdict is "depends on L/Delta" when the threshold is known exactly; on
+        # brackets with no decided cases the exact condition is open
         answers["min_or_max"] = _open(
             "min_or_max",
             f"{fc!r}: answered near x_min and x_max (outer bound) and not everywhere (inner range), but the exact "
@@ -453,6 +470,11 @@ def _approx_fixed_eps_L(fc: FunctionClass, eps: float, probes: list[tuple[Featur
     tightest Delta the geometry allows the range at the midpoint of x_min, x_max shrinks to (nearly) a point.
     The certificate holds one instance of each kind: "yes" on the geometry x_min = 0, x_max = e_1, x their
     midpoint, with Delta from tight to loose; "no" there or at the widest searched instance."""
+    if isinstance(fc, Smooth) and fc.d >= 2:  # brackets; one instance on each side is proved (descent lemma)
+        from theory._smooth_region import approx_fixed_eps
+
+        reason, cert = approx_fixed_eps(fc, eps)
+        return Answer("approx", "depends", reason, cert)
     if not fc.ranges_exact():
         return _open("approx", f"{fc!r}: the value ranges are brackets, not exact, so the exact condition is unknown")
     condition = fc.approx_condition()

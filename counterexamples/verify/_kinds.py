@@ -32,6 +32,7 @@ from counterexamples.verify._certificates import (
 from counterexamples.verify._exact import frac, vec
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth import smooth_necessary, verify_smooth_region
+from counterexamples.verify._smooth_descent import answered_within
 
 INTERSECTIONS = {"convex_lipschitz": ("convex", "lipschitz"), "monotone_lipschitz": ("monotonic", "lipschitz")}
 LIPSCHITZ_TYPE = ("lipschitz", "convex_lipschitz", "monotone_lipschitz")
@@ -175,6 +176,9 @@ def _answered_instance(inst: dict[str, Any], cls: str, params: dict[str, Any], e
     for name, spec in zip(("witness_lo", "witness_hi"), specs, strict=True):
         rep.extend(verify_witness(spec, fv, cls, params, source=f"below.{name}"), f"below.{name}: ")
     half = eps * (fmax - fmin)
+    if cls == "smooth" and int(params.get("d", 1)) >= 2:  # exact: the descent lemma at flat extrema
+        answered_within({"fv": fv, "x": inst["x"], "params": params}, m, eps, rep)
+        return
     for side in ("above", "below"):
         if cls in LIPSCHITZ_TYPE:
             L, p = frac(str(params["L"])), str(params.get("norm", "2"))

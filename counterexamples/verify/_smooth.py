@@ -7,6 +7,7 @@
   * a Piecewise in one variable t (pieces for t <= b_1, t <= b_2, ..., True) whose pieces are polynomials of
     degree <= 2: C^1 (values and first derivatives agree at every breakpoint, exactly) and |f''| <= L on every
     piece. f' is then continuous and piecewise linear with slopes in [-L, L], so it is L-Lipschitz.
+- region claims in d >= 2: ``_smooth_descent`` (the descent lemma at a flat extremum, exact);
 - region claims (d = 1): z3 proves, in linear real arithmetic, that no values F_i and derivatives G_i at a grid
   of points satisfy the necessary conditions of every L-smooth f with the visualization,
       F_j <= F_i + G_i (s_j - s_i) + L/2 (s_j - s_i)^2,   F_j >= F_i + G_i (s_j - s_i) - L/2 (s_j - s_i)^2,
@@ -257,8 +258,12 @@ def verify_smooth_region(cert: dict[str, Any], grid: int = 32, timeout_ms: int =
     c = (f_max + f_min)/2 at x. See the module docstring for the necessary conditions used."""
     params, fv = cert["params"], cert["fv"]
     rep = Report(f"L-smooth region claim ({cert.get('decision')})")
+    if cert.get("class") == "smooth" and int(params["d"]) >= 2:
+        from counterexamples.verify._smooth_descent import verify_smooth_region_descent
+
+        return verify_smooth_region_descent(cert)
     if cert.get("class") != "smooth" or int(params["d"]) != 1:
-        rep.add("class", False, f"smooth region claims are checked in d = 1, not {cert.get('class')} d = {params['d']}")
+        rep.add("class", False, f"smooth region claims need class smooth, not {cert.get('class')} d = {params['d']}")
         return rep
     L = frac(str(params["L"]))
     (x,), (xmax,), (xmin,) = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])

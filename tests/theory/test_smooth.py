@@ -227,8 +227,9 @@ def test_d2_bracket():
     # on the x_0 axis through the visualization the bracket is exact
     assert value_range("smooth", fv, [0.3, 0.5], L=4.0).extra["exact_range"]
     rep = check_class("smooth", d=2, L=1.0)
-    # d >= 2: no threshold analysis on brackets: the L/Delta condition is open (d = 1 says "depends" exactly)
-    assert [rep[q].verdict for q in ("exact", "approx", "min_or_max")] == ["no", "no", "open"]
+    # d >= 2: brackets, but the decided cases (flat extrema, radial members) give the exact threshold at interior
+    # visualizations: "depends" (tests/theory/test_smooth_decided.py)
+    assert [rep[q].verdict for q in ("exact", "approx", "min_or_max")] == ["no", "no", "depends"]
 
 
 def _random_member_2d(rng):

@@ -1,0 +1,215 @@
+"""L-smooth functions in d >= 2: where "closer to min or max" and eps-approximation are decided, and the
+class-level "depends" verdicts with certificates (docs/theory.md, "L-smooth, d >= 2: decided cases").
+
+Descent lemma at a flat extremum. Call x_min *flat for x* if the chord through x_min and x continues past x_min
+inside the box (x_min - s (x - x_min) in [0,1]^d for some s > 0; always when x_min is interior to the box). Then
+g(s) = f(x_min + s (x - x_min)) has an interior minimum at 0, g'(0) = 0, g' is L ||x - x_min||^2-Lipschitz, so
+
+    f(x) <= f_min + L ||x - x_min||_2^2 / 2        (and f(x) >= f_max - L ||x - x_max||_2^2 / 2 if x_max is flat).
+
+Theorem (decided cases). Let Delta > 0, h = sqrt(Delta/L), D = ||x_max - x_min||_2 >= 2h (then the radial members
+f_min + P(||y - x_min||) and f_max - P(||y - x_max||), P the fastest rise from a flat start, have the visualization;
+P(s) = L s^2/2 up to h, so P(s) < Delta/2 iff s < h). If x_min is flat for x, every member has f(x) < c iff
+||x - x_min|| < h: "if" by the descent lemma (f(x) - f_min <= L u^2/2 < Delta/2), "only if" because the radial
+member from x_min has f(x) = f_min + P(u) >= c when u >= h. Likewise for x_max and "> c". So when both are flat for x
+(in particular for every x when x_min and x_max are interior to the box, where D >= 2h is also necessary for
+consistency), x is answered iff
+
+    L < L*(x) = Delta / min(||x - x_min||, ||x - x_max||)^2,
+
+or x is the midpoint at the smallest L = 4 Delta / D^2 (then both bounds give f(x) = c: a tie).
+Open: x for which an extremum on the boundary of the box is not flat (the chord through x starts at it), where the
+chord bound with a free initial slope exceeds what the radial and one-coordinate members reach.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from theory import _certificates as certs
+from theory._numbers import to_fraction
+from theory._range import ValueRange
+from theory._setting import FeatureVisualization, FloatArray
+from theory.classes.smooth import Smooth
+
+
+def flat_for(anchor: FloatArray, x: FloatArray) -> bool:
+    """Does the chord from x through the anchor continue past the anchor inside [0,1]^d?"""
+    v = x - anchor
+    return bool(np.all(((v <= 0) | (anchor > 0)) & ((v >= 0) | (anchor < 1))))
+
+
+def descent_bracket(L: float, fv: FeatureVisualization, x: FloatArray) -> tuple[float, float]:
+    """[lo, hi] containing f(x) for every L-smooth member (descent lemma at the flat extrema; else [f_min, f_max])."""
+    hi = fv.f_max
+    if flat_for(fv.x_min, x):
+        hi = min(hi, fv.f_min + L * float(np.sum((x - fv.x_min) ** 2)) / 2)
+    lo = fv.f_min
+    if flat_for(fv.x_max, x):
+        lo = max(lo, fv.f_max - L * float(np.sum((x - fv.x_max) ** 2)) / 2)
+    return lo, hi
+
+
+def decided_exactly(fv: FeatureVisualization, x: FloatArray, L: float) -> bool:
+    """Is "closer to min or max" at (fv, x) inside the decided cases of the theorem (both extrema flat for x,
+    radial members present)?"""
+    D = float(np.linalg.norm(fv.x_max - fv.x_min))
+    return fv.delta > 0 and 4 * fv.delta * (1 - 1e-12) <= L * D * D and flat_for(fv.x_min, x) and flat_for(fv.x_max, x)
+
+
+def critical_L(fv: FeatureVisualization, x: FloatArray) -> float:
+    """L*(x) = Delta / min(||x - x_min||, ||x - x_max||)^2 (the decided cases)."""
+    u = min(float(np.linalg.norm(x - fv.x_min)), float(np.linalg.norm(x - fv.x_max)))
+    return math.inf if u == 0 else fv.delta / (u * u)
+
+
+def _geometry(d: int) -> tuple[FloatArray, FloatArray]:
+    """An interior visualization: x_min = (1/4, 1/2, ..., 1/2), x_max = (3/4, 1/2, ..., 1/2), D = 1/2."""
+    xmin, xmax = np.full(d, 0.5), np.full(d, 0.5)
+    xmin[0], xmax[0] = 0.25, 0.75
+    return xmin, xmax
+
+
+def _scaled(L: float, q: Fraction) -> float:
+    """q L as a float computed from the exact rational value of L (so certificates read back q L exactly)."""
+    return float(to_fraction(L) * q)
+
+
+CONDITION = (
+    "decided where x_min and x_max are flat for x (x_min - s (x - x_min) in the box for some s > 0, always for "
+    "interior points) and L ||x_max - x_min||^2 >= 4 Delta (radial members): every member agrees at x iff "
+    "L < L*(x) = Delta / min(||x - x_min||_2, ||x - x_max||_2)^2 (or x is the midpoint at L = 4 Delta/||x_max - "
+    "x_min||^2: a tie); elsewhere L* is bracketed (chord bound below, radial and one-coordinate members above)"
+)
+SHORT = "only for small L: min(||x - x_min||, ||x - x_max||)_2 < sqrt(Delta/L) (interior x_min, x_max)"
+
+
+def min_or_max_threshold(fc: Smooth) -> tuple[str, dict[str, Any]]:
+    """The class-level "depends" for min_or_max in d >= 2: an interior visualization and a point x off the axis with
+    ||x - x_min|| = 1/8, Delta = L/100 (h = 1/10): L_min = 16 Delta, L* = 64 Delta < L. The region below L* is a
+    descent-lemma claim; above it the radial member from x_min exceeds c and the member from x_max reaches f_min.
+    The engine's bisection on its own ranges must agree with the closed form L* (a bug check)."""
+    d, L = fc.d, fc.L
+    xmin, xmax = _geometry(d)
+    fv = FeatureVisualization(xmax, _scaled(L, Fraction(1, 100)), xmin, 0.0)
+    x = xmin.copy()
+    x[0] += 3 / 40
+    x[1] += 1 / 10  # ||x - x_min|| = 1/8 (3-4-5)
+    D = float(np.linalg.norm(xmax - xmin))
+    L_min = 4 * fv.delta / (D * D)
+    L_star = critical_L(fv, x)
+    if not (decided_exactly(fv, x, L) and L_min < L_star < L):
+        raise RuntimeError(f"{fc!r}: the threshold instance is not in the decided cases")
+
+    def ok(Lp: float) -> bool:
+        other = Smooth(d, Lp)
+        try:
+            if not other.is_consistent(fv):
+                return False
+        except ValueError:  # below what the visualization allows
+            return False
+        return other.value_range(fv, x).decision() is not None
+
+    lo_L, hi_L = L_min * (1 + 1e-3), L
+    if not ok(lo_L) or ok(hi_L):
+        raise RuntimeError(f"{fc!r}: the engine's ranges do not bracket the threshold at {x.tolist()}")
+    while hi_L - lo_L > 1e-10 * hi_L:
+        mid = (lo_L + hi_L) / 2
+        lo_L, hi_L = (mid, hi_L) if ok(mid) else (lo_L, mid)
+    if not math.isclose(lo_L, L_star, rel_tol=1e-6):
+        raise RuntimeError(f"{fc!r}: bisection threshold {lo_L} disagrees with the closed form {L_star}")
+    below = Smooth(d, _scaled(L, Fraction(2, 5)))  # 40 Delta, between L_min = 16 Delta and L* = 64 Delta
+    vr_below = below.value_range(fv, x)
+    decision = vr_below.decision()
+    vr = fc.value_range(fv, x)
+    if decision != "min" or vr.decision() is not None or not (vr.lo < fv.midpoint < vr.hi):
+        raise RuntimeError(f"{fc!r}: the threshold instance does not separate (below {decision}, above {vr!r})")
+    from theory._check import _floor_digits
+
+    detail: dict[str, Any] = {
+        "type": "threshold",
+        "parameter": "L",
+        "L_min": L_min,
+        "L_star_bisection": _floor_digits(lo_L, 7),
+        "L_star_closed_form": L_star,
+        "condition": CONDITION,
+        "short": SHORT,
+        "below": certs.region(below, fv, vr_below, "min"),
+        "above": certs.counterexample(fc, "min_or_max", fv, vr),
+    }
+    reason = (
+        f"depends on L/Delta: with Delta = {fv.delta:.4g} at x = {x.tolist()}, answered iff L < {L_star:.4g} "
+        f"(smallest L allowed {L_min:.4g}, here L = {L:g}); {CONDITION}"
+    )
+    return reason, detail
+
+
+def approx_fixed_eps(fc: Smooth, eps: float) -> tuple[str, dict[str, Any]]:
+    """eps-approximation at a fixed eps in d >= 2: on the interior geometry at the midpoint x of x_min, x_max
+    (||x - x_min|| = ||x - x_max|| = 1/4), the descent bracket is [f_max - L/32, f_min + L/32], of width
+    L/16 - Delta: answered when Delta = L h^2 with h <= 1/4 the smallest multiple of 1/64 with 1/16 - h^2 <=
+    2 eps h^2; with Delta = L/64 (h = 1/8) the radial members reach f_min and f_max at x: not answered."""
+    d, L = fc.d, fc.L
+    xmin, xmax = _geometry(d)
+    x = (xmin + xmax) / 2
+    e = to_fraction(eps)
+    k = next(k for k in range(1, 17) if Fraction(1, 16) - Fraction(k, 64) ** 2 <= 2 * e * Fraction(k, 64) ** 2)
+    fb = FeatureVisualization(xmax, _scaled(L, Fraction(k, 64) ** 2), xmin, 0.0)
+    fa = FeatureVisualization(xmax, _scaled(L, Fraction(1, 64)), xmin, 0.0)
+    vb, va = fc.value_range(fb, x), fc.value_range(fa, x)
+    blo, bhi = descent_bracket(L, fb, x)
+    if not (bhi - blo <= 2 * eps * fb.delta * (1 + 1e-12) and vb.is_approximable(eps)) or va.is_approximable(eps):
+        raise RuntimeError(f"{fc!r}: the fixed-eps instances do not separate ({vb!r}, {va!r})")
+    condition = (
+        "hi(x) - lo(x) <= 2 eps Delta; proved where the descent bracket [f_max - L ||x - x_max||^2/2, f_min + "
+        "L ||x - x_min||^2/2] (flat extrema) is that narrow, refuted where the radial or one-coordinate members "
+        "are farther apart; the exact range between the two is not known in d >= 2"
+    )
+    reason = (
+        f"depends on L/Delta: at the midpoint of x_min = {xmin.tolist()}, x_max = {xmax.tolist()}: yes for "
+        f"Delta = {fb.delta:g} (every member within {(bhi - blo) / 2:.3g} of c, descent lemma), no for Delta = "
+        f"{fa.delta:g} (half-width {va.width / 2:.3g} > eps Delta); the answered set is bracketed, not exact"
+    )
+    cert: dict[str, Any] = {
+        "type": "condition",
+        "parameter": "L/Delta",
+        "eps": eps,
+        "condition": condition,
+        "short": f"only for small L/Delta: {condition}",
+        "below": {"fv": fb.to_dict(), **vb.to_dict(), "approximable": True},
+        "above": certs.counterexample(fc, "approx", fa, va),
+    }
+    return reason, cert
+
+
+def instance_verdicts(vr: ValueRange, fv: FeatureVisualization, eps: float, L: float) -> dict[str, str]:
+    """Instance answers on a bracket (inner range of members, outer range of proved bounds): "yes" when the outer
+    range decides, "no" when the inner range refutes, "open" in between (min_or_max is exact in the decided cases
+    of the theorem, where both give the same answer)."""
+    inner = (vr.lo, vr.hi)
+    olo, ohi = vr.extra.get("outer", inner)
+    dlo, dhi = descent_bracket(L, fv, vr.x)
+    olo, ohi = max(olo, dlo), min(ohi, dhi)
+    tol, c, delta = vr.tol, fv.midpoint, fv.delta
+
+    def side(lo: float, hi: float) -> str | None:
+        if hi < c - tol:
+            return "min"
+        if lo > c + tol:
+            return "max"
+        if abs(hi - c) <= tol and abs(lo - c) <= tol:
+            return "tie"
+        return None
+
+    out = {}
+    out["exact"] = "yes" if ohi - olo <= tol else "no" if vr.width > tol else "open"
+    out["approx"] = (
+        "yes" if ohi - olo <= 2 * eps * delta + tol else "no" if vr.width > 2 * eps * delta + tol else "open"
+    )
+    outer_side, inner_side = side(olo, ohi), side(*inner)
+    out["min_or_max"] = "yes" if outer_side else "no" if inner_side is None else "open"
+    return out
