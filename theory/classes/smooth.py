@@ -18,8 +18,10 @@ L-smooth function with its minimum f_min at x_min, so f(x) <= f_min + P(|x - x_m
 (flat iff x_min is interior to the chord); likewise below from x_max. Inner range: members phi(y_k) of one
 coordinate, with phi the 1-D witnesses for the visualization's k-th coordinates (when those are consistent).
 ``value_range`` returns the inner range (attained by its witnesses) and reports the outer one in
-``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the threshold analysis in L needs exact
-ranges and is therefore done in d = 1 only (``with_L`` exists for d = 1 only).
+``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the bisection threshold analysis in
+L needs exact ranges and is done in d = 1 only (``with_L`` exists for d = 1 only). In d >= 2 "closer to min or
+max" is decided exactly where both extrema are flat for x (``theory._smooth_region``: descent lemma, radial
+members).
 """
 
 from __future__ import annotations
