@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -29,13 +30,37 @@ def to_fraction(value: Any, *, max_denominator: int | None = None) -> Fraction:
     return frac.limit_denominator(max_denominator) if max_denominator else frac
 
 
-def _snap(x: float) -> Fraction:
-    """The simplest fraction (denominator <= 10^6) whose float is exactly ``x``, else x's exact binary value.
+def _simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
+    """The fraction with the smallest denominator in [lo, hi] (0 <= lo < hi), by continued fractions."""
+    a = lo.numerator // lo.denominator
+    if a == lo or a + 1 <= hi:
+        return Fraction(a) if a == lo else Fraction(a + 1)
+    return a + 1 / _simplest_between(1 / (hi - a), 1 / (lo - a))
 
-    Floats computed from rationals (1/3, 0.1, LP vertices) are read back as the rationals they stand for."""
+
+def _snap(x: float) -> Fraction:
+    """The rational that the float ``x`` stands for, else x's exact binary value.
+
+    Floats computed from rationals (1/3, 0.1, LP vertices) are read back as those rationals: first the nearest
+    fraction with denominator <= 10^6 whose float is exactly ``x``; for |x| < 1 then m · 10^e with e the decade of
+    ``x`` and m the simplest fraction (denominator <= 10^4) among the mantissas that round to ``x``. So 0.5 reads
+    as 1/2 and, at every scale, 5e-7 as 1/2000000, 1e-12 as 1/10^12 and 1e-7/3 as 1/30000000 (the first rule alone
+    would read small values as binary fractions that other, snapped values do not match)."""
     exact = Fraction(x)
+    if exact.denominator == 1:  # 0 and integers (every float beyond 2^53) are their own simplest form
+        return exact
     near = exact.limit_denominator(10**6)
-    return near if float(near) == x else exact
+    if float(near) == x:
+        return near
+    mag = abs(exact)
+    if mag >= 1:
+        return exact
+    e = math.floor(math.log10(mag))
+    decade = Fraction(10) ** e
+    half_ulp = Fraction(math.ulp(x)) / 2
+    m = _simplest_between((mag - half_ulp) / decade, (mag + half_ulp) / decade)
+    snapped = (m if x > 0 else -m) * decade
+    return snapped if m.denominator <= 10**4 and float(snapped) == x else exact
 
 
 def fraction_str(value: Any) -> str:
