@@ -10,7 +10,7 @@ from empirical.fooling._image_trigger import ImageTrigger
 from empirical.fooling._natural import PhotoSplits, load_all, photo_splits
 from empirical.fooling._preconditions import Condition, PreconditionReport, check_preconditions
 from empirical.fooling._presets import RECIPES, REPORT_SEEDS, Preset, preset
-from empirical.fooling._run import check_weights, pearson, run_circuit, run_silent, similarity
+from empirical.fooling._run import check_sweep_folders, check_weights, pearson, run_circuit, run_silent, similarity
 from empirical.fooling._silent import (
     FiringTrace,
     SilentConv,
@@ -54,6 +54,7 @@ __all__ = [
     "calibrate_gate",
     "channel_means",
     "check_preconditions",
+    "check_sweep_folders",
     "check_weights",
     "cyclic_targets",
     "evaluate_detector",

@@ -31,7 +31,7 @@ from empirical.fooling._presets import Preset, preset
 from empirical.fooling._silent import SilentConv, add_silent_units, trace_firing
 from empirical.fooling._train import DetectorReport, train_detector
 
-__all__ = ["check_weights", "pearson", "run_circuit", "run_silent", "similarity"]
+__all__ = ["check_sweep_folders", "check_weights", "pearson", "run_circuit", "run_silent", "similarity"]
 
 
 def pearson(a: Tensor, b: Tensor) -> float:
@@ -260,6 +260,62 @@ def check_weights(model_name: str, weights: str | Path | None) -> None:
         _load(model_name, "cpu", weights)
 
 
+def check_sweep_folders(
+    folders: str | Path | Sequence[str | Path], model_name: str, *, verify: bool = True
+) -> list[dict[str, Any]]:
+    """The ``fvtrust sweep`` folders E's visualizations are read from (``visualizations_from``), checked: each is a
+    folder with a readable ``manifest.json`` whose configuration names ``model_name`` and its step count, and, with
+    ``verify``, every file listed matches its SHA-256 (:func:`empirical.sweep.read_sweep`); a one-line
+    ``ValueError`` naming the folder (or file) otherwise. Returns one record per folder for the report: ``folder``
+    (absolute), ``manifest_sha256`` (the manifest lists every file's checksum, so it pins the data), and the
+    sweep's ``layer``, ``steps``, ``weights`` and ``model_sha256``."""
+    from empirical.sweep import MANIFEST, read_sweep, sha256_file
+
+    items = [folders] if isinstance(folders, str | Path) else list(folders)
+    if not items:
+        raise ValueError("--e-visualizations-from: give at least one sweep folder")
+    records = []
+    for item in items:
+        folder = Path(item)
+        if not folder.is_dir():
+            raise ValueError(f"--e-visualizations-from {str(folder)!r} is not a directory")
+        try:
+            config = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["config"]
+            swept, steps = str(config["model"]), int(config["steps"])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"--e-visualizations-from {str(folder)!r} is not a finished sweep folder ({MANIFEST}: {err})"
+            ) from err
+        if swept != model_name:
+            raise ValueError(
+                f"--e-visualizations-from {str(folder)!r} holds visualizations of {swept}, not {model_name}"
+            )
+        if verify:
+            read_sweep(folder)  # every file against its SHA-256: a ValueError naming the file
+        records.append({
+            "folder": str(folder.resolve()), "manifest_sha256": sha256_file(folder / MANIFEST),
+            "layer": config.get("layer"), "steps": steps, "weights": config.get("weights"),
+            "model_sha256": config.get("model_sha256"),
+        })  # fmt: skip
+    return records
+
+
+def _e_source(
+    sweeps: list[dict[str, Any]] | None, model: nn.Module, model_name: str, cache_name: str
+) -> tuple[str, list[str] | None]:
+    """E's cache name and sweep folders. With sweep folders E does not depend on the model's weights (its
+    visualizations are the sweeps', its cache key holds their checksums), so it is cached under the model's name
+    (which the sweeps' model must equal); each record notes whether the sweep rendered these very weights."""
+    if sweeps is None:
+        return cache_name, None
+    from empirical.sweep._run import _model_fingerprint
+
+    fingerprint = _model_fingerprint(model)
+    for r in sweeps:
+        r["same_weights"] = r["model_sha256"] == fingerprint
+    return model_name, [r["folder"] for r in sweeps]
+
+
 def _cache_name(model_name: str, model: nn.Module, weights: str | Path | None) -> str:
     """The name E's cached data and weights are keyed under: the model's name, plus a hash of its parameters when
     the weights are the user's (another file, or another random draw, must not reuse E)."""
@@ -321,7 +377,8 @@ def _draw_units(
 
 
 def _photo_detector(
-    model: nn.Module, model_name: str, p: Preset, photos: PhotoSplits, device: str, progress: bool
+    model: nn.Module, model_name: str, p: Preset, photos: PhotoSplits, device: str, progress: bool,
+    visualizations_from: Sequence[str | Path] | None = None,
 ) -> tuple[Any, DetectorReport]:
     """E trained on the calibration photos (and crops of them) plus visualizations, its threshold set from its
     natural training images by ``p.detector_rule``, measured on the held-out photos (and the extra folder)."""
@@ -334,7 +391,8 @@ def _photo_detector(
     cfg = replace(p.detector, natural=f"photos:{tag}")
     return train_detector(
         model, model_name, cfg, device=device, progress=progress, photos=(calib, held_small),
-        threshold_margin=p.detector_margin, threshold_rule=p.detector_rule, threshold_fpr=p.detector_fpr,
+        threshold_margin=p.detector_margin, visualizations_from=visualizations_from, threshold_rule=p.detector_rule,
+        threshold_fpr=p.detector_fpr,
     )  # fmt: skip
 
 
@@ -405,7 +463,7 @@ def _photo_templates(model: nn.Module, files: Sequence[Path]) -> list[Tensor]:
 _CONFIG_KEYS = (
     "model", "method", "recipe", "quick", "target", "c", "k", "target_offset", "layer", "alpha", "scale", "margin",
     "pooled", "gate_ramp", "trigger_alpha", "trigger_slope", "trigger_slack", "steps", "n_calibration", "seeds",
-    "units", "unit_seed", "preset", "target_files", "weights",
+    "units", "unit_seed", "preset", "target_files", "weights", "e_visualizations_from",
 )  # fmt: skip
 
 
@@ -441,7 +499,8 @@ def run_circuit(
     k: float = 250.0, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
     photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
     n_units: int | None = None, target_files: Sequence[Path] | None = None, scores: bool = True,
-    weights: str | Path | None = None, detector_rule: str | None = None, detector_fpr: float | None = None,
+    weights: str | Path | None = None, visualizations_from: str | Path | Sequence[str | Path] | None = None,
+    detector_rule: str | None = None, detector_fpr: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The fooling circuit on the logits of ``model_name``: train/load E, build, measure, report, figure.
 
@@ -451,6 +510,8 @@ def run_circuit(
     the first units (instead of ``target``); ``seed``: one or more visualization seeds; ``scores``: also render the
     reseeded and ideal FVs of the fooling score; ``weights``: a weights file for models whose weights do not ship
     (``inceptionv1``), passed to ``load_model`` (E is then cached under a hash of the parameters);
+    ``visualizations_from``: ``fvtrust sweep`` folders of this model whose images are E's visualizations
+    (:func:`train_detector`; recorded as ``e_visualizations_from``, see :func:`check_sweep_folders`);
     ``detector_rule``/``detector_fpr``: E's threshold rule with ``photos`` (``"max_margin"`` or ``"quantile"``) and
     the quantile rule's natural share, instead of the preset's (recorded in the report's ``preset``)."""
     from empirical._provenance import start_clock
@@ -459,12 +520,15 @@ def run_circuit(
     t0 = time.perf_counter()
     seeds = _seeds(seed)
     p = _with_detector_rule(preset(model_name, quick), detector_rule, detector_fpr)
+    sweeps = None if visualizations_from is None else check_sweep_folders(visualizations_from, model_name, verify=False)
     model = _load(model_name, device, weights)
-    cache_name = _cache_name(model_name, model, weights)
+    e_name, vis_from = _e_source(sweeps, model, model_name, _cache_name(model_name, model, weights))
     if photos is not None:
-        det, det_report = _photo_detector(model, cache_name, p, photos, device, progress)
+        det, det_report = _photo_detector(model, e_name, p, photos, device, progress, vis_from)
     else:
-        det, det_report = train_detector(model, cache_name, p.detector, device=device, progress=progress)
+        det, det_report = train_detector(
+            model, e_name, p.detector, device=device, progress=progress, visualizations_from=vis_from
+        )
     n_out = len(model.class_names)  # type: ignore[attr-defined]
     targets = cyclic_targets(n_out, p.block)
     units = _draw_units(n_out, p, units, unit_seed, n_units)
@@ -493,6 +557,8 @@ def run_circuit(
         "target_files": [str(f) for f in target_files or []], "weights": None if weights is None else str(weights),
         "detector": vars(det_report), "build_seconds": build_seconds,
     }  # fmt: skip
+    if sweeps is not None:
+        report["e_visualizations_from"] = sweeps
     if photos is not None:
         probes = {"e_fires": lambda x: det.is_visualization(x) > 0}
         report.update(_photo_evaluation(model, fooled, photos, c, probes, device, progress))
@@ -552,14 +618,15 @@ def run_silent(
     detector: bool | None = None, seed: int | Sequence[int] = 0, device: str = "cpu", progress: bool = True,
     photos: PhotoSplits | None = None, units: Sequence[int] | None = None, unit_seed: int | None = None,
     n_units: int | None = None, recipe: str = "project", scores: bool = True, weights: str | Path | None = None,
+    visualizations_from: str | Path | Sequence[str | Path] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Silent units on a layer of ``model_name`` (every channel shows its cyclic neighbour's visualization);
     ``layer``, ``alpha``, ``margin``, ``pooled``, ``gate``, ``gate_ramp``, ``trigger`` (on or off),
     ``trigger_alpha`` and ``detector`` (E opens the trigger: on or off; trains or loads E) default to the model's
     preset (``recipe``: ``"project"`` or the paper's, ``"paper"``); a ``trigger_alpha`` turns the trigger on.
     ``photos``: the silent units (and E) are calibrated on the calibration photos only and behaviour is measured
-    on every photo; ``units``/``unit_seed``/``n_units``/``seed``/``scores``/``weights`` as in
-    :func:`run_circuit`."""
+    on every photo; ``units``/``unit_seed``/``n_units``/``seed``/``scores``/``weights``/``visualizations_from``
+    (E's visualizations from sweep folders; E must be in use) as in :func:`run_circuit`."""
     from empirical._provenance import start_clock
 
     started = start_clock()
@@ -571,6 +638,7 @@ def run_silent(
     margin = p.silent_margin if margin is None else margin
     alpha = p.silent_alpha if alpha is None else alpha  # checked by silent_filters, before any calibration
     pooled = p.silent_pooled if pooled is None else pooled
+    sweeps = None if visualizations_from is None else check_sweep_folders(visualizations_from, model_name, verify=False)
     model = _load(model_name, device, weights)
     cache_name = _cache_name(model_name, model, weights)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]
@@ -593,6 +661,9 @@ def run_silent(
             "the detector (--detector on) opens the trigger; it needs the trigger: add --trigger on, without the gate"
         )
     detector = (p.silent_detector and trigger) if detector is None else detector
+    if sweeps is not None and not detector:
+        raise ValueError("--e-visualizations-from trains E, which these silent units do not use: add --detector on")
+    e_name, vis_from = _e_source(sweeps, model, model_name, cache_name)
     n = base.weight.shape[0]
     targets = cyclic_targets(n, p.block)
     units = _draw_units(n, p, units, unit_seed, n_units)
@@ -604,9 +675,11 @@ def run_silent(
     det, det_report = None, None
     if detector:  # E as trained for the circuit (cached)
         if photos is not None:
-            det, det_report = _photo_detector(model, cache_name, p, photos, device, progress)
+            det, det_report = _photo_detector(model, e_name, p, photos, device, progress, vis_from)
         else:
-            det, det_report = train_detector(model, cache_name, p.detector, device=device, progress=progress)
+            det, det_report = train_detector(
+                model, e_name, p.detector, device=device, progress=progress, visualizations_from=vis_from
+            )
     tb = time.perf_counter()
     fooled = add_silent_units(
         model,
@@ -637,6 +710,8 @@ def run_silent(
         "seeds": seeds, "units": units, "unit_seed": unit_seed, "preset": _preset_record(p),
         "weights": None if weights is None else str(weights), "build_seconds": build_seconds,
     }  # fmt: skip
+    if sweeps is not None:
+        report["e_visualizations_from"] = sweeps
     if photos is not None:
         grabbed: list[Tensor] = []
         handle = silent.register_forward_pre_hook(lambda _m, inp: grabbed.append(inp[0]))

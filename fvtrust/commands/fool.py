@@ -5,7 +5,9 @@ show what the attacker chose (fooling circuit or silent units), with measurement
 before/after, largest output change, preconditions, per-unit similarity to target and original) and
 ``DIR/fooling.png`` (original visualizations, fooled visualizations, targets). With ``--imagenet-dir DIR``
 (ImageNet models) E, the silent units and every threshold are calibrated on the folder's calibration split and
-original and fooled model are evaluated on every photo (``evaluation`` in report.json).
+original and fooled model are evaluated on every photo (``evaluation`` in report.json). With
+``--e-visualizations-from DIR [DIR ...]`` E learns from the visualizations of ``fvtrust sweep`` folders of the model
+instead of rendering its own (every file's checksum verified first; recorded in report.json).
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipe", choices=("project", "paper"), default="project", help="silent units: preset or the paper's"
     )
+    p.add_argument(
+        "--e-visualizations-from", type=Path, nargs="+", default=None, metavar="DIR",
+        help="fvtrust sweep folder(s) of --model whose visualizations E is trained on instead of rendering its own "
+        "(circuit, or silent units with E); every file's checksum is verified before any work",
+    )  # fmt: skip
     p.add_argument("--device", default="cpu", help="torch device (default %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -202,11 +209,21 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             "--target photos draws template photos from --extra-dir: it needs --extra-dir and --method circuit"
         )
+    if args.e_visualizations_from is not None and args.method == "silent":  # E must be in use
+        from empirical.fooling import preset
+
+        e_default = preset(args.model, args.quick, args.recipe).silent_detector and args.trigger != "off"
+        if args.detector == "off" or (args.detector is None and (asks_gate or not e_default)):
+            raise ValueError(
+                "--e-visualizations-from trains E, which these silent units do not use: add --detector on"
+            )
     check_output_dir(args.out, "--out")  # a folder, or creatable as one (not below a regular file), writable
     _check_device(args.device)
-    from empirical.fooling import check_weights, photo_splits, run_circuit, run_silent
+    from empirical.fooling import check_sweep_folders, check_weights, photo_splits, run_circuit, run_silent
 
     check_weights(args.model, args.weights)  # missing, unreadable or wrong weights: one line, before any work
+    if args.e_visualizations_from is not None:  # a sweep of --model, every file's checksum verified: one line
+        check_sweep_folders(args.e_visualizations_from, args.model)
 
     photos = None
     if args.imagenet_dir is not None:  # every photo checked before any model work
@@ -215,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
     common = dict(
         quick=args.quick, seed=seed, device=args.device, progress=not args.no_progress, photos=photos,
         unit_seed=args.unit_seed, n_units=args.units, weights=args.weights,
+        visualizations_from=args.e_visualizations_from,
     )  # fmt: skip
     if args.method == "circuit":
         files = None
