@@ -11,19 +11,27 @@ Guarantees of the entry API (``save_entry``, ``load_entry``):
 - one inter-process lock per entry (``filelock``, in ``.locks/``) serialises writers and readers of the same
   entry; the manifest has its own lock and is itself written atomically;
 - a damaged entry is rebuilt with a warning naming it when a ``rebuild`` writer is given, otherwise
-  ``ValueError`` names it.
+  ``ValueError`` names it;
+- no temporary file outlives its writer: SIGTERM and SIGHUP during a write (when they would otherwise end the
+  process) raise ``SystemExit`` so the temporary is removed, and a temporary left by a writer that could not clean
+  up (SIGKILL, power loss) is removed the next time the entry is read, written or cleared, under the entry's lock,
+  which a live writer of that entry would hold. Temporaries are named ``.<entry name>.<8 characters>.tmp``
+  (``mkstemp``); entries never start with a dot, so no entry is mistaken for one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,21 +100,65 @@ def _read_manifest() -> dict[str, Any]:
         return {}
 
 
-def _atomic_write(path: Path, writer: Callable[[Path], Any]) -> str:
-    """``writer(tmp)`` fills a fresh temporary file next to ``path``; then it replaces ``path``. Returns sha256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+def _stale_temporaries(path: Path) -> list[Path]:
+    """The temporary files of ``path``'s writers (``.<name>.<8 mkstemp characters>.tmp`` next to it)."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
     try:
-        writer(tmp)
-        if tmp.is_symlink() or not tmp.is_file():
-            raise ValueError(f"cache writer for {path} did not leave a regular file at {tmp}")
-        digest = _sha256(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in names if pattern.fullmatch(n)]
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove what dead writers of ``path`` left. Call only while holding the lock every writer of ``path`` holds
+    (the entry's, or the manifest's): then no temporary of ``path`` can belong to a live writer."""
+    for tmp in _stale_temporaries(path):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def _termination_raises() -> Iterator[None]:
+    """While inside: SIGTERM and SIGHUP raise ``SystemExit(128 + signal)`` instead of ending the process at once,
+    so that ``finally`` blocks (removing a temporary file) run. Only signals whose handler is the default (ending
+    the process) are changed, and only in the main thread (where Python runs signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _atomic_write(path: Path, writer: Callable[[Path], Any]) -> str:
+    """``writer(tmp)`` fills a fresh temporary file next to ``path``; then it replaces ``path``. Returns sha256.
+    The caller holds the lock of ``path``'s writers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
+    with _termination_raises():
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            writer(tmp)
+            if tmp.is_symlink() or not tmp.is_file():
+                raise ValueError(f"cache writer for {path} did not leave a regular file at {tmp}")
+            digest = _sha256(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return digest
 
 
@@ -154,6 +206,7 @@ def load_entry(key: str, reader: Callable[[Path], T], rebuild: Callable[[Path], 
     rebuilt with ``rebuild(tmp_path)`` (a writer, as for ``save_entry``) and a warning naming it; without
     ``rebuild`` it is a ``ValueError`` naming the entry."""
     with _lock(_check_key(key)):
+        _remove_stale_temporaries(cache_path(key))
         why = _problem(key, _read_manifest())
         if why is None:
             try:
@@ -190,6 +243,7 @@ def clear_cache() -> list[str]:
     for key in list(_read_manifest()):
         with _lock(key):
             path = cache_path(key)
+            _remove_stale_temporaries(path)
             if path.is_file() or path.is_symlink():
                 path.unlink()
             _update_manifest(key, None)

@@ -14,6 +14,7 @@ created and written (:func:`check_output_dir`, :func:`check_output_file`), an in
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 __all__ = [
@@ -65,19 +66,31 @@ def _writable_ancestor(path: Path, flag: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
         raise UsageError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether an entry can really be created in ``folder``: a fresh temporary folder is made and removed at once.
+
+    ``os.access`` says yes to root everywhere, also where nothing can be created (``/proc``, some mounts); a refused
+    command must not find that out after its work."""
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".fvtrust-probe-"))
+    except OSError:
+        return False
+    return True
 
 
 def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
     """``path`` if it is a writable folder or can be created as one; else :class:`UsageError` naming ``flag``.
 
-    Nothing is created: a refused command leaves nothing behind."""
+    Nothing is left behind: a refused command creates nothing (the writability probe removes what it makes)."""
     path = Path(path)
     if path.exists() or path.is_symlink():
         if not path.is_dir():
             raise UsageError(f"{flag} {str(path)!r} exists and is not a folder")
-        if not os.access(path, os.W_OK | os.X_OK):
+        if not os.access(path, os.W_OK | os.X_OK) or not _can_create_in(path):
             raise UsageError(f"{flag} {str(path)!r} is not writable for this user")
         return path
     _writable_ancestor(path, flag)
@@ -91,7 +104,8 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
     if path.is_dir():
         raise UsageError(f"{flag} {str(path)!r} is a folder; give a file name")
     if path.exists():
-        if not os.access(path, os.W_OK) or not os.access(path.absolute().parent, os.W_OK | os.X_OK):
+        parent = path.absolute().parent
+        if not os.access(path, os.W_OK) or not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
             raise UsageError(f"{flag} {str(path)!r} is not writable for this user")
         return path
     _writable_ancestor(path, flag)

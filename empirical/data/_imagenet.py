@@ -8,8 +8,11 @@ A folder holds one sub-folder per class; the class of a sub-folder is read from 
 - a class name (``tench/``, ``great_white_shark/``), matched case-insensitively (``_`` read as a space) against the
   ImageNet names; a name that is ambiguous (``crane`` is a bird and a machine) is refused.
 
-Every image file is opened once up front (header only, plus a check that a JPEG/PNG is not cut short) so that a bad
-file is reported, by name, before a model is loaded. Pixels are decoded lazily by :meth:`ImageFolderData.loader`
+Every image file is checked once up front so that a bad file is reported, by name, before a model is loaded: its
+header (size within :data:`MAX_IMAGE_PIXELS`, also after the resize of the preprocessing, so a 100000 x 1 strip is
+no memory bomb either), a JPEG/PNG end marker, and one full decode (JPEGs at 1/8 scale, which still reads all their
+data), which finds corrupt pixel data that a header cannot show. A file that changes after the check and then fails
+to decode is a ``ValueError`` naming it. Pixels are decoded lazily by :meth:`ImageFolderData.loader`
 (a ``DataLoader`` with workers), so memory does not grow with the number of images. Preprocessing is the standard
 one of ImageNet classifiers: shorter side resized to ``resize`` (bilinear, antialiased), centre crop ``size``.
 """
@@ -101,9 +104,19 @@ def _folder_wnid(folder: Path) -> str:
     )
 
 
-def check_image_file(path: Path) -> None:
-    """Raise ValueError naming ``path`` unless it has a readable image header within the size limit and (JPEG,
-    PNG) its end marker: a cheap test that finds empty, corrupt, truncated and decompression-bomb files."""
+def resized_size(width: int, height: int, resize: int) -> tuple[int, int]:
+    """(width, height) after the shorter side is resized to ``resize`` (torchvision's ``Resize(resize)``: the
+    longer side is truncated, not rounded)."""
+    if width <= height:
+        return resize, int(resize * height / width)
+    return int(resize * width / height), resize
+
+
+def check_image_file(path: Path, resize: int | None = None) -> None:
+    """Raise ValueError naming ``path`` unless it is a readable image within the size limit: a header, (JPEG, PNG)
+    an end marker, pixel data that decodes (JPEGs at 1/8 scale), and, with ``resize``, at most
+    :data:`MAX_IMAGE_PIXELS` pixels after the shorter side is resized to ``resize``. Finds empty, corrupt, truncated
+    and decompression-bomb files (also extreme strips such as 100000 x 1 pixels, which the resize would blow up)."""
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -135,22 +148,49 @@ def check_image_file(path: Path) -> None:
         raise ValueError(f"image file {str(path)!r} is truncated (no JPEG end marker)")
     if fmt == "PNG" and b"IEND" not in tail:
         raise ValueError(f"image file {str(path)!r} is truncated (no PNG end chunk)")
+    if resize is not None:
+        nw, nh = resized_size(w, h, resize)
+        if nw * nh > MAX_IMAGE_PIXELS:
+            raise ValueError(
+                f"image file {str(path)!r} ({w}x{h}) would be {nw}x{nh} pixels after resizing its shorter side to "
+                f"{resize}: more than {MAX_IMAGE_PIXELS:,} (too elongated)"
+            )
+    _decode(path, draft=True)
+
+
+def _decode(path: Path, draft: bool = False) -> Any:
+    """The image at ``path`` decoded in RGB (``draft``: a JPEG at 1/8 scale); ValueError naming the file when its
+    data does not decode or it is larger than :data:`MAX_IMAGE_PIXELS`."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if draft and im.format == "JPEG":
+                    im.draft("RGB", (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+                return im.convert("RGB")
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ValueError(
+            f"image file {str(path)!r} is too large (more than {MAX_IMAGE_PIXELS:,} pixels; possible "
+            "decompression bomb)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ValueError(f"image file {str(path)!r} is not a readable image (its data does not decode: {e})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
 
 
 def load_image(path: Path, resize: int = 256, size: int = 224) -> Tensor:
     """(3, size, size) float in [0, 1]: shorter side resized to ``resize`` (bilinear, antialiased), centre crop."""
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with Image.open(path) as im:
-            img = im.convert("RGB")
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
+    img = _decode(path)
     w, h = img.size
-    if w <= h:  # torchvision's Resize(resize): the longer side is truncated, not rounded
-        nw, nh = resize, int(resize * h / w)
-    else:
-        nw, nh = int(resize * w / h), resize
+    nw, nh = resized_size(w, h, resize)  # torchvision's Resize(resize): the longer side is truncated, not rounded
+    if nw * nh > MAX_IMAGE_PIXELS:
+        raise ValueError(
+            f"image file {str(path)!r} ({w}x{h}) would be {nw}x{nh} pixels after resizing its shorter side to "
+            f"{resize}: more than {MAX_IMAGE_PIXELS:,} (too elongated)"
+        )
     img = img.resize((nw, nh), Image.Resampling.BILINEAR)
     left, top = int(round((nw - size) / 2.0)), int(round((nh - size) / 2.0))
     img = img.crop((left, top, left + size, top + size))
@@ -296,6 +336,6 @@ def image_folder(root: str | Path, *, resize: int = 256, size: int = 224) -> Ima
             f"image folder {str(rootp)!r} has no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in its class folders"
         )
     for f in files:
-        check_image_file(f)
+        check_image_file(f, resize)
     order = sorted(range(len(files)), key=lambda i: files[i].relative_to(rootp).as_posix())
     return ImageFolderData(rootp, [files[i] for i in order], [wnids[i] for i in order], resize, size)

@@ -137,7 +137,7 @@ def _check_out(path: Path) -> None:
     if path.exists() or path.is_symlink():
         if not path.is_dir():
             raise ValueError(f"--out {str(path)!r} exists and is not a folder")
-        if not os.access(path, os.W_OK | os.X_OK):
+        if not os.access(path, os.W_OK | os.X_OK) or not _can_create_in(path):
             raise ValueError(f"--out {str(path)!r} is not writable for this user")
         return
     parent = path.absolute().parent
@@ -145,8 +145,18 @@ def _check_out(path: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"--out {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
         raise ValueError(f"--out {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether an entry can really be created in ``folder`` (``os.access`` says yes to root even in ``/proc``): a
+    fresh temporary folder is made and removed at once."""
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".fvtrust-probe-"))
+    except OSError:
+        return False
+    return True
 
 
 def _units(config: VisualizeConfig) -> list[tuple[str, int]]:

@@ -13,6 +13,8 @@ import json
 import math
 from pathlib import Path
 
+from fvtrust.errors import check_output_file
+
 __all__ = ["register", "run"]
 
 MAX_BATCH = 4096
@@ -57,6 +59,7 @@ def _check(args: argparse.Namespace) -> None:
         parent = args.out.resolve().parent
         if args.out.is_dir() or not parent.is_dir():
             raise ValueError(f"--out {str(args.out)!r}: must be a file in an existing directory")
+        check_output_file(args.out, "--out")  # writable (also where os.access cannot tell, e.g. root in /proc)
     from empirical._device import resolve_device
 
     try:

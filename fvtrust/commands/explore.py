@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fvtrust.errors import check_output_dir
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("explore", help="plots and a Markdown report of how much a visualization reveals for a class")
@@ -24,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     get_class(args.cls, **params)  # validate the class and its parameters before any work
     if not 0 < args.eps < 0.5:
         raise ValueError(f"--eps {args.eps} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
+    check_output_dir(args.out, "--out")  # before any work: a folder that exists or can be created, writable
     rep = explore(args.cls, args.out, eps=args.eps, **params)
     print((args.out / "report.md").read_text())
     print(f"wrote {', '.join(str(args.out / f) for f in rep['figures'])} and {args.out / 'report.md'}")

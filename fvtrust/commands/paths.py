@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fvtrust.errors import check_output_dir
+
 __all__ = ["register", "run"]
 
 
@@ -48,8 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from empirical._device import resolve_device
     from empirical.paths import PathsConfig, run_paths
 
+    check_output_dir(args.out, "--out")  # before any work: a folder that exists or can be created, writable
+    resolve_device(args.device)  # one line naming the device and those present
     config = PathsConfig(
         model=args.model, out=args.out, imagenet_dir=args.imagenet_dir, weights=args.weights, classes=args.classes,
         min_photos=args.min_photos, images_per_class=args.images_per_class, seeds=args.seeds, steps=args.steps,

@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from fvtrust.errors import check_output_dir
+
 __all__ = ["register", "run"]
 
 
@@ -42,9 +44,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _check_memory(args: argparse.Namespace) -> None:
+    """The estimated memory of one batch (``--batch`` pairs, or fewer when the sweep has fewer) at ``--size`` (default:
+    the model's input size, read from its architecture without loading user weights) within the device's memory,
+    as ``fvtrust visualize`` (``check_render_limits``); settings and specs are checked first by ``validate``."""
+    from empirical._device import resolve_device
+    from empirical.sweep import SweepConfig, validate
+    from empirical.visualize import check_render_limits
+
+    cfg = SweepConfig(
+        model=args.model, layer=args.layer, units=args.units, seeds=args.seeds, steps=args.steps, out=args.out,
+        batch=args.batch, weights=args.weights, device=args.device, amp=args.amp, size=args.size,
+    )  # fmt: skip
+    units, seeds = validate(cfg)
+    n_units = units.random_count if units.is_random else len(units.indices or ())
+    pairs = min(args.batch, n_units * len(seeds.indices or ()))
+    size = args.size
+    if size is None:
+        from empirical.models import USER_WEIGHTS, load_model
+
+        weights = "random" if args.model in USER_WEIGHTS else None
+        size = int(load_model(args.model, weights=weights, build=False).input_size[-1])
+    try:
+        check_render_limits(args.steps, size, max(pairs, 1), resolve_device(args.device))
+    except ValueError as err:
+        raise ValueError(f"--{err}".replace("fewer units per layer", "a smaller --batch")) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from empirical.sweep import SweepConfig, SweepFailed, run_sweep
 
+    check_output_dir(args.out, "--out")  # before any work: a folder that exists or can be created, writable
+    _check_memory(args)
     cfg = SweepConfig(
         model=args.model, layer=args.layer, units=args.units, seeds=args.seeds, steps=args.steps, out=args.out,
         batch=args.batch, weights=args.weights, device=args.device, amp=args.amp, size=args.size,

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from fvtrust.errors import check_output_dir
+
 DEFAULT_OUT = Path("paper_tables")
 
 
@@ -43,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     )
     from theory._lp import silence_highs_banner
 
-    _check_writable(args.out, "--out")
+    check_output_dir(args.out, "--out")  # before any work: folders that exist or can be created, writable
     if args.export_witnesses is not None:
-        _check_writable(args.export_witnesses, "--export-witnesses")
+        check_output_dir(args.export_witnesses, "--export-witnesses")
     silence_highs_banner()  # before any solver runs (the verifiers' MILPs too): stdout carries only the table
     as_json = args.format == "json"
     human = sys.stderr if as_json else sys.stdout  # with JSON, stdout is exactly one JSON document
@@ -85,15 +87,3 @@ def run(args: argparse.Namespace) -> int:
         print("\n" + format_comparison(compare_with_paper(rows)), file=human)
     return 0
 
-
-def _check_writable(path: Path, name: str) -> None:
-    """Refuse an output folder that cannot be created or written, before any work."""
-    import os
-
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{name} {path} is not a folder")
-    parent = path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{name} {path} cannot be created or written ({parent} is not a writable folder)")
