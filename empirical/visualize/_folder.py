@@ -164,9 +164,10 @@ def _units(config: VisualizeConfig) -> list[tuple[str, int]]:
         raise ValueError("--unit: give at least one LAYER:INDEX, e.g. features.17:42")
     units = []
     for u in config.units:
+        spec: object = u
         if isinstance(u, tuple) and len(u) == 2 and isinstance(u[1], int) and not isinstance(u[1], bool):
-            u = f"{u[0]}:{u[1]}"
-        units.append(parse_unit(u, "--unit"))
+            spec = f"{u[0]}:{u[1]}"
+        units.append(parse_unit(spec, "--unit"))  # type: ignore[arg-type]  # anything else: ValueError
     return units
 
 
@@ -233,6 +234,20 @@ def _to_pil(image: Tensor) -> Any:
     return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
 
 
+def _png_writer(image: Tensor) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        _to_pil(image).save(path)
+
+    return write
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_text(text)
+
+    return write
+
+
 def _grid(images: Tensor, columns: int = 8, gap: int = 2) -> Tensor:
     """Images (N, C, H, W) tiled row by row on a white background."""
     n, c, h, w = images.shape
@@ -293,7 +308,7 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
     model = _load_model(config.model, config.weights, device)
     model.eval()
     input_size = tuple(int(v) for v in getattr(model, "input_size", (3, 224, 224)))
-    size = (config.size, config.size) if config.size else input_size[1:]
+    size = (config.size, config.size) if config.size else (input_size[1], input_size[2])
     kind = "fashion" if input_size[0] == 1 else "imagenet"
     by_layer: dict[str, list[int]] = {}
     for layer, index in units:
@@ -316,7 +331,7 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
         nat_max, nat_arg, nat_count = _natural_max(model, layer, indices, config.neuron, kind, config.natural, size)
         for b, index in enumerate(indices):
             stem = f"{_safe(config.model)}_{_safe(layer)}_{index}"
-            png = _write(out / f"{stem}.png", lambda p, image=res.images[b]: _to_pil(image).save(p))
+            png = _write(out / f"{stem}.png", _png_writer(res.images[b]))
             rendered[(layer, index)] = res.images[b]
             record = {
                 "model": config.model,
@@ -345,7 +360,7 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
                 "batch_units": indices,
             }
             text = json.dumps(record, indent=2) + "\n"
-            record_file = _write(out / f"{stem}.json", lambda p, text=text: p.write_text(text))
+            record_file = _write(out / f"{stem}.json", _text_writer(text))
             report.records.append(record)
             report.files += [png, record_file]
             if log is not None:
@@ -356,7 +371,7 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
     if len(rendered) > 1:
         ordered = [rendered[u] for u in dict.fromkeys(units)]
         grid = _grid(torch.stack(ordered))
-        report.grid = _write(out / "grid.png", lambda p: _to_pil(grid).save(p))
+        report.grid = _write(out / "grid.png", _png_writer(grid))
         report.files.append(report.grid)
         if log is not None:
             log(f"grid: {report.grid}")
