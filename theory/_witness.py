@@ -10,12 +10,13 @@ Numbers are exact fractions of the floats the witness was built from.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from theory._numbers import fraction_str, sym
+from theory._numbers import fraction_str, sym, to_fraction
 from theory._setting import FloatArray
 
 NormName = Literal["1", "2", "inf"]
@@ -113,23 +114,59 @@ class MaxAffineWitness(Witness):
     """f(y) = max_j (G_j . (y - P_j) + F_j): a convex piecewise-affine function (the minimal convex
     interpolant of values F_j and subgradients G_j at points P_j)."""
 
-    def __init__(self, points: ArrayLike, values: ArrayLike, subgradients: ArrayLike) -> None:
+    def __init__(
+        self,
+        points: ArrayLike,
+        values: ArrayLike,
+        subgradients: ArrayLike,
+        exact: tuple[list[Fraction], list[list[Fraction]]] | None = None,
+    ) -> None:
         self.points = np.asarray(points, dtype=float)
         self.values = np.asarray(values, dtype=float)
         self.subgradients = np.asarray(subgradients, dtype=float)
         self.d = self.points.shape[1]
+        #: exact values and subgradients (an affine image of a witness keeps them exact); None: read the floats
+        self.exact = exact
 
     def _eval(self, y: FloatArray) -> FloatArray:
         vals = np.einsum("jk,njk->nj", self.subgradients, y[:, None, :] - self.points[None]) + self.values
         return vals.max(axis=1)
 
+    def _exact_parts(self) -> tuple[list[Fraction], list[list[Fraction]]]:
+        if self.exact is not None:
+            return self.exact
+        return [to_fraction(v) for v in self.values], [[to_fraction(g) for g in row] for row in self.subgradients]
+
     def affine_image(self, shift: float, scale: float, top: float | None = None) -> MaxAffineWitness:
-        """shift + scale * f (scale > 0): values mapped, subgradients scaled."""
-        return MaxAffineWitness(self.points, shift + scale * self.values, scale * self.subgradients)
+        """shift + scale * f (scale > 0): values mapped, subgradients scaled, in exact arithmetic (shift read as the
+        rational it stands for; with ``top``, the image of 1, the scale is exactly top - shift, so f_max is kept
+        exactly at every scale of the data)."""
+        a = to_fraction(shift)
+        k = to_fraction(top) - a if top is not None else to_fraction(scale)
+        values, grads = self._exact_parts()
+        exact = ([a + k * v for v in values], [[k * g for g in row] for row in grads])
+        return MaxAffineWitness(
+            self.points,
+            np.array([float(v) for v in exact[0]]),
+            np.array([[float(g) for g in row] for row in exact[1]]).reshape(self.subgradients.shape),
+            exact,
+        )
+
+    def exact_value_str(self, x: FloatArray) -> str:
+        """f(x) in exact arithmetic (x read as the rationals its coordinates stand for)."""
+        values, grads = self._exact_parts()
+        xs = [to_fraction(float(v)) for v in np.asarray(x, dtype=float).reshape(-1)]
+        pts = [[to_fraction(float(c)) for c in row] for row in self.points]
+        best = max(
+            v + sum((gk * (xk - pk) for gk, xk, pk in zip(g, xs, p, strict=True)), Fraction(0))
+            for v, g, p in zip(values, grads, pts, strict=True)
+        )
+        return fraction_str(best)
 
     def to_spec(self) -> dict[str, Any]:
+        values, grads = self._exact_parts()
         pieces = []
-        for p, v, g in zip(self.points, self.values, self.subgradients, strict=True):
+        for p, v, g in zip(self.points, values, grads, strict=True):
             terms = [f"{sym(gk)}*(x{k} - {sym(pk)})" for k, (gk, pk) in enumerate(zip(g, p, strict=True)) if gk]
             pieces.append(" + ".join([*terms, sym(v)]))
         return {"kind": "sympy", "expr": _fold("Max", sorted(set(pieces))), "vars": _vars(self.d)}

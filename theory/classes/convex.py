@@ -185,6 +185,9 @@ class Convex(FunctionClass):
         return 0.0
 
 
+SNAP_TOL = 1e-6  # how far (units of Delta) snapping an LP vertex to small rationals may move it: solver accuracy
+
+
 def _rationalise(
     pts: FloatArray, F: FloatArray, G: FloatArray, obs: Observations, gradient_ok: Any = None
 ) -> tuple[FloatArray, FloatArray, bool]:
@@ -194,7 +197,14 @@ def _rationalise(
     Gr = [[Fraction(float(g)).limit_denominator(10**4) for g in row] for row in G]
     P = [[Fraction(float(c)) for c in row] for row in pts]
     n, d = pts.shape
-    ok = all(Fr[i] == Fraction(float(obs.values[i])) for i in range(obs.n))
+    # a snap must stay within the solver's accuracy (units of Delta): a snapped vertex that is feasible but moved
+    # (1.50001 -> 3/2) is a member of the class but no longer the optimum, and would narrow the range
+    moved = max(
+        max((abs(float(a) - float(b)) for a, b in zip(Fr, F, strict=True)), default=0.0),
+        max((abs(float(a) - float(b)) for ra, rb in zip(Gr, G, strict=True) for a, b in zip(ra, rb, strict=True)),
+            default=0.0),
+    )  # fmt: skip
+    ok = moved <= SNAP_TOL and all(Fr[i] == Fraction(float(obs.values[i])) for i in range(obs.n))
     ok = ok and all(
         Fr[j] >= Fr[i] + sum(Gr[i][k] * (P[j][k] - P[i][k]) for k in range(d)) for i in range(n) for j in range(n)
     )
