@@ -639,6 +639,12 @@ def run_silent(
     alpha = p.silent_alpha if alpha is None else alpha  # checked by silent_filters, before any calibration
     pooled = p.silent_pooled if pooled is None else pooled
     sweeps = None if visualizations_from is None else check_sweep_folders(visualizations_from, model_name, verify=False)
+    # the same rule as below, before the model is loaded (loading fashion_cnn may train it)
+    will_trigger = trigger_alpha is not None or (p.silent_trigger_alpha is not None and not gate)
+    if detector and not (trigger if trigger is not None else will_trigger):
+        raise ValueError(
+            "the detector (--detector on) opens the trigger; it needs the trigger: add --trigger on, without the gate"
+        )
     model = _load(model_name, device, weights)
     cache_name = _cache_name(model_name, model, weights)
     base = dict(model.net.named_modules()).get(layer)  # type: ignore[union-attr]

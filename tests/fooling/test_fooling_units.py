@@ -454,7 +454,7 @@ def test_cli_out_is_a_file(tmp_path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "report"
     out.write_text("x")
     assert main(["fool", "--model", "fashion_cnn", "--method", "circuit", "--out", str(out)]) == 2
-    assert "not a directory" in capsys.readouterr().err and out.read_text() == "x"
+    assert "is not a folder" in capsys.readouterr().err and out.read_text() == "x"
 
 
 @pytest.mark.parametrize("argv", [["--method", "circuit"], ["--model", "fashion_cnn"]])
