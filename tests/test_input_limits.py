@@ -345,3 +345,16 @@ def test_an_unreadable_weights_file_is_exit_2_naming_it(
     assert status == 2, err
     assert str(weights) in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra,match",
+    [(["--device", "nosuch"], "--device"), (["--seed", *map(str, range(101))], "at most 100 seeds")],
+)
+def test_fool_device_and_seed_count_are_checked_first(
+    extra: list[str], match: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["fool", "--model", "fashion_cnn", "--method", "circuit", "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1 and not out.exists()

@@ -113,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 N_FASHION_TEST = 10000
 MAX_UNITS = 64
 MAX_SEED = 2**31 - 1
+MAX_SEEDS = 100  # visualization seeds per run: each renders every unit again
 
 
 def _check_target(target: str) -> None:
@@ -132,17 +133,6 @@ def _check_target(target: str) -> None:
                 f"--target {target!r}: unknown target image {name!r}; use a bundled photo "
                 f"({', '.join(PHOTOS)}) or testN with N < {N_FASHION_TEST} (a Fashion-MNIST test image)"
             )
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device!r}: CUDA is not available on this machine")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be a finite number, got {v}")
     if args.k > 1e6 or args.c > 1e6:
         raise ValueError("--c and --k must be at most 1e6")
+    if len(args.seed) > MAX_SEEDS:
+        raise ValueError(f"--seed: at most {MAX_SEEDS} seeds per run, got {len(args.seed)}")
     if any(not 0 <= s <= MAX_SEED for s in args.seed) or len(set(args.seed)) != len(args.seed):
         raise ValueError(f"--seed: distinct integers in 0..{MAX_SEED}, got {args.seed}")
     if args.unit_seed is not None and not 0 <= args.unit_seed <= MAX_SEED:
@@ -218,7 +210,12 @@ def run(args: argparse.Namespace) -> int:
                 "--e-visualizations-from trains E, which these silent units do not use: add --detector on"
             )
     check_output_dir(args.out, "--out")  # a folder, or creatable as one (not below a regular file), writable
-    _check_device(args.device)
+    from empirical._device import resolve_device
+
+    try:
+        args.device = str(resolve_device(args.device))
+    except ValueError as err:
+        raise ValueError(f"--device: {err}") from None
     from empirical.fooling import check_sweep_folders, check_weights, photo_splits, run_circuit, run_silent
 
     check_weights(args.model, args.weights)  # missing, unreadable or wrong weights: one line, before any work

@@ -91,7 +91,9 @@ def test_settings_are_checked_before_the_model_is_loaded(tmp_path: Path, monkeyp
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("unit", "words"), [("nosuch:0", "has no layer .nosuch."), ("features.4:100000", "out of range")])
+@pytest.mark.parametrize(
+    ("unit", "words"), [("nosuch:0", "has no layer .nosuch."), ("features.4:100000", "out of range")]
+)
 def test_bad_layer_or_unit_creates_no_folder(unit: str, words: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     config = VisualizeConfig("mobilenet_v2", ("logits:0", unit), out, steps=1, size=32, progress=False)

@@ -436,7 +436,7 @@ def test_silent_units_reject_grouped_conv() -> None:
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:"], "unknown target image ''"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:coffee,nosuch"], "'nosuch'"),
         (["--model", "fashion_cnn", "--method", "circuit", "--target", "image:test10000"], "N < 10000"),
-        (["--model", "fashion_cnn", "--method", "circuit", "--device", "gpu0"], "not a torch device"),
+        (["--model", "fashion_cnn", "--method", "circuit", "--device", "gpu0"], "is not one of cpu, cuda"),
         (["--model", "fashion_cnn", "--method", "circuit", "--c", "0"], "--c must be positive"),
         (["--model", "fashion_cnn", "--method", "circuit", "--k", "-1"], "--k must be positive"),
     ],
