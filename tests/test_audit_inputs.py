@@ -62,6 +62,8 @@ WRITERS = {
     "visualize": ["visualize", "--model", "mobilenet_v2", "--unit", "logits:0", "--out", "{out}"],
     "paths": ["paths", "--model", "fashion_cnn", "--out", "{out}"],
     "train": ["train", "fashion_cnn", "--out", "{out}/w.pt"],
+    "bridge": ["bridge", "--model", "fashion_cnn", "--unit", "features.3:5", "--out", "{out}"],
+    "fool": ["fool", "--model", "fashion_cnn", "--method", "circuit", "--out", "{out}"],
 }
 
 

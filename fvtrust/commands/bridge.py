@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    from fvtrust.errors import check_output_dir
+
+    check_output_dir(args.out, "--out")  # creatable and writable (probed: os.access says yes to root in /proc)
     from empirical.bridge import bridge_unit  # torch: loaded only when this command runs
 
     result = bridge_unit(
