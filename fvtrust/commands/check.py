@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             verify_report(report)
         except CertificateError as err:  # nothing of the report is printed
-            print(f"fvtrust check: CERTIFICATE FAILED: {err}", file=sys.stderr)
+            undecided = "returned unknown" in str(err)  # a solver gave up (timeout): not shown wrong, not shown right
+            head = "CERTIFICATE NOT VERIFIED (a solver gave up)" if undecided else "CERTIFICATE FAILED"
+            hint = "; --no-verify prints the engine's answer without this check" if undecided else ""
+            print(f"fvtrust check: {head}: {err}{hint}", file=sys.stderr)
             return 1
     print(json.dumps(report.to_dict(), indent=1) if args.json else report)
     return 0

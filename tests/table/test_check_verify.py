@@ -45,3 +45,18 @@ def test_no_verify_skips_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     monkeypatch.setattr(table, "verify_report", boom)
     assert cli.main(["check", "affine", "--d", "1", "--no-verify"]) == 0
     assert "exact" in capsys.readouterr().out
+
+
+def test_a_solver_that_gives_up_is_not_a_verified_answer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """z3 'unknown' (a timeout) is neither a pass nor a refutation: exit 1, said as such, with the way around it."""
+    import fvtrust.table as table
+
+    def gives_up(report):  # type: ignore[no-untyped-def]
+        raise table.CertificateError("lipschitz / exact: witness 0: global min by z3: z3 returned unknown (timeout)")
+
+    monkeypatch.setattr(table, "verify_report", gives_up)
+    assert cli.main(["check", "lipschitz", "--L", "1", "--d", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "NOT VERIFIED" in err and "--no-verify" in err
