@@ -108,6 +108,8 @@ class Page:
 FOOLING_RUNS = (
     ("fooling_imagenet_circuit.json", "fooling circuit, permutation targets"),
     ("fooling_imagenet_circuit_photos.json", "fooling circuit, photo targets"),
+    ("fooling_imagenet_circuit_quantile.json", "fooling circuit, permutation targets, E's quantile threshold"),
+    ("fooling_imagenet_circuit_photos_quantile.json", "fooling circuit, photo targets, E's quantile threshold"),
     ("fooling_imagenet_silent.json", "silent units, this project's recipe"),
     ("fooling_imagenet_silent_paper.json", "silent units, the paper's recipe"),
 )
@@ -134,32 +136,86 @@ def _e_condition(r: Result) -> dict[str, Any]:
     return next((c for c in conds if c.get("text") == "visualizations: E = 1"), {})
 
 
+def _e_report(r: Result) -> dict[str, Any]:
+    """E's report of a run: the circuit's, or the silent units' image trigger's (empty without E)."""
+    return r.get("detector") or (r.get("image_trigger") or {}).get("detector") or {}
+
+
+def _e_rule(r: Result) -> str:
+    """E's threshold rule of a run (files written before the quantile rule existed used the max-margin rule)."""
+    return str(_e_report(r).get("threshold_rule") or "max_margin")
+
+
+def _e_rule_text(r: Result) -> str:
+    """How E's threshold was set in a run, from its report."""
+    p = r.get("preset") or {}
+    if _e_rule(r) == "quantile":
+        return (
+            f"quantile rule: the (1 - q) quantile of E's logits on its natural calibration images, "
+            f"q = {pct(p.get('detector_fpr'))}, fixed from the top-1 budget before any run with it"
+        )
+    return (
+        "max-margin rule: above E's largest logit on its natural calibration images plus a margin "
+        f"({fx(p.get('detector_margin'), 2)} times the logits' spread)"
+    )
+
+
+def _e_rule_short(r: Result) -> str:
+    """E's threshold rule in a few words (``not used`` for silent units without E)."""
+    if not _e_report(r):
+        return "not used"
+    p = r.get("preset") or {}
+    if _e_rule(r) == "quantile":
+        return f"quantile, q = {pct(p.get('detector_fpr'))}"
+    return f"max-margin, margin {fx(p.get('detector_margin'), 2)}"
+
+
 def _circuit_note(page: Page, name: str, r: Result) -> None:
     """Why the circuit did or did not switch: E on the visualizations, from the report's preconditions."""
     det = r.get("detector") or {}
     e1 = _e_condition(r)
     per = r.get("per_unit") or []
     missed = e1.get("violations", 0)
-    head = (
-        f"**Fooling circuit ({rel(name)}): E missed the visualizations, its threshold was too conservative.**"
-        if missed
-        else f"**Fooling circuit ({rel(name)}): E called every final visualization a visualization.**"
-    )
+    fooled = r.get("units_closer_to_target") or 0
+    if not missed:
+        verdict = "E called every final visualization a visualization."
+    elif missed == e1.get("of") and not fooled:
+        verdict = "E missed the visualizations" + (
+            ", its threshold was too conservative." if _e_rule(r) == "max_margin" else "."
+        )
+    elif missed == e1.get("of"):
+        verdict = "E called the final visualizations natural, but the circuit switched during the render."
+    else:
+        verdict = f"E missed {missed} of {e1.get('of')} final visualizations."
+    steps = det.get("by_step") or {}
+    by_step = ", ".join(f"step {k}: {pct(v)}" for k, v in sorted(steps.items(), key=lambda kv: int(kv[0])))
     text = (
-        f"{head} The circuit switches to the target only where the natural-vs-visualization classifier E says "
-        "\"visualization\"; E's threshold is set above its largest logit on its natural calibration images plus a "
-        f"margin. At that threshold ({fx(det.get('threshold'), 2)}) E called {pct(det.get('natural_accuracy'))} of "
+        f"**Fooling circuit ({rel(name)}): {verdict}** The circuit switches to the target only where the "
+        "natural-vs-visualization classifier E says \"visualization\"; E's threshold: "
+        f"{_e_rule_text(r)}. At that threshold ({fx(det.get('threshold'), 2)}) E called "
+        f"{pct(det.get('natural_accuracy'))} of "
         f"the {num(det.get('n_natural_test'))} held-out photos natural and {pct(det.get('visualization_accuracy'))} "
         f"of the {num(det.get('n_visualization_test'))} held-out visualizations visualizations (at threshold zero: "
-        f"{pct(det.get('natural_accuracy_at_zero'))} and {pct(det.get('visualization_accuracy_at_zero'))}). "
+        f"{pct(det.get('natural_accuracy_at_zero'))} and {pct(det.get('visualization_accuracy_at_zero'))}); "
+        f"held-out visualizations recognised by render step: {by_step or 'not recorded'}. "
         f"The precondition \"visualizations: E = 1\" was violated on {missed} of {e1.get('of')} final "
-        f"visualizations; {r.get('units_closer_to_target')} of {len(per)} units were fooled."
+        f"visualizations; {fooled} of {len(per)} units were fooled."
     )
-    if missed:
+    if missed and not fooled:
         text += (
             " Where E says \"natural\" the fooled network is the original one plus c, so it renders the original "
             "visualization."
         )
+    elif missed:
+        text += (
+            " The precondition is checked on the final images only (the original and fooled visualizations of the "
+            "first seed); where E says \"natural\" the fooled network follows the original unit, so E must have "
+            "fired during the render for the fooled visualizations to move to their targets"
+        )
+        last = steps.get(max(steps, key=int)) if steps else None
+        late = last is not None and last < max(steps.values())
+        later = ", and E recognises held-out visualizations less often at the last render step than earlier"
+        text += (later if late else "") + "."
     if r.get("units_closer_to_target_ideal") is not None:
         text += (
             " The measure could have shown success: the ideal fooled visualization (the target unit's own) is "
@@ -195,6 +251,59 @@ def _silent_note(page: Page, silent: Result, paper: Result) -> None:
     page.add(text, "")
 
 
+#: The issue's criterion: the fooled network keeps top-1 accuracy on all photos within this many percentage points.
+TOP1_BUDGET_PP = 0.5
+
+
+def _e_rules_compared(page: Page, circuits: list[tuple[str, str, Result]]) -> None:
+    """The circuit runs side by side by E's threshold rule: threshold, E on held-out photos and visualizations, on
+    how many photos E fired, top-1 on all photos against the budget, units fooled (failures included)."""
+    if not any(_e_rule(r) == "quantile" for _, _, r in circuits):
+        return
+    quantile = next(r for _, _, r in circuits if _e_rule(r) == "quantile")
+    page.add(
+        "### E's threshold: the max-margin rule against the natural quantile",
+        "",
+        "The same circuit runs (same E weights, photos, units, seeds and targets) with E's threshold set by the "
+        "max-margin rule and by the quantile rule. *Held-out photos natural* and *held-out visualizations "
+        "recognised*: E at its threshold on the held-out photos and extra photos, and on held-out render groups of "
+        "visualizations (at threshold zero in brackets). *E fires on photos*: photos of all 1,500 / of the "
+        "held-out split / of the extra folder on which the fooled network switched to the targets. *Top-1 within "
+        f"budget*: top-1 accuracy on all photos moved by at most {TOP1_BUDGET_PP} percentage points (the issue's "
+        "criterion). *Fooled*: units x seeds whose fooled visualization is closer to the target than to the "
+        "original. *Final visualizations E missed*: the precondition \"visualizations: E = 1\" violated (the "
+        "original and fooled visualizations of the first seed).",
+        "",
+        "| run | file | E's threshold | threshold | held-out photos natural | held-out visualizations recognised | "
+        "E fires on photos (all / held out / extra) | top-1 all before -> after | top-1 within budget | "
+        "final visualizations E missed | fooled |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    )
+    for n, label, r in circuits:
+        det = r.get("detector") or {}
+        ev, held, extra = (r.get(k) or {} for k in ("evaluation", "evaluation_held_out", "evaluation_extra"))
+        fires = " / ".join(str(e.get("e_fires", "n/a")) for e in (ev, held, extra))
+        before, after = ev.get("top1_before"), ev.get("top1_after")
+        within = "n/a" if before is None else ("yes" if abs(after - before) <= TOP1_BUDGET_PP / 100 + 1e-12 else "no")
+        e1 = _e_condition(r)
+        page.add(
+            f"| {label} | {rel(n)} | {_e_rule_short(r)} | {fx(det.get('threshold'), 2)} | "
+            f"{pct(det.get('natural_accuracy'))} ({pct(det.get('natural_accuracy_at_zero'))}) | "
+            f"{pct(det.get('visualization_accuracy'))} ({pct(det.get('visualization_accuracy_at_zero'))}) | "
+            f"{fires} | {pct(before)} -> {pct(after)} | {within} | "
+            f"{e1.get('violations')} of {e1.get('of')} | "
+            f"**{r.get('units_closer_to_target')} of {len(r.get('per_unit') or [])}** |"
+        )
+    p = quantile.get("preset") or {}
+    page.add(
+        "",
+        f"The quantile rule's share q = {pct(p.get('detector_fpr'))} was fixed {p.get('detector_fpr_fixed')} "
+        "(`preset.detector_fpr_fixed`). The threshold is set on E's natural training images (the calibration "
+        "photos and crops of them); the share of held-out photos on which E fires can exceed q.",
+        "",
+    )
+
+
 def section_fooling(page: Page) -> None:
     runs = [(n, label, page.get(n)) for n, label in FOOLING_RUNS]
     runs_found = [(n, label, r) for n, label, r in runs if r is not None]
@@ -206,7 +315,9 @@ def section_fooling(page: Page) -> None:
         "`fvtrust fool --model mobilenet_v2 --quick --imagenet-dir DIR --extra-dir DIR2 --seed 7 8 9 --units 4 "
         "--unit-seed 2026` with `--method circuit` (`--target permute` or `--target photos`) and `--method silent` "
         "(`--recipe project` or `--recipe paper`); the method is in [fooling.md](fooling.md). Written by "
-        "`benchmarks/bench_fooling.py`.",
+        "`benchmarks/bench_fooling.py`; the circuit runs with E's quantile threshold by "
+        "`benchmarks/bench_fooling.py --imagenet circuit|circuit_photos --detector-rule quantile` (the same "
+        "settings with `run_circuit(..., detector_rule=\"quantile\")`).",
         "",
     )
     n0, _, r0 = runs_found[0]
@@ -225,20 +336,23 @@ def section_fooling(page: Page) -> None:
         "on the data and visualization seeds named in the table below (`preset.tuned_on`, "
         "`preset.tuning_seeds`); none of these photos was used.",
         "- **Calibrated on**: at run time E's threshold, the silent units' biases and the image trigger's "
-        "threshold are set from the calibration split alone (silent units: its photos and their mirror images).",
+        "threshold are set from the calibration split alone (silent units: its photos and their mirror images). "
+        "E's threshold rule is in the column *E's threshold*: the max-margin rule (the preset's) or the natural "
+        "quantile, whose share q was fixed from the top-1 budget before any run with it (`preset.detector_fpr_fixed`, "
+        "quoted below the comparison of the two rules).",
         "- **Reported on**: the visualization seeds below (not among the tuning seeds), units drawn at random with "
         "the unit seed; behaviour on every photo of the folder (calibration and held-out together, row *all*), on "
         "the held-out split alone and on the extra folder.",
         "",
-        "| run | file | recipe | tuned on | tuning seeds | preset frozen on | reported seeds | units |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | file | recipe | tuned on | tuning seeds | preset frozen on | E's threshold | reported seeds | units |",
+        "|---|---|---|---|---|---|---|---|---|",
     )
     for n, label, r in runs_found:
         p = r.get("preset") or {}
         page.add(
             f"| {label} | {rel(n)} | {p.get('recipe', 'project')} | {p.get('tuned_on')} | "
-            f"{seeds_text(p.get('tuning_seeds'))} | {p.get('frozen_on')} | {seeds_text(r.get('seeds'))} | "
-            f"{seeds_text(r.get('units'))} |"
+            f"{seeds_text(p.get('tuning_seeds'))} | {p.get('frozen_on')} | {_e_rule_short(r)} | "
+            f"{seeds_text(r.get('seeds'))} | {seeds_text(r.get('units'))} |"
         )
     page.add("")
     for n, _, r in runs_found:
@@ -273,10 +387,12 @@ def section_fooling(page: Page) -> None:
     page.add(
         "",
         "Circuit: no photo has bit-identical logits because the circuit shifts every logit by c and float rounding "
-        "of the shift leaves the small change shown; the top-1 and top-5 sets are unchanged. Silent units: no "
-        "silent unit fires on any photo, so every output is exactly the original one.",
+        "of the shift leaves the small change shown; where E calls a photo natural the top-1 and top-5 sets are "
+        "unchanged, where it fires the photo gets the targets' outputs (how often: the comparison of E's threshold "
+        "rules below). Silent units: no silent unit fires on any photo, so every output is exactly the original one.",
         "",
     )
+    _e_rules_compared(page, [(n, label, r) for n, label, r in runs_found if r.get("method") == "circuit"])
 
     page.add(
         "### Visualizations: is the fooled unit's visualization closer to its target?",
