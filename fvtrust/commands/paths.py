@@ -54,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from empirical.paths import PathsConfig, run_paths
 
     check_output_dir(args.out, "--out")  # before any work: a folder that exists or can be created, writable
-    resolve_device(args.device)  # one line naming the device and those present
+    try:
+        resolve_device(args.device)  # one line naming the device and those present
+    except ValueError as err:
+        raise ValueError(f"--device: {err}") from None
     config = PathsConfig(
         model=args.model, out=args.out, imagenet_dir=args.imagenet_dir, weights=args.weights, classes=args.classes,
         min_photos=args.min_photos, images_per_class=args.images_per_class, seeds=args.seeds, steps=args.steps,
