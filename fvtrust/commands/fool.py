@@ -81,6 +81,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--alpha", type=float, default=None,
         help="silent units: orthogonal share alpha of the silent filters (default per model, see docs/fooling.md)",
     )  # fmt: skip
+    p.add_argument(
+        "--detector-rule", choices=("max_margin", "quantile"), default=None,
+        help="circuit with --imagenet-dir: how E's threshold is set on the calibration photos (default: the "
+        "preset's, max_margin; quantile: at most --detector-fpr of them above it); see docs/fooling.md",
+    )  # fmt: skip
+    p.add_argument(
+        "--detector-fpr", type=float, default=None,
+        help="with --detector-rule quantile: the share of calibration photos allowed above E's threshold, in "
+        "(0, 0.5) (default: the preset's, 0.0025)",
+    )  # fmt: skip
     p.add_argument("--c", type=float, default=100.0, help="circuit constant c (default %(default)s)")
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
     p.add_argument("--seed", type=int, nargs="+", default=[0], help="visualization seed(s) (default %(default)s)")
@@ -186,6 +196,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--unit-seed must be in 0..{MAX_SEED}, got {args.unit_seed}")
     if args.units is not None and not 2 <= args.units <= MAX_UNITS:
         raise ValueError(f"--units must be in 2..{MAX_UNITS}, got {args.units}")
+    if (args.detector_rule is not None or args.detector_fpr is not None) and args.method != "circuit":
+        raise ValueError("--detector-rule and --detector-fpr apply to --method circuit only")
+    if args.detector_fpr is not None:
+        if args.detector_rule != "quantile":
+            raise ValueError("--detector-fpr needs --detector-rule quantile")
+        if not 0 < args.detector_fpr < 0.5:
+            raise ValueError(f"--detector-fpr must be in (0, 0.5), got {args.detector_fpr}")
     if args.recipe == "paper" and args.method != "silent":
         raise ValueError("--recipe paper applies to --method silent only")
     if args.imagenet_dir is not None:
@@ -240,7 +257,10 @@ def run(args: argparse.Namespace) -> int:
             n = args.units or 4
             files = sorted(random.Random(args.unit_seed or 0).sample(photos.extra.files, min(n, len(photos.extra))))
         target = "permute" if args.target == "photos" else args.target
-        report = run_circuit(args.model, args.out, target=target, c=args.c, k=args.k, target_files=files, **common)
+        report = run_circuit(
+            args.model, args.out, target=target, c=args.c, k=args.k, target_files=files,
+            detector_rule=args.detector_rule, detector_fpr=args.detector_fpr, **common,
+        )  # fmt: skip
     else:
         pooled = False if args.per_position else None  # None: the model's preset
         gate = None if args.gate is None else args.gate == "on"  # None: the model's preset

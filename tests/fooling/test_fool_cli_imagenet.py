@@ -238,6 +238,34 @@ def test_circuit_on_photo_folders_with_photo_targets_gets_every_option(
     assert captured["c"] == 50.0 and captured["k"] == 300.0 and captured["quick"] is True
     assert captured["device"] == "cpu" and captured["progress"] is False
     assert captured["weights"] is None and captured["visualizations_from"] is None
+    assert captured["detector_rule"] is None and captured["detector_fpr"] is None  # the preset's
+
+
+def test_detector_rule_reaches_the_circuit(
+    folders: dict[str, Path], tmp_path: Path, captured: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*MNV2, "--method", "circuit", "--imagenet-dir", str(folders["images"]), "--detector-rule", "quantile",
+            "--detector-fpr", "0.01"]  # fmt: skip
+    status, err = _fool(argv, tmp_path / "out", capsys)
+    assert status == 0, err
+    assert captured["detector_rule"] == "quantile" and captured["detector_fpr"] == 0.01
+
+
+@pytest.mark.parametrize(
+    "extra,words",
+    [
+        (["--method", "silent", "--detector-rule", "quantile"], "--method circuit only"),
+        (["--method", "circuit", "--detector-fpr", "0.01"], "needs --detector-rule quantile"),
+        (["--method", "circuit", "--detector-rule", "quantile", "--detector-fpr", "0.5"], "in (0, 0.5)"),
+        (["--method", "circuit", "--detector-rule", "quantile", "--detector-fpr", "nan"], "in (0, 0.5)"),
+    ],
+)
+def test_bad_detector_rule_options_exit_2_before_work(
+    extra: list[str], words: str, tmp_path: Path, tripwire: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    status, err = _fool([*MNV2, *extra], out, capsys)
+    assert status == 2 and words in err and not out.exists(), err
 
 
 @pytest.mark.parametrize("recipe", [None, "project", "paper"])
