@@ -37,7 +37,9 @@ from typing import Any, TypeVar
 
 from filelock import FileLock
 
-__all__ = ["cache_dir", "cache_path", "clear_cache", "list_cache", "load_entry", "save_entry", "verify_cache"]
+__all__ = [
+    "cache_dir", "cache_path", "clear_cache", "list_cache", "load_entry", "save_entry", "verify_cache", "write_atomic",
+]  # fmt: skip
 
 T = TypeVar("T")
 MANIFEST = "manifest.json"
@@ -160,6 +162,24 @@ def _atomic_write(path: Path, writer: Callable[[Path], Any]) -> str:
             tmp.unlink(missing_ok=True)
             raise
     return digest
+
+
+def write_atomic(path: Path, writer: Callable[[Path], Any]) -> Path:
+    """``writer(tmp)`` fills a fresh ``mkstemp`` file next to ``path`` (never an existing file or symlink, unique
+    per writer), which then replaces ``path`` (``os.replace``, atomic). The temporary name keeps ``path``'s suffix,
+    so writers that pick a format by suffix (PNG) work; an error, SIGTERM or SIGHUP during the write removes it.
+    For files outside the cache (results, figures, user-given weights): no checksum, no lock."""
+    with _termination_raises():
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            writer(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return path
 
 
 def _update_manifest(key: str, record: dict[str, Any] | None) -> None:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from empirical._cache import _atomic_write, cache_path, load_entry, save_entry
+from empirical._cache import cache_path, load_entry, save_entry, write_atomic
 from empirical.models._zoo import ZooModel, load_state, register
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def train_fashion_cnn(
         path = save_entry(WEIGHTS_KEY, lambda p: torch.save(state, p))
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(target, lambda p: torch.save(state, p))
+        write_atomic(target, lambda p: torch.save(state, p))
         path = target
     return {"test_accuracy": acc, "train_seconds": seconds, "epochs": epochs, "weights": str(path)}
 

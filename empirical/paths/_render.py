@@ -12,9 +12,7 @@ then all ranks wait at a barrier and read every chunk from the (shared) cache fo
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from empirical import _distributed as dist
+from empirical._cache import write_atomic
 
 __all__ = ["chunk_file", "render_visualizations", "write_atomic"]
 
@@ -43,22 +42,6 @@ def _load_chunk(path: Path, meta: dict[str, Any]) -> Tensor | None:
         return None
     images = data.get("images")
     return images if isinstance(images, Tensor) else None
-
-
-def write_atomic(path: Path, writer: Callable[[Path], Any]) -> Path:
-    """``writer(tmp)`` fills a fresh temporary file next to ``path``, which then replaces ``path`` (``os.replace``,
-    atomic). The temporary name comes from ``mkstemp`` (never an existing file or symlink, unique per writer, as in
-    ``empirical._cache``) and keeps ``path``'s suffix, so writers that pick a format by suffix (PNG) work."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _save_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from empirical._cache import write_atomic
 from empirical.visualize._defaults import MAX_STEPS, PAPER_DEFAULTS, check_render_limits
 from empirical.visualize._layers import ActivationCapture, resolve_layer
 from empirical.visualize._objectives import channel
@@ -213,18 +214,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def _write(path: Path, writer: Callable[[Path], object]) -> Path:
-    """``writer(tmp)`` fills a fresh ``mkstemp`` file next to ``path`` (same suffix), which then replaces it."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+_write = write_atomic  # a fresh mkstemp file next to the target (same suffix), then os.replace
 
 
 def _to_pil(image: Tensor) -> Any:
