@@ -35,6 +35,16 @@ class PhotoSplits:
     extra: ImageFolderData | None = None
     rule: str = ""
 
+    def draw_extra(self, n: int, seed: int) -> list[Path]:
+        """``n`` photos of the extra folder drawn with ``seed`` (``random.Random(seed).sample``), sorted: the
+        template targets of ``--target photos`` (all of them when the folder holds fewer)."""
+        import random
+
+        if self.extra is None:
+            raise ValueError("--target photos draws its templates from --extra-dir: give an extra folder")
+        files = list(self.extra.files)
+        return sorted(random.Random(seed).sample(files, min(n, len(files))))
+
     def describe(self) -> dict[str, object]:
         out: dict[str, object] = {
             "source": str(self.source.root),

@@ -507,9 +507,11 @@ def run_circuit(
     ``photos``: natural photos (:func:`~empirical.fooling.photo_splits`): E is trained on the calibration split
     and thresholded above it, and behaviour is measured on every photo (``evaluation``). ``units``/``unit_seed``/
     ``n_units``: which units are measured (see :func:`_draw_units`); ``target_files``: template target photos for
-    the first units (instead of ``target``); ``seed``: one or more visualization seeds; ``scores``: also render the
-    reseeded and ideal FVs of the fooling score; ``weights``: a weights file for models whose weights do not ship
-    (``inceptionv1``), passed to ``load_model`` (E is then cached under a hash of the parameters);
+    the first units (instead of ``target``); ``target="photos"``: ``n_units`` (default 4) of them drawn from
+    ``photos.extra`` with ``unit_seed`` (:meth:`PhotoSplits.draw_extra`); ``seed``: one or more visualization
+    seeds; ``scores``: also render the reseeded and ideal FVs of the fooling score; ``weights``: a weights file
+    for models whose weights do not ship (``inceptionv1``), passed to ``load_model`` (E is then cached under a hash
+    of the parameters);
     ``visualizations_from``: ``fvtrust sweep`` folders of this model whose images are E's visualizations
     (:func:`train_detector`; recorded as ``e_visualizations_from``, see :func:`check_sweep_folders`);
     ``detector_rule``/``detector_fpr``: E's threshold rule with ``photos`` (``"max_margin"`` or ``"quantile"``) and
@@ -520,6 +522,10 @@ def run_circuit(
     t0 = time.perf_counter()
     seeds = _seeds(seed)
     p = _with_detector_rule(preset(model_name, quick), detector_rule, detector_fpr)
+    if target == "photos":  # template photos drawn from the extra folder with the unit seed
+        if photos is None or target_files:
+            raise ValueError("target='photos' draws its templates from photos.extra; give photos, not target_files")
+        target_files = photos.draw_extra(n_units or 4, unit_seed or 0)
     sweeps = None if visualizations_from is None else check_sweep_folders(visualizations_from, model_name, verify=False)
     model = _load(model_name, device, weights)
     e_name, vis_from = _e_source(sweeps, model, model_name, _cache_name(model_name, model, weights))

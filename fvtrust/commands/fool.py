@@ -249,16 +249,8 @@ def run(args: argparse.Namespace) -> int:
         visualizations_from=args.e_visualizations_from,
     )  # fmt: skip
     if args.method == "circuit":
-        files = None
-        if args.target == "photos":
-            import random
-
-            assert photos is not None and photos.extra is not None
-            n = args.units or 4
-            files = sorted(random.Random(args.unit_seed or 0).sample(photos.extra.files, min(n, len(photos.extra))))
-        target = "permute" if args.target == "photos" else args.target
         report = run_circuit(
-            args.model, args.out, target=target, c=args.c, k=args.k, target_files=files,
+            args.model, args.out, target=args.target, c=args.c, k=args.k,
             detector_rule=args.detector_rule, detector_fpr=args.detector_fpr, **common,
         )  # fmt: skip
     else:

@@ -231,9 +231,10 @@ def test_circuit_on_photo_folders_with_photo_targets_gets_every_option(
     assert photos.source.root == folders["images"].resolve() and len(photos.source) == 8
     assert len(photos.calibration) == len(photos.held_out) == 4  # every second photo of each class
     assert photos.extra is not None and photos.extra.root == folders["extra"].resolve() and len(photos.extra) == 5
-    # --target photos: 3 template photos drawn from --extra-dir with --unit-seed, the rest of the circuit permuted
+    # --target photos: 3 template photos drawn from --extra-dir with --unit-seed (by the library), the rest permuted
+    assert captured["target"] == "photos" and "target_files" not in captured
     expected = sorted(random.Random(5).sample(photos.extra.files, 3))
-    assert captured["target"] == "permute" and captured["target_files"] == expected
+    assert photos.draw_extra(captured["n_units"], captured["unit_seed"]) == expected
     assert captured["n_units"] == 3 and captured["unit_seed"] == 5 and captured["seed"] == [7, 8, 9]
     assert captured["c"] == 50.0 and captured["k"] == 300.0 and captured["quick"] is True
     assert captured["device"] == "cpu" and captured["progress"] is False
@@ -293,7 +294,7 @@ def test_without_photo_folders_the_run_gets_none(
 ) -> None:
     status, err = _fool([*MNV2, "--method", "circuit"], tmp_path / "out", capsys)
     assert status == 0, err
-    assert captured["photos"] is None and captured["target_files"] is None and captured["target"] == "permute"
+    assert captured["photos"] is None and captured["target"] == "permute" and "target_files" not in captured
     assert captured["n_units"] is None and captured["unit_seed"] is None and captured["seed"] == 0
 
 
