@@ -138,7 +138,6 @@ def imagenet_experiment(
     Writes ``benchmarks/results/fooling_imagenet_<exp>.json`` (the run's report.json, figure in ``out_dir``).
     ``detector_rule``: E's threshold rule for the circuit runs instead of the preset's (``"quantile"`` writes
     ``fooling_imagenet_<exp>_quantile.json``; see ``Preset.detector_rule``)."""
-    import random
 
     from empirical.fooling import photo_splits, run_circuit, run_silent
 
@@ -153,9 +152,7 @@ def imagenet_experiment(
     if exp == "circuit":
         report = run_circuit("mobilenet_v2", run_dir, **common)
     elif exp == "circuit_photos":
-        other = photos.extra.files  # type: ignore[union-attr]
-        files = sorted(random.Random(unit_seed).sample(other, n_units))
-        report = run_circuit("mobilenet_v2", run_dir, target_files=files, **common)
+        report = run_circuit("mobilenet_v2", run_dir, target="photos", **common)  # the same draw as the command's
     elif exp == "silent":
         report = run_silent("mobilenet_v2", run_dir, scores=False, **common)
     elif exp == "silent_paper":
