@@ -97,6 +97,27 @@ def region(cls: FunctionClass, fv: FeatureVisualization, vr: ValueRange, decisio
     }
 
 
+def approx_condition(
+    cls: FunctionClass,
+    eps: float,
+    condition: str,
+    below: tuple[FeatureVisualization, ValueRange],
+    above: tuple[FeatureVisualization, ValueRange],
+) -> dict[str, Any]:
+    """The approximation question at fixed ``eps`` depends on L/Delta: an answered instance ``below`` and a
+    counterexample ``above`` the stated ``condition``."""
+    (fb, vb), (fa, va) = below, above
+    return {
+        "type": "condition",
+        "parameter": "L/Delta",
+        "eps": eps,
+        "condition": condition,
+        "short": f"only for small L/Delta: {condition}",
+        "below": {"fv": fb.to_dict(), **vb.to_dict(), "approximable": True},
+        "above": counterexample(cls, "approx", fa, va),
+    }
+
+
 def bound_proof(cls: FunctionClass, bound: dict[str, Any]) -> dict[str, Any]:
     """A proved bound on the relative width of every value range: the midpoint of the range then errs by at most
     sup_width / 2 Delta."""

@@ -506,15 +506,7 @@ def _approx_fixed_eps_L(fc: FunctionClass, eps: float, probes: list[tuple[Featur
         f"x_max = e_1, Delta = {fb.delta:g} (half-width {vb.width / 2:.3g}), no at x = {va.x.tolist()} for "
         f"x_min = {fa.x_min.tolist()}, x_max = {fa.x_max.tolist()}, Delta = {fa.delta:g} "
         f"(half-width {va.width / 2:.3g} > eps Delta)",
-        {
-            "type": "condition",
-            "parameter": "L/Delta",
-            "eps": eps,
-            "condition": condition,
-            "short": f"only for small L/Delta: {condition}",
-            "below": {"fv": fb.to_dict(), **vb.to_dict(), "approximable": True},
-            "above": certs.counterexample(fc, "approx", fa, va),
-        },
+        certs.approx_condition(fc, eps, condition, (fb, vb), (fa, va)),
     )
 
 

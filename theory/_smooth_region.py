@@ -174,16 +174,7 @@ def approx_fixed_eps(fc: Smooth, eps: float) -> tuple[str, dict[str, Any]]:
         f"Delta = {fb.delta:g} (every member within {(bhi - blo) / 2:.3g} of c, descent lemma), no for Delta = "
         f"{fa.delta:g} (half-width {va.width / 2:.3g} > eps Delta); the answered set is bracketed, not exact"
     )
-    cert: dict[str, Any] = {
-        "type": "condition",
-        "parameter": "L/Delta",
-        "eps": eps,
-        "condition": condition,
-        "short": f"only for small L/Delta: {condition}",
-        "below": {"fv": fb.to_dict(), **vb.to_dict(), "approximable": True},
-        "above": certs.counterexample(fc, "approx", fa, va),
-    }
-    return reason, cert
+    return reason, certs.approx_condition(fc, eps, condition, (fb, vb), (fa, va))
 
 
 def instance_verdicts(vr: ValueRange, fv: FeatureVisualization, eps: float, L: float) -> dict[str, str]:
