@@ -217,11 +217,7 @@ def _data(
 
     def build() -> dict[str, Tensor]:
         t0 = time.perf_counter()
-        vis = visualization_set(
-            model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds,
-            steps=cfg.steps, snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg),
-            progress=progress,
-        )  # fmt: skip
+        vis = _render_visualizations(model, cfg, progress)
         nat_train, nat_test = natural_split(model_name, cfg.size, cfg.n_natural_train, cfg.n_natural_test)
         return {
             "vis": vis.images, "vis_groups": vis.groups, "vis_steps": vis.steps, "nat_train": nat_train,
@@ -229,6 +225,14 @@ def _data(
         }  # fmt: skip
 
     return _cached_data(f"fooling/{cfg.key(model_name)}_data.pt", build)
+
+
+def _render_visualizations(model: nn.Module, cfg: DetectorConfig, progress: bool) -> Any:
+    """E's visualization set: FVs of random units of ``cfg.layers`` with their render snapshots."""
+    return visualization_set(
+        model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds, steps=cfg.steps,
+        snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg), progress=progress,
+    )  # fmt: skip
 
 
 def _photo_natural(cfg: DetectorConfig, photos: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
@@ -248,11 +252,7 @@ def _photo_data(
 
     def build() -> dict[str, Tensor]:
         t0 = time.perf_counter()
-        v = visualization_set(
-            model, cfg.size, layers=cfg.layers, units_per_layer=cfg.units_per_layer, seeds=cfg.seeds,
-            steps=cfg.steps, snapshot_steps=cfg.snapshot_steps, crop=cfg.render_crop, transforms=_transforms(cfg),
-            progress=progress,
-        )  # fmt: skip
+        v = _render_visualizations(model, cfg, progress)
         seconds = torch.tensor(time.perf_counter() - t0)
         return {"vis": v.images, "vis_groups": v.groups, "vis_steps": v.steps, "seconds": seconds}
 
