@@ -39,6 +39,7 @@ from filelock import FileLock
 
 __all__ = [
     "cache_dir", "cache_path", "clear_cache", "list_cache", "load_entry", "save_entry", "verify_cache", "write_atomic",
+    "check_output_dir", "writable_ancestor", "can_create_in",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -179,6 +180,45 @@ def write_atomic(path: Path, writer: Callable[[Path], Any]) -> Path:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+    return path
+
+
+def can_create_in(folder: Path) -> bool:
+    """Whether an entry can really be created in ``folder``: a fresh temporary folder is made and removed at once.
+
+    ``os.access`` says yes to root everywhere, also where nothing can be created (``/proc``, some mounts); a refused
+    command must not find that out after its work."""
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".fvtrust-probe-"))
+    except OSError:
+        return False
+    return True
+
+
+def writable_ancestor(path: Path, flag: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder this process can write and enter; else
+    ``ValueError`` naming ``flag``."""
+    parent = path.absolute().parent
+    while not parent.exists() and not parent.is_symlink():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or not can_create_in(parent):
+        raise ValueError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
+
+
+def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` if it is a writable folder or can be created as one; else ``ValueError`` naming ``flag``.
+
+    Nothing is left behind: the writability probe removes what it makes."""
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise ValueError(f"{flag} {str(path)!r} exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK) or not can_create_in(path):
+            raise ValueError(f"{flag} {str(path)!r} is not writable for this user")
+        return path
+    writable_ancestor(path, flag)
     return path
 
 

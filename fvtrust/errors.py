@@ -14,8 +14,9 @@ created and written (:func:`check_output_dir`, :func:`check_output_file`), an in
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from empirical import _cache as _files  # torch-free file checks shared with the library
 
 __all__ = [
     "USER_ERRORS",
@@ -59,42 +60,13 @@ def one_line(err: BaseException) -> str:
     return text or type(err).__name__
 
 
-def _writable_ancestor(path: Path, flag: str) -> None:
-    """The nearest existing ancestor of ``path`` must be a folder this process can write and enter."""
-    parent = path.absolute().parent
-    while not parent.exists() and not parent.is_symlink():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
-        raise UsageError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
-
-
-def _can_create_in(folder: Path) -> bool:
-    """Whether an entry can really be created in ``folder``: a fresh temporary folder is made and removed at once.
-
-    ``os.access`` says yes to root everywhere, also where nothing can be created (``/proc``, some mounts); a refused
-    command must not find that out after its work."""
-    try:
-        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".fvtrust-probe-"))
-    except OSError:
-        return False
-    return True
-
-
 def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
-    """``path`` if it is a writable folder or can be created as one; else :class:`UsageError` naming ``flag``.
-
-    Nothing is left behind: a refused command creates nothing (the writability probe removes what it makes)."""
-    path = Path(path)
-    if path.exists() or path.is_symlink():
-        if not path.is_dir():
-            raise UsageError(f"{flag} {str(path)!r} exists and is not a folder")
-        if not os.access(path, os.W_OK | os.X_OK) or not _can_create_in(path):
-            raise UsageError(f"{flag} {str(path)!r} is not writable for this user")
-        return path
-    _writable_ancestor(path, flag)
-    return path
+    """``path`` if it is a writable folder or can be created as one; else :class:`UsageError` naming ``flag``
+    (:func:`empirical._cache.check_output_dir`; nothing is left behind)."""
+    try:
+        return _files.check_output_dir(path, flag)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def check_output_file(path: str | Path, flag: str = "--out") -> Path:
@@ -105,10 +77,13 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
         raise UsageError(f"{flag} {str(path)!r} is a folder; give a file name")
     if path.exists():
         parent = path.absolute().parent
-        if not os.access(path, os.W_OK) or not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
+        if not os.access(path, os.W_OK) or not os.access(parent, os.W_OK | os.X_OK) or not _files.can_create_in(parent):
             raise UsageError(f"{flag} {str(path)!r} is not writable for this user")
         return path
-    _writable_ancestor(path, flag)
+    try:
+        _files.writable_ancestor(path, flag)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     return path
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical._cache import write_atomic
+from empirical._cache import check_output_dir, write_atomic
 from empirical.visualize._defaults import MAX_STEPS, PAPER_DEFAULTS, check_render_limits
 from empirical.visualize._layers import ActivationCapture, resolve_layer
 from empirical.visualize._objectives import channel
@@ -133,33 +132,6 @@ def _int(name: str, value: object, lo: int, hi: int) -> int:
     return value
 
 
-def _check_out(path: Path) -> None:
-    """``path`` is a writable folder or can be created as one (nothing is created here)."""
-    if path.exists() or path.is_symlink():
-        if not path.is_dir():
-            raise ValueError(f"--out {str(path)!r} exists and is not a folder")
-        if not os.access(path, os.W_OK | os.X_OK) or not _can_create_in(path):
-            raise ValueError(f"--out {str(path)!r} is not writable for this user")
-        return
-    parent = path.absolute().parent
-    while not parent.exists() and not parent.is_symlink():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"--out {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
-        raise ValueError(f"--out {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
-
-
-def _can_create_in(folder: Path) -> bool:
-    """Whether an entry can really be created in ``folder`` (``os.access`` says yes to root even in ``/proc``): a
-    fresh temporary folder is made and removed at once."""
-    try:
-        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".fvtrust-probe-"))
-    except OSError:
-        return False
-    return True
-
-
 def _units(config: VisualizeConfig) -> list[tuple[str, int]]:
     if isinstance(config.units, str) or not config.units:
         raise ValueError("--unit: give at least one LAYER:INDEX, e.g. features.17:42")
@@ -194,7 +166,7 @@ def check_visualize_config(config: VisualizeConfig) -> tuple[list[tuple[str, int
         w = Path(config.weights)
         if not w.is_file() or not os.access(w, os.R_OK):
             raise ValueError(f"--weights {str(w)!r} is not a readable file")
-    _check_out(Path(config.out))
+    check_output_dir(Path(config.out), "--out")
     return units, device
 
 
