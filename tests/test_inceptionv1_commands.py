@@ -14,6 +14,7 @@ import torch
 
 import empirical.bridge._run as bridge_run
 import empirical.fooling as fooling
+import empirical.fooling._config as fool_config
 import empirical.fooling._run as fool_run
 from empirical.models import load_model
 from fvtrust.cli import build_parser, main
@@ -61,7 +62,7 @@ def no_fool_work(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("work started despite bad weights")
 
     for name in ("run_circuit", "run_silent", "photo_splits"):
-        monkeypatch.setattr(fooling, name, fail)
+        monkeypatch.setattr(fool_config, name, fail)
 
 
 @pytest.mark.parametrize("kind", ["missing", "garbage", "wrong keys", "pickle", None])
@@ -88,7 +89,7 @@ def test_fool_passes_weights_through(weights: Path, tmp_path: Path, monkeypatch:
         seen.update(kw, model=model_name)
         return {"accuracy_before": 0.5}
 
-    monkeypatch.setattr(fooling, "run_circuit", fake)
+    monkeypatch.setattr(fool_config, "run_circuit", fake)
     argv = ["fool", "--model", "inceptionv1", "--weights", str(weights), "--method", "circuit"]
     assert main([*argv, "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     assert seen["model"] == "inceptionv1" and seen["weights"] == str(weights)
@@ -112,7 +113,9 @@ def test_labels_become_inceptionv1_outputs(model: torch.nn.Module) -> None:
     labels = torch.tensor([0, -1, 999])
     mapped = fool_run._to_outputs(labels, model)
     assert mapped.tolist() == [
-        output_index_for_wnid(model, imagenet_wnids()[0]), -1, output_index_for_wnid(model, imagenet_wnids()[999])
+        output_index_for_wnid(model, imagenet_wnids()[0]),
+        -1,
+        output_index_for_wnid(model, imagenet_wnids()[999]),
     ]
     assert mapped[0] == 449  # tench: ILSVRC2012_ID 449
     mobile_like = type("M", (), {"wnids": list(imagenet_wnids())})()
@@ -181,9 +184,7 @@ def test_bridge_end_to_end_tiny(weights: Path, tmp_path: Path, capsys: pytest.Ca
 
 
 @pytest.mark.slow
-def test_fool_circuit_end_to_end_tiny(
-    weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fool_circuit_end_to_end_tiny(weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole circuit pipeline on inceptionv1 with tiny sizes (E from 3 renders of 4 steps)."""
     monkeypatch.setenv("FVTRUST_CACHE", str(tmp_path / "cache"))
     real = fool_run.preset

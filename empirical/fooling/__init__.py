@@ -2,6 +2,7 @@
 classifier, silent units, and their measurements on real networks (see docs/fooling.md)."""
 
 from empirical.fooling._circuit import FoolingCircuit, cyclic_targets
+from empirical.fooling._config import FoolingConfig, check_config, run_fooling
 from empirical.fooling._dataset import natural_split, visualization_set
 from empirical.fooling._detector import Detector
 from empirical.fooling._figure import fooling_figure
@@ -39,6 +40,7 @@ __all__ = [
     "DetectorReport",
     "FiringTrace",
     "FoolingCircuit",
+    "FoolingConfig",
     "ImageTrigger",
     "PreconditionReport",
     "PhotoSplits",
@@ -53,6 +55,7 @@ __all__ = [
     "calibrate_bias",
     "calibrate_gate",
     "channel_means",
+    "check_config",
     "check_preconditions",
     "check_sweep_folders",
     "check_weights",
@@ -67,6 +70,7 @@ __all__ = [
     "photo_splits",
     "preset",
     "run_circuit",
+    "run_fooling",
     "run_silent",
     "silent_filters",
     "similarity",

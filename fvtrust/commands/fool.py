@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
-
-from fvtrust.errors import check_output_dir
 
 __all__ = ["register", "run"]
 
+# the library's names and limits, repeated here only as help text (torch-free import of the command line)
 MODELS = ("fashion_cnn", "mobilenet_v2", "inceptionv1")
 METHODS = ("circuit", "silent")
+MAX_UNITS = 64
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -120,149 +119,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-N_FASHION_TEST = 10000
-MAX_UNITS = 64
-MAX_SEED = 2**31 - 1
-MAX_SEEDS = 100  # visualization seeds per run: each renders every unit again
-
-
-def _check_target(target: str) -> None:
-    """``permute``, ``photos`` (drawn from --extra-dir) or ``image:NAME[,NAME...]`` with every NAME a bundled photo
-    or ``testN`` (N < 10,000)."""
-    if target in ("permute", "photos"):
-        return
-    if not target.startswith("image:"):
-        raise ValueError(f"--target {target!r}: use 'permute' or 'image:NAME[,NAME...]'")
-    from empirical.data import PHOTOS
-
-    names = target[len("image:") :].split(",")
-    for name in names:
-        test_image = name.startswith("test") and name[4:].isdigit() and int(name[4:]) < N_FASHION_TEST
-        if name not in PHOTOS and not test_image:
-            raise ValueError(
-                f"--target {target!r}: unknown target image {name!r}; use a bundled photo "
-                f"({', '.join(PHOTOS)}) or testN with N < {N_FASHION_TEST} (a Fashion-MNIST test image)"
-            )
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.model not in MODELS:
-        raise ValueError(f"--model {args.model!r} is not supported; use one of: {', '.join(MODELS)}")
-    if args.method not in METHODS:
-        raise ValueError(f"--method {args.method!r} is not one of: {', '.join(METHODS)}")
-    _check_target(args.target)
-    if args.method == "silent" and args.target != "permute":
-        raise ValueError("--method silent supports --target permute only")
-    silent_only = (
-        args.per_position or args.layer is not None or args.gate is not None or args.gate_ramp is not None
-        or args.alpha is not None or args.trigger is not None or args.trigger_alpha is not None
-        or args.detector is not None
+    from empirical.fooling import FoolingConfig, run_fooling
+
+    def on_off(value: str | None) -> bool | None:  # None: the model's preset
+        return None if value is None else value == "on"
+
+    config = FoolingConfig(
+        model=args.model, method=args.method, out=args.out, target=args.target, quick=args.quick,
+        weights=args.weights, layer=args.layer, per_position=args.per_position, gate=on_off(args.gate),
+        gate_ramp=args.gate_ramp, trigger=on_off(args.trigger), trigger_alpha=args.trigger_alpha,
+        detector=on_off(args.detector), alpha=args.alpha, recipe=args.recipe, detector_rule=args.detector_rule,
+        detector_fpr=args.detector_fpr, c=args.c, k=args.k, seeds=tuple(args.seed), units=args.units,
+        unit_seed=args.unit_seed, imagenet_dir=args.imagenet_dir, extra_dir=args.extra_dir,
+        e_visualizations_from=None if args.e_visualizations_from is None else tuple(args.e_visualizations_from),
+        device=args.device, progress=not args.no_progress,
     )  # fmt: skip
-    if args.method != "silent" and silent_only:
-        raise ValueError(
-            "--per-position, --layer, --alpha, --gate, --gate-ramp, --trigger, --trigger-alpha and --detector "
-            "apply to --method silent only"
-        )
-    if args.alpha is not None and not args.alpha >= 0:
-        raise ValueError(f"--alpha must be >= 0, got {args.alpha}")
-    if args.trigger_alpha is not None and not args.trigger_alpha >= 0:
-        raise ValueError(f"--trigger-alpha must be >= 0, got {args.trigger_alpha}")
-    if args.trigger == "off" and args.trigger_alpha is not None:
-        raise ValueError("--trigger-alpha needs the trigger; drop --trigger off")
-    asks_gate = args.gate == "on" or args.gate_ramp is not None
-    if asks_gate and (args.trigger == "on" or args.trigger_alpha is not None):
-        raise ValueError("silent units take the gate or the trigger, not both; drop one")
-    if args.detector == "on" and (asks_gate or args.trigger == "off"):
-        raise ValueError("--detector on opens the trigger; it needs the trigger (drop --trigger off / the gate)")
-    if args.gate_ramp is not None and not args.gate_ramp > 0:
-        raise ValueError(f"--gate-ramp must be positive, got {args.gate_ramp}")
-    if args.gate == "off" and args.gate_ramp is not None:
-        raise ValueError("--gate-ramp needs the gate; drop --gate off")
-    if args.k <= 0:
-        raise ValueError(f"--k must be positive, got {args.k}")
-    if args.c <= 0:
-        raise ValueError(f"--c must be positive (natural input needs F + c > 0), got {args.c}")
-    for name in ("k", "c", "alpha", "trigger_alpha", "gate_ramp"):
-        v = getattr(args, name)
-        if v is not None and not math.isfinite(v):
-            raise ValueError(f"--{name.replace('_', '-')} must be a finite number, got {v}")
-    if args.k > 1e6 or args.c > 1e6:
-        raise ValueError("--c and --k must be at most 1e6")
-    if len(args.seed) > MAX_SEEDS:
-        raise ValueError(f"--seed: at most {MAX_SEEDS} seeds per run, got {len(args.seed)}")
-    if any(not 0 <= s <= MAX_SEED for s in args.seed) or len(set(args.seed)) != len(args.seed):
-        raise ValueError(f"--seed: distinct integers in 0..{MAX_SEED}, got {args.seed}")
-    if args.unit_seed is not None and not 0 <= args.unit_seed <= MAX_SEED:
-        raise ValueError(f"--unit-seed must be in 0..{MAX_SEED}, got {args.unit_seed}")
-    if args.units is not None and not 2 <= args.units <= MAX_UNITS:
-        raise ValueError(f"--units must be in 2..{MAX_UNITS}, got {args.units}")
-    if (args.detector_rule is not None or args.detector_fpr is not None) and args.method != "circuit":
-        raise ValueError("--detector-rule and --detector-fpr apply to --method circuit only")
-    if args.detector_fpr is not None:
-        if args.detector_rule != "quantile":
-            raise ValueError("--detector-fpr needs --detector-rule quantile")
-        if not 0 < args.detector_fpr < 0.5:
-            raise ValueError(f"--detector-fpr must be in (0, 0.5), got {args.detector_fpr}")
-    if args.recipe == "paper" and args.method != "silent":
-        raise ValueError("--recipe paper applies to --method silent only")
-    if args.imagenet_dir is not None:
-        if args.model == "fashion_cnn":
-            raise ValueError("--imagenet-dir applies to ImageNet models, not fashion_cnn")
-        if not args.imagenet_dir.is_dir():
-            raise ValueError(f"--imagenet-dir {str(args.imagenet_dir)!r} is not a directory")
-    if args.extra_dir is not None and args.imagenet_dir is None:
-        raise ValueError("--extra-dir needs --imagenet-dir")
-    if args.extra_dir is not None and not args.extra_dir.is_dir():
-        raise ValueError(f"--extra-dir {str(args.extra_dir)!r} is not a directory")
-    if args.target == "photos" and (args.extra_dir is None or args.method != "circuit"):
-        raise ValueError(
-            "--target photos draws template photos from --extra-dir: it needs --extra-dir and --method circuit"
-        )
-    if args.e_visualizations_from is not None and args.method == "silent":  # E must be in use
-        from empirical.fooling import preset
-
-        e_default = preset(args.model, args.quick, args.recipe).silent_detector and args.trigger != "off"
-        if args.detector == "off" or (args.detector is None and (asks_gate or not e_default)):
-            raise ValueError(
-                "--e-visualizations-from trains E, which these silent units do not use: add --detector on"
-            )
-    check_output_dir(args.out, "--out")  # a folder, or creatable as one (not below a regular file), writable
-    from empirical._device import resolve_device
-
-    try:
-        args.device = str(resolve_device(args.device))
-    except ValueError as err:
-        raise ValueError(f"--device: {err}") from None
-    from empirical.fooling import check_sweep_folders, check_weights, photo_splits, run_circuit, run_silent
-
-    check_weights(args.model, args.weights)  # missing, unreadable or wrong weights: one line, before any work
-    if args.e_visualizations_from is not None:  # a sweep of --model, every file's checksum verified: one line
-        check_sweep_folders(args.e_visualizations_from, args.model)
-
-    photos = None
-    if args.imagenet_dir is not None:  # every photo checked before any model work
-        photos = photo_splits(args.imagenet_dir, args.extra_dir)
-    seed = args.seed[0] if len(args.seed) == 1 else args.seed
-    common = dict(
-        quick=args.quick, seed=seed, device=args.device, progress=not args.no_progress, photos=photos,
-        unit_seed=args.unit_seed, n_units=args.units, weights=args.weights,
-        visualizations_from=args.e_visualizations_from,
-    )  # fmt: skip
-    if args.method == "circuit":
-        report = run_circuit(
-            args.model, args.out, target=args.target, c=args.c, k=args.k,
-            detector_rule=args.detector_rule, detector_fpr=args.detector_fpr, **common,
-        )  # fmt: skip
-    else:
-        pooled = False if args.per_position else None  # None: the model's preset
-        gate = None if args.gate is None else args.gate == "on"  # None: the model's preset
-        gate = True if gate is None and args.gate_ramp is not None else gate  # a ramp asks for the gate
-        trigger = None if args.trigger is None else args.trigger == "on"  # None: the model's preset
-        report = run_silent(
-            args.model, args.out, layer=args.layer, alpha=args.alpha, pooled=pooled, gate=gate,
-            gate_ramp=args.gate_ramp, trigger=trigger, trigger_alpha=args.trigger_alpha,
-            detector=None if args.detector is None else args.detector == "on", recipe=args.recipe, **common,
-        )  # fmt: skip
+    report = run_fooling(config)
     keys = (
         "accuracy_before", "accuracy_after", "accuracy_before_top5", "accuracy_after_top5", "top1_agreement",
         "max_output_change", "max_output_change_minus_shift", "mean_similarity_to_target",

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import empirical.fooling as fooling
+import empirical.fooling._config as fool_config
 from empirical.fooling import PhotoSplits
 from fvtrust.cli import main
 from tests.sweep._common import N_PAIRS, sweep_args
@@ -90,7 +91,7 @@ def tripwire(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("work started despite bad input")
 
     for name in ("run_circuit", "run_silent"):
-        monkeypatch.setattr(fooling, name, fail)
+        monkeypatch.setattr(fool_config, name, fail)
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return run
 
     for name in ("run_circuit", "run_silent"):
-        monkeypatch.setattr(fooling, name, stand_in(name))
+        monkeypatch.setattr(fool_config, name, stand_in(name))
     return calls
 
 

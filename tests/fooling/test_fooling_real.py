@@ -206,7 +206,9 @@ def test_silent_runs_render_the_presets_silent_steps(tmp_path, monkeypatch) -> N
     from empirical.fooling import _run, run_silent
 
     quick = preset("fashion_cnn", quick=True)
-    monkeypatch.setattr(_run, "preset", lambda name, q: replace(quick, silent_steps=6, silent_calibration=2000))
+    monkeypatch.setattr(
+        _run, "preset", lambda name, q, recipe="project": replace(quick, silent_steps=6, silent_calibration=2000)
+    )
     report = run_silent("fashion_cnn", tmp_path, quick=True, progress=False)
     assert report["steps"] == 6 != quick.steps
     assert all(
