@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from empirical._cache import check_output_dir
 from empirical._provenance import provenance, start_clock
 from empirical.bridge._analyse import BridgeResult, analyse
 from empirical.bridge._data import MODELS, BridgeData, load_bridge_data
@@ -93,18 +93,9 @@ def check_device(device: str) -> str:
 
 
 def check_writable_dir(path: Path, name: str = "out") -> Path:
-    """``path`` if it is a directory, or can be created as one, that this process can write; else ``ValueError``."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{name} {str(path)!r} exists and is not a directory")
-    parent = path
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{name} {str(path)!r} cannot be created: {str(parent)!r} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{name} {str(path)!r} is not writable ({str(parent)!r} is read-only for this user)")
-    return path
+    """``path`` if it is a folder, or can be created as one, that this process can write; else ``ValueError``
+    naming ``name`` (:func:`empirical._cache.check_output_dir`: the probe leaves nothing behind)."""
+    return check_output_dir(path, name)
 
 
 def bridge_config(

@@ -124,7 +124,7 @@ def test_unwritable_out_fails_before_any_work(tmp_path: Path, monkeypatch: pytes
         raise AssertionError("the model was loaded before the output directory was checked")
 
     monkeypatch.setattr(_run, "_load_model", no_model)
-    with pytest.raises(ValueError, match="not a directory"):
+    with pytest.raises(ValueError, match="cannot be created: .* is not a folder"):
         bridge_unit("fashion_cnn", "4:2", blocker / "sub")
     assert main(["bridge", "--model", "fashion_cnn", "--unit", "4:2", "--out", str(blocker / "sub")]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
