@@ -54,3 +54,32 @@ def test_layer_imports_alone(module: str, forbidden: list[str]) -> None:
 def test_probe_detects_a_forbidden_import() -> None:
     """The probe itself can fail: importing the experiments loads torch."""
     assert _offending(_loaded("empirical.visualize"), ["torch"])
+
+
+_COMMAND_PROBE = """
+import json, sys
+from fvtrust.cli import main
+status = main({argv!r})
+print(json.dumps([status, sorted(sys.modules)]))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["check", "lipschitz", "--L", "1", "--no-verify"], id="check --no-verify"),
+        pytest.param(["--help"], id="--help"),
+    ],
+)
+def test_theory_commands_load_no_torch(argv: list[str]) -> None:
+    """The command line registers every command (the experiments' among them) without loading torch, so answering
+    a theory question does not pay for it."""
+    code = _COMMAND_PROBE.format(argv=argv)
+    if argv == ["--help"]:  # argparse exits after printing the help
+        code = code.replace("status = main", "try:\n    status = main").replace(
+            "\nprint", "\nexcept SystemExit as e:\n    status = e.code\nprint"
+        )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    status, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert status == 0
+    assert not _offending(loaded, ["torch"]), "the command line loaded torch"

@@ -17,8 +17,6 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from empirical.visualize import PAPER_DEFAULTS
-
     p = subparsers.add_parser(
         "visualize",
         help="feature visualizations of units of a zoo model (PNG + JSON per unit)",
@@ -30,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="unit to visualise, e.g. features.17:42 or logits:967 (repeatable)",
     )  # fmt: skip
     p.add_argument(
-        "--steps", type=int, default=PAPER_DEFAULTS.steps, help="Adam steps, 0..100000 (default %(default)s)"
-    )
+        "--steps", type=int, default=None,
+        help="Adam steps, 0..100000 (default: the paper's, empirical.visualize.PAPER_DEFAULTS.steps)",
+    )  # fmt: skip
     p.add_argument("--out", required=True, type=Path, help="output directory (created)")
     p.add_argument("--seed", type=int, default=0, help="run seed; each unit's image seed derives from it")
     p.add_argument(
@@ -65,8 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from empirical.visualize import VisualizeConfig, visualize_to_folder
 
+    steps = {} if args.steps is None else {"steps": args.steps}  # none given: the config's default (the paper's)
     config = VisualizeConfig(
-        model=args.model, units=tuple(args.unit), out=args.out, steps=args.steps, seed=args.seed, size=args.size,
+        model=args.model, units=tuple(args.unit), out=args.out, **steps, seed=args.seed, size=args.size,
         device=args.device, weights=args.weights, neuron=args.neuron, crop=args.crop, fuse=not args.no_fuse,
         redirect_relu=args.redirect_relu, redirect_rule=args.redirect_rule, natural=args.natural,
         progress=not args.no_progress,
