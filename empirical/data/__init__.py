@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from empirical.data._evaluate import compare_models, evaluate_folder, evaluate_model, summarize, wilson_interval
+from empirical.data._evaluate import (
+    check_evaluate_settings,
+    compare_models,
+    evaluate_folder,
+    evaluate_model,
+    summarize,
+    wilson_interval,
+)
 from empirical.data._fashion import FASHION_CLASSES, fashion_mnist, read_idx
 from empirical.data._imagenet import (
     ImageFolderData,
@@ -57,6 +64,7 @@ __all__ = [
     "NaturalImages",
     "check_image_file",
     "compare_models",
+    "check_evaluate_settings",
     "evaluate_folder",
     "evaluate_model",
     "fashion_mnist",

@@ -24,7 +24,9 @@ from empirical._distributed import all_reduce_sum, shard
 from empirical.data._imagenet import ImageFolderData
 
 __all__ = [
+    "LIMITS",
     "PREPROCESSING",
+    "check_evaluate_settings",
     "compare_models",
     "evaluate_folder",
     "evaluate_model",
@@ -184,6 +186,35 @@ def evaluate_model(
     }
 
 
+#: Ranges of the integer settings of :func:`evaluate_folder` (inclusive).
+LIMITS = {"batch_size": (1, 4096), "workers": (0, 64)}
+
+
+def check_evaluate_settings(
+    model_name: str, imagenet_dir: str | Path, *, weights: str | Path | None = None, batch_size: int = 64,
+    workers: int = 0, device: str | torch.device = "cpu",
+) -> str:  # fmt: skip
+    """The settings of :func:`evaluate_folder` checked before any work (``ValueError`` naming the flag of
+    ``fvtrust evaluate`` at fault); returns the resolved device."""
+    from empirical._device import resolve_device
+    from empirical.models import MODEL_NAMES
+
+    if model_name not in MODEL_NAMES:
+        raise ValueError(f"--model {model_name!r} is not a zoo model; models: {', '.join(MODEL_NAMES)}")
+    for flag, value in (("batch_size", batch_size), ("workers", workers)):
+        lo, hi = LIMITS[flag]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"--{flag.replace('_', '-')} must be in {lo}..{hi}, got {value}")
+    if weights is not None and not Path(weights).is_file():
+        raise ValueError(f"--weights {str(weights)!r} is not a readable file")
+    if not Path(imagenet_dir).is_dir():
+        raise ValueError(f"--imagenet-dir {str(imagenet_dir)!r} is not a directory")
+    try:
+        return str(resolve_device(device))  # under torchrun "cuda" is this rank's own GPU
+    except ValueError as err:
+        raise ValueError(f"--device: {err}") from None
+
+
 def evaluate_folder(
     model_name: str,
     imagenet_dir: str | Path,
@@ -194,14 +225,18 @@ def evaluate_folder(
     device: str | torch.device = "cpu",
     progress: bool = False,
 ) -> dict[str, Any] | None:
-    """``fvtrust evaluate``: the folder checked, the zoo model loaded, :func:`evaluate_model`, with the source and
-    provenance. Under ``torchrun`` every rank evaluates its share; rank 0 returns the record, the others None."""
+    """``fvtrust evaluate``: the settings checked (:func:`check_evaluate_settings`), every file of the folder
+    checked, the zoo model loaded, :func:`evaluate_model`, with the source and provenance. Under ``torchrun`` every
+    rank evaluates its share; rank 0 returns the record, the others None."""
     from empirical._distributed import init_from_env, is_main, world_size
     from empirical._provenance import provenance, start_clock
     from empirical.data._imagenet import image_folder
     from empirical.models import load_model
 
     started = start_clock()
+    device = check_evaluate_settings(
+        model_name, imagenet_dir, weights=weights, batch_size=batch_size, workers=workers, device=device
+    )
     data = image_folder(imagenet_dir)  # every file checked before the model is loaded
     init_from_env(device)
     model = load_model(model_name, weights=weights, device=device)

@@ -17,7 +17,7 @@ from fvtrust.errors import check_output_file
 
 __all__ = ["register", "run"]
 
-MAX_BATCH = 4096
+MAX_BATCH = 4096  # help text only (the limits are empirical.data.LIMITS; the command line loads no torch)
 MAX_WORKERS = 64
 
 
@@ -42,40 +42,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _check(args: argparse.Namespace) -> None:
-    from empirical.models import MODEL_NAMES
-
-    if args.model not in MODEL_NAMES:
-        raise ValueError(f"--model {args.model!r} is not a zoo model; models: {', '.join(MODEL_NAMES)}")
-    if not 1 <= args.batch_size <= MAX_BATCH:
-        raise ValueError(f"--batch-size must be in 1..{MAX_BATCH}, got {args.batch_size}")
-    if not 0 <= args.workers <= MAX_WORKERS:
-        raise ValueError(f"--workers must be in 0..{MAX_WORKERS}, got {args.workers}")
-    if args.weights is not None and not args.weights.is_file():
-        raise ValueError(f"--weights {str(args.weights)!r} is not a readable file")
-    if not args.imagenet_dir.is_dir():
-        raise ValueError(f"--imagenet-dir {str(args.imagenet_dir)!r} is not a directory")
-    if args.out is not None:
-        parent = args.out.resolve().parent
-        if args.out.is_dir() or not parent.is_dir():
-            raise ValueError(f"--out {str(args.out)!r}: must be a file in an existing directory")
-        check_output_file(args.out, "--out")  # writable (also where os.access cannot tell, e.g. root in /proc)
-    from empirical._device import resolve_device
-
-    try:
-        args.device = str(resolve_device(args.device))  # under torchrun "cuda" is this rank's own GPU
-    except ValueError as err:
-        raise ValueError(f"--device: {err}") from None
+def _check_out(out: Path | None) -> None:
+    if out is None:
+        return
+    if out.is_dir() or not out.resolve().parent.is_dir():
+        raise ValueError(f"--out {str(out)!r}: must be a file in an existing directory")
+    check_output_file(out, "--out")  # writable (also where os.access cannot tell, e.g. root in /proc)
 
 
 def run(args: argparse.Namespace) -> int:
-    _check(args)
-    from empirical.data import evaluate_folder
+    from empirical.data import check_evaluate_settings, evaluate_folder
 
-    rec = evaluate_folder(
-        args.model, args.imagenet_dir, weights=args.weights, batch_size=args.batch_size, workers=args.workers,
-        device=args.device, progress=not args.no_progress,
-    )  # fmt: skip
+    settings = dict(weights=args.weights, batch_size=args.batch_size, workers=args.workers, device=args.device)
+    check_evaluate_settings(args.model, args.imagenet_dir, **settings)  # every setting before any work
+    _check_out(args.out)
+    rec = evaluate_folder(args.model, args.imagenet_dir, **settings, progress=not args.no_progress)
     if rec is None:  # a rank other than 0 under torchrun: rank 0 prints
         return 0
     text = json.dumps(rec, indent=1)

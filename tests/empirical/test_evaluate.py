@@ -164,3 +164,31 @@ def test_two_processes_give_the_numbers_of_one(tmp_path):
     keys = ("n_images", "n_labelled", "top1_correct", "top5_correct", "top1", "top5")
     assert {k: recs[0][k] for k in keys} == {k: recs[1][k] for k in keys}
     assert recs[1]["provenance"]["config"]["processes"] == 2
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"model_name": "resnet9"}, "--model 'resnet9' is not a zoo model"),
+        ({"batch_size": 0}, "--batch-size must be in 1..4096"),
+        ({"batch_size": True}, "--batch-size must be in 1..4096"),
+        ({"workers": 65}, "--workers must be in 0..64"),
+        ({"weights": "/nonexistent/w.pt"}, "--weights '/nonexistent/w.pt' is not a readable file"),
+        ({"imagenet_dir": "/nonexistent/dir"}, "--imagenet-dir '/nonexistent/dir' is not a directory"),
+        ({"device": "tpu"}, "--device"),
+    ],
+)
+def test_evaluate_folder_checks_its_settings_before_any_work(
+    changes: dict, words: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library call refuses what the command refuses, with the same message, before reading the folder."""
+    import empirical.data._evaluate as ev
+
+    def no_folder(*_a: object, **_k: object) -> None:
+        raise AssertionError("the folder was read before the settings were checked")
+
+    monkeypatch.setattr("empirical.data._imagenet.image_folder", no_folder)
+    settings = {"model_name": "mobilenet_v2", "imagenet_dir": tmp_path, **changes}
+    with pytest.raises(ValueError) as info:
+        ev.evaluate_folder(**settings)
+    assert words in str(info.value)
