@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from empirical._cache import check_output_dir
+from empirical._device import resolve_device
+from empirical.data import PHOTOS
 from empirical.fooling._natural import photo_splits
-from empirical.fooling._presets import preset
+from empirical.fooling._presets import RECIPES, preset
 from empirical.fooling._run import check_sweep_folders, check_weights, run_circuit, run_silent
 
 __all__ = ["LIMITS", "METHODS", "MODELS", "FoolingConfig", "check_config", "run_fooling"]
@@ -78,8 +81,6 @@ def _check_target(target: str) -> None:
         return
     if not target.startswith("image:"):
         raise ValueError(f"--target {target!r}: use 'permute' or 'image:NAME[,NAME...]'")
-    from empirical.data import PHOTOS
-
     for name in target[len("image:") :].split(","):
         test_image = name.startswith("test") and name[4:].isdigit() and int(name[4:]) < N_FASHION_TEST
         if name not in PHOTOS and not test_image:
@@ -155,8 +156,8 @@ def _check_combinations(c: FoolingConfig) -> None:
             raise ValueError("--detector-fpr needs --detector-rule quantile")
         if not 0 < c.detector_fpr < 0.5:
             raise ValueError(f"--detector-fpr must be in (0, 0.5), got {c.detector_fpr}")
-    if c.recipe not in ("project", "paper"):
-        raise ValueError(f"--recipe {c.recipe!r} is not one of: project, paper")
+    if c.recipe not in RECIPES:
+        raise ValueError(f"--recipe {c.recipe!r} is not one of: {', '.join(RECIPES)}")
     if c.recipe == "paper" and c.method != "silent":
         raise ValueError("--recipe paper applies to --method silent only")
 
@@ -185,9 +186,6 @@ def check_config(config: FoolingConfig) -> str:
     """Every setting of ``config`` checked, cheapest first: names, numbers, combinations, folders, the output
     folder, the device, the weights file and E's sweep folders (checksums). Returns the resolved device; raises
     ``ValueError`` naming the flag at fault. Nothing is written."""
-    from empirical._cache import check_output_dir
-    from empirical._device import resolve_device
-
     if config.model not in MODELS:
         raise ValueError(f"--model {config.model!r} is not supported; use one of: {', '.join(MODELS)}")
     if config.method not in METHODS:
