@@ -4,7 +4,10 @@
   with exactly the same feature visualization that disagree at a point, with an exact certificate;
 - ``train_pair``: ordinary training from two seeds ends in networks that agree on the visualization and
   disagree elsewhere;
-- ``write_witnesses``: certificates as self-contained JSON;
+- ``write_witnesses``: certificates as self-contained JSON; ``counterexample_certificates(reports)``: the
+  counterexamples behind class reports' answers (those of threshold certificates too), as it takes them;
+- ``verify_report``: every class-level certificate of a ``check_class`` report checked by the verifiers;
+  ``verified_table``: ``theory.table.build_table`` with every certificate checked (``verify_table_report``);
 - ``pieces_of``: a ReLU-network witness as a continuous piecewise-affine function given by its pieces (exact),
   with ``evaluate_pieces`` and ``pieces_to_sympy``;
 - ``counterexamples.verify``: the independent verifiers (they import nothing from the generators).
@@ -17,6 +20,7 @@ from typing import Any
 #: ``import counterexamples.verify`` loads neither torch nor the generators it checks.
 _LAZY = {
     "train_pair": "counterexamples._erm_demo",
+    "counterexample_certificates": "counterexamples._export",
     "write_witnesses": "counterexamples._export",
     "CLASSES": "counterexamples._generators",
     "Counterexample": "counterexamples._generators",
@@ -27,6 +31,9 @@ _LAZY = {
     "evaluate_pieces": "counterexamples._pieces",
     "pieces_of": "counterexamples._pieces",
     "pieces_to_sympy": "counterexamples._pieces",
+    "verified_table": "counterexamples._table_verify",
+    "verify_report": "counterexamples._table_verify",
+    "verify_table_report": "counterexamples._table_verify",
 }
 
 
@@ -45,6 +52,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CLASSES",
     "Counterexample",
+    "counterexample_certificates",
     "evaluate_pieces",
     "generate",
     "generate_all",
@@ -53,5 +61,8 @@ __all__ = [
     "relu_sequential",
     "sympy_expr",
     "train_pair",
+    "verified_table",
+    "verify_report",
+    "verify_table_report",
     "write_witnesses",
 ]

@@ -44,6 +44,21 @@ def _as_pieces(specs: list[dict[str, Any]], d: int, cache: dict[str, Any]) -> di
     return out
 
 
+def counterexample_certificates(reports: Iterable[Any]) -> list[dict[str, Any]]:
+    """The counterexamples behind the answers of class reports (``check_class``, or ``TableRow.report`` of the
+    theory table), in order, as ``write_witnesses`` takes them: every counterexample certificate, and of a
+    threshold certificate ("depends" on L) the counterexample above L*. Other certificates hold no witnesses."""
+    flat: list[dict[str, Any]] = []
+    for report in reports:
+        for answer in report.answers.values():
+            cert = answer.certificate
+            if cert.get("type") == "counterexample":
+                flat.append(cert)
+            elif cert.get("type") == "threshold":
+                flat.append(cert["above"])
+    return flat
+
+
 def write_witnesses(directory: str | Path, certificates: Iterable[dict[str, Any]]) -> list[Path]:
     """One JSON file per counterexample certificate: class, parameters, visualization, x, both witnesses (as
     exact ReLU-network layers or sympy expressions) and their exact values at x. ReLU-network witnesses of the

@@ -20,7 +20,8 @@ print(json.dumps(sorted(sys.modules)))
 
 #: (module imported alone, top-level packages or modules it must not load)
 LAYERS = [
-    pytest.param("theory", ["torch", "counterexamples", "empirical", "fvtrust"], id="theory"),
+    pytest.param("theory", ["torch", "counterexamples", "empirical", "fvtrust", "matplotlib"], id="theory"),
+    pytest.param("theory.table", ["torch", "counterexamples", "empirical", "fvtrust"], id="theory.table"),
     pytest.param(
         "counterexamples.verify",
         ["torch", "counterexamples._generators", "counterexamples._erm_demo", "empirical", "fvtrust"],

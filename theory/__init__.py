@@ -7,9 +7,13 @@
 (0.0, 1.0)
 >>> check_class("lipschitz", L=2.0, d=2, norm=2)["min_or_max"].verdict
 'depends'
+
+The theory table (rows, formats, comparison with the paper) is :mod:`theory.table`; ``explore(name, out)`` writes
+plots and a Markdown report of how much a visualization reveals for one class (``fvtrust explore``).
 """
 
 from theory._check import QUESTIONS, Answer, ClassReport, EngineError, check_class, value_range
+from theory._explore_report import explore
 from theory._range import ValueRange
 from theory._setting import FeatureVisualization, Observations
 from theory._witness import (
@@ -42,6 +46,7 @@ __all__ = [
     "Witness",
     "check_class",
     "class_names",
+    "explore",
     "get_class",
     "value_range",
 ]

@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         args.cls, fv=fv, x=None if fv is None else np.asarray(args.x), eps=args.eps, eps_abs=args.eps_abs, **params
     )
     if not args.no_verify:
-        from fvtrust.table import CertificateError, verify_report
+        from counterexamples import verify_report
+        from theory.table import CertificateError
 
         try:
             verify_report(report)

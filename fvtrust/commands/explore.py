@@ -19,8 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from fvtrust.explore import explore
-    from theory import get_class
+    from theory import explore, get_class
 
     params = {k: v for k, v in (("L", args.L), ("norm", args.norm)) if v is not None}
     get_class(args.cls, **params)  # validate the class and its parameters before any work

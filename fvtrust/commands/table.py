@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from fvtrust.table import (
+    from theory._lp import silence_highs_banner
+    from theory.table import (
         EXTENDED_ROWS,
         FORMATS,
         CertificateError,
@@ -43,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
         format_comparison,
         write_all,
     )
-    from theory._lp import silence_highs_banner
 
     check_output_dir(args.out, "--out")  # before any work: folders that exist or can be created, writable
     if args.export_witnesses is not None:
@@ -51,9 +51,12 @@ def run(args: argparse.Namespace) -> int:
     silence_highs_banner()  # before any solver runs (the verifiers' MILPs too): stdout carries only the table
     as_json = args.format == "json"
     human = sys.stderr if as_json else sys.stdout  # with JSON, stdout is exactly one JSON document
+    verifier = None
+    if args.verify:
+        from counterexamples import verify_table_report as verifier
     try:
-        rows = build_table(verify=args.verify, progress=sys.stderr.isatty())
-        extra = build_table(verify=args.verify, rows=EXTENDED_ROWS) if args.extended else []
+        rows = build_table(verifier=verifier, progress=sys.stderr.isatty())
+        extra = build_table(verifier=verifier, rows=EXTENDED_ROWS) if args.extended else []
     except CertificateError as err:
         print(f"fvtrust table: CERTIFICATE FAILED: {err}", file=sys.stderr)
         return 1
@@ -72,18 +75,11 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if args.export_witnesses:
-        from counterexamples import write_witnesses
+        from counterexamples import counterexample_certificates, write_witnesses
 
-        certs = [r.report.answers[q].certificate for r in rows + extra for q in r.report.answers]
-        flat = []
-        for c in certs:
-            if c.get("type") == "counterexample":
-                flat.append(c)
-            elif c.get("type") == "threshold":
-                flat.append(c["above"])
-        written = write_witnesses(args.export_witnesses, flat)
+        certs = counterexample_certificates(r.report for r in rows + extra)
+        written = write_witnesses(args.export_witnesses, certs)
         print(f"wrote {len(written)} witness files to {args.export_witnesses}", file=sys.stderr)
     if not args.no_compare:
         print("\n" + format_comparison(compare_with_paper(rows)), file=human)
     return 0
-

@@ -37,12 +37,12 @@ def test_a_tampered_certificate_stops_check(
 
 
 def test_no_verify_skips_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import fvtrust.table as table
+    import counterexamples
 
     def boom(report):  # type: ignore[no-untyped-def]
         raise AssertionError("verification ran")
 
-    monkeypatch.setattr(table, "verify_report", boom)
+    monkeypatch.setattr(counterexamples, "verify_report", boom)  # where fvtrust check looks it up
     assert cli.main(["check", "affine", "--d", "1", "--no-verify"]) == 0
     assert "exact" in capsys.readouterr().out
 
@@ -51,12 +51,13 @@ def test_a_solver_that_gives_up_is_not_a_verified_answer(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """z3 'unknown' (a timeout) is neither a pass nor a refutation: exit 1, said as such, with the way around it."""
-    import fvtrust.table as table
+    import counterexamples
+    from theory.table import CertificateError
 
     def gives_up(report):  # type: ignore[no-untyped-def]
-        raise table.CertificateError("lipschitz / exact: witness 0: global min by z3: z3 returned unknown (timeout)")
+        raise CertificateError("lipschitz / exact: witness 0: global min by z3: z3 returned unknown (timeout)")
 
-    monkeypatch.setattr(table, "verify_report", gives_up)
+    monkeypatch.setattr(counterexamples, "verify_report", gives_up)  # where fvtrust check looks it up
     assert cli.main(["check", "lipschitz", "--L", "1", "--d", "1"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and "NOT VERIFIED" in err and "--no-verify" in err

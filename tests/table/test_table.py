@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from fvtrust import table as T
+from counterexamples import counterexample_certificates, verified_table
 from fvtrust.cli import main
+from theory import check_class
+from theory import table as T
 
 
 @pytest.fixture(scope="module")
 def verified_rows():
-    return T.build_table(verify=True)
+    return verified_table()
 
 
 def test_every_cell_agrees_with_the_paper(verified_rows):
@@ -31,6 +33,15 @@ def test_every_certificate_was_verified(verified_rows):
         assert set(row.verification) == {"exact", "approx", "min_or_max"}
         for checks in row.verification.values():
             assert checks and all(c["checks"] for c in checks)
+
+
+def test_exported_witnesses_are_the_counterexamples_of_the_rows(verified_rows):
+    certs = counterexample_certificates(r.report for r in verified_rows)
+    answers = [a.certificate for r in verified_rows for a in r.report.answers.values()]
+    expected = [c for c in answers if c["type"] == "counterexample"]
+    expected += [c["above"] for c in answers if c["type"] == "threshold"]
+    assert certs and all(c["type"] == "counterexample" for c in certs)
+    assert sorted(map(id, certs)) == sorted(map(id, expected))
 
 
 def test_json_rows_have_the_documented_keys(verified_rows):
@@ -54,7 +65,7 @@ def test_formats(verified_rows, tmp_path):
 
 
 def test_a_broken_certificate_is_an_error_never_printed(monkeypatch, capsys, tmp_path):
-    real = T.check_class
+    real = check_class
 
     def tampered(name, **params):
         rep = real(name, **params)
@@ -65,7 +76,7 @@ def test_a_broken_certificate_is_an_error_never_printed(monkeypatch, capsys, tmp
             object.__setattr__(rep.answers["exact"], "certificate", broken)
         return rep
 
-    monkeypatch.setattr(T, "check_class", tampered)
+    monkeypatch.setattr("theory._table.check_class", tampered)  # where build_table looks it up
     status = main(["table", "--out", str(tmp_path / "t"), "--no-compare"])
     out, err = capsys.readouterr()
     assert status == 1
@@ -84,7 +95,7 @@ def test_cli_table_writes_files_and_compares(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_extended_rows_are_verified():
-    rows = T.build_table(verify=True, rows=T.EXTENDED_ROWS)
+    rows = verified_table(rows=T.EXTENDED_ROWS)
     assert [r.cls for r in rows][:2] == ["convex_lipschitz", "monotone_lipschitz"]
     for r in rows[:2]:  # the intersections (the smooth classes: tests/theory/test_quadratic.py, test_smooth.py)
         assert (r.verdict("exact"), r.verdict("approx"), r.verdict("min_or_max")) == ("no", "no", "depends")
@@ -94,7 +105,7 @@ def test_extended_rows_are_verified():
 
 
 def test_an_open_verdict_is_never_printed(monkeypatch, capsys, tmp_path):
-    real = T.check_class
+    real = check_class
 
     def unproven(name, **params):
         rep = real(name, **params)
@@ -103,7 +114,7 @@ def test_an_open_verdict_is_never_printed(monkeypatch, capsys, tmp_path):
             object.__setattr__(ans, "verdict", "open")
         return rep
 
-    monkeypatch.setattr(T, "check_class", unproven)
+    monkeypatch.setattr("theory._table.check_class", unproven)  # where build_table looks it up
     status = main(["table", "--no-verify", "--out", str(tmp_path / "t"), "--no-compare"])
     out, err = capsys.readouterr()
     assert status == 1 and "open" in err and "monotonic" in err

@@ -1,4 +1,4 @@
-"""``fvtrust explore``: plots and a Markdown report of how much a visualization reveals, for one class.
+"""How much a visualization reveals, for one class: plots and a Markdown report (``fvtrust explore``).
 
 For the visualization x_min = 0, x_max = 1 (all ones), f_min = 0, f_max = Delta:
   - d = 1: the value range [lo(x), hi(x)] and the worst-case error of the best decoder, (hi - lo)/2, along x;
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from theory import FeatureVisualization, get_class
 from theory._explore import covering_number, grid, lipschitz_certified_share, observation_budget, question_map
-from theory.classes import Lipschitz
+from theory._setting import FeatureVisualization
+from theory.classes import Lipschitz, get_class
 
 LP_CLASSES = {"convex", "convex_lipschitz"}
 
@@ -32,6 +32,9 @@ def _fv(fc: Any, d: int) -> FeatureVisualization:
 
 
 def explore(name: str, out: Path, *, eps: float = 0.1, **params: Any) -> dict[str, Any]:
+    """Write ``d1_range.png``, ``d2_maps.png`` (and for Lipschitz-type classes ``lipschitz_share.png`` and
+    ``observations.png``), ``report.json`` and ``report.md`` into ``out``; return the report. matplotlib is
+    imported here only (Agg backend), so ``import theory`` does not load it."""
     import matplotlib
 
     matplotlib.use("Agg")

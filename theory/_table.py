@@ -1,8 +1,10 @@
-"""The theory table, regenerated from the engine and checked against independent verifiers.
+"""The theory table, regenerated from the engine: rows, formats (Markdown, LaTeX, CSV, JSON) and the comparison
+with the paper's table.
 
-Each cell is the verdict of ``theory.check_class`` for the row's class; its certificate is handed to
-``counterexamples.verify`` (z3, MILP, exact arithmetic) unless verification is switched off. A certificate that
-fails verification raises :class:`CertificateError`: its verdict is never printed.
+Each cell is the verdict of ``check_class`` for the row's class. ``build_table`` hands each row's report to a
+``verifier`` if one is given (the independent verifiers live in ``counterexamples``, which ``theory`` does not
+import: ``counterexamples.verified_table`` is this table with every certificate verified). A cell without a
+proof either way ("open") raises :class:`CertificateError`: the table prints answers only.
 """
 
 from __future__ import annotations
@@ -10,15 +12,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from theory import QUESTIONS, ClassReport, check_class
+from theory._check import QUESTIONS, ClassReport, check_class
+
+#: One row of the table: (class, parameters of ``check_class``, label).
+Row = tuple[str, dict[str, Any], str]
+#: What a verifier returns for one report: per question, the certificates checked, each with its checks' names.
+Verification = dict[str, list[dict[str, Any]]]
+#: Checks every certificate of a class report, raising :class:`CertificateError` if one fails.
+Verifier = Callable[[ClassReport], Verification]
 
 #: The rows of the paper's table: (class, parameters, label). d = 2 stands for "d > 1".
-PAPER_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
+PAPER_ROWS: tuple[Row, ...] = (
     ("black_box", {"d": 2}, "black-box"),
     ("neural_network", {"d": 2}, "neural network (NN)"),
     ("erm_network", {"d": 2}, "NN trained with ERM"),
@@ -31,21 +41,18 @@ PAPER_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("constant", {"d": 2}, "constant"),
 )
 #: Rows beyond the paper (issue 7): intersections of classes, each verified as in the main table.
-EXTENDED_ROWS: tuple[tuple[str, dict[str, Any], str], ...] = (
+EXTENDED_ROWS: tuple[Row, ...] = (
     ("convex_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "convex and L-Lipschitz"),
     ("monotone_lipschitz", {"d": 2, "L": 1.0, "norm": 2}, "monotonic and L-Lipschitz"),
     ("quadratic", {"d": 2}, "quadratic"),
     ("smooth", {"d": 1, "L": 1.0}, "L-smooth (d = 1)"),
 )
-#: A member of an intersection class is a member of each part: its counterexamples are verified against each
-#: part, and region claims against the Lipschitz superclass (a claim for every L-Lipschitz function holds for
-#: every member of a subclass).
-INTERSECTIONS = {"convex_lipschitz": ("convex", "lipschitz"), "monotone_lipschitz": ("monotonic", "lipschitz")}
 COLUMN_LABELS = {"exact": "exactly?", "approx": "ε-approximately?", "min_or_max": "closer to min or max?"}
 
 
 class CertificateError(RuntimeError):
-    """A certificate behind a verdict did not pass its independent verification."""
+    """A certificate behind a verdict did not pass its independent verification, or a cell has no proof either
+    way ("open")."""
 
 
 @dataclass
@@ -54,7 +61,7 @@ class TableRow:
     label: str
     params: dict[str, Any]
     report: ClassReport
-    verification: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    verification: Verification = field(default_factory=dict)
 
     def verdict(self, question: str) -> str:
         return self.report.answers[question].verdict
@@ -76,73 +83,13 @@ class TableRow:
         return out
 
 
-def _as(cert: dict[str, Any], cls: str) -> dict[str, Any]:
-    """The same certificate, read as a claim about the class ``cls`` (with that class's parameters)."""
-    params = dict(cert["params"])
-    if cls != "lipschitz":
-        params = {"d": params["d"]}
-    return {**cert, "class": cls, "params": params}
-
-
-def _counterexample_reports(verify: Any, cert: dict[str, Any], label: str) -> list[tuple[str, Any]]:
-    parts = INTERSECTIONS.get(cert["class"])
-    if parts is None:
-        return [(label, verify.verify_counterexample(cert))]
-    return [(f"{label} as {part}", verify.verify_counterexample(_as(cert, part))) for part in parts]
-
-
-def _verify_answer(question: str, cert: dict[str, Any]) -> list[dict[str, Any]]:
-    from counterexamples import verify
-
-    kind = cert.get("type")
-    if kind == "counterexample":
-        reports = _counterexample_reports(verify, cert, "counterexample")
-    elif kind == "proof":
-        reports = [("proof", verify.verify_yes_proof(cert))]
-    elif kind == "threshold":
-        below = cert["below"]
-        if below.get("type") != "region":
-            raise CertificateError(f"{cert['above']['class']} / {question}: the claim below L* has no proof object")
-        if below["class"] in INTERSECTIONS:
-            below = _as(below, "lipschitz")
-        region = verify.verify_smooth_region if below["class"] == "smooth" else verify.verify_lipschitz_region
-        reports = [
-            ("region below L*", region(below)),
-            *_counterexample_reports(verify, cert["above"], "counterexample above L*"),
-        ]
-    elif kind in ("bound", "condition"):
-        reports = [(kind, verify.verify_certificate(cert))]
-    else:
-        raise CertificateError(f"{question}: certificate of unknown type {kind!r} cannot be verified")
-    out = []
-    for name, rep in reports:
-        if not rep.ok:
-            failed = "; ".join(f"{c.name}: {c.detail}" for c in rep.checks if not c.ok)
-            who = cert.get("class") or cert.get("above", {}).get("class")
-            raise CertificateError(f"{who} / {question}: {name} certificate failed: {failed}")
-        out.append({"certificate": name, "checks": [c.name for c in rep.checks]})
-    return out
-
-
-def verify_report(report: Any) -> dict[str, list[dict[str, Any]]]:
-    """Verify every class-level certificate of a ``check_class`` report independently (``counterexamples.verify``);
-    raise :class:`CertificateError` naming the failed checks. Instance answers (no ``type``) and ``open`` answers
-    carry no certificate and are skipped."""
-    out = {}
-    for q, ans in report.answers.items():
-        cert = ans.certificate
-        if ans.verdict == "open" or not isinstance(cert, dict) or "type" not in cert:
-            continue
-        out[q] = _verify_answer(q, cert)
-    return out
-
-
 def build_table(
-    *, verify: bool = True, rows: tuple[tuple[str, dict[str, Any], str], ...] = PAPER_ROWS, progress: bool = False
+    *, verifier: Verifier | None = None, rows: tuple[Row, ...] = PAPER_ROWS, progress: bool = False
 ) -> list[TableRow]:
-    """Compute every row with ``check_class``; with ``verify`` check every certificate independently."""
+    """Compute every row with ``check_class``; with a ``verifier`` (e.g. ``counterexamples.verify_table_report``)
+    check every certificate of each row independently and keep what was checked in ``TableRow.verification``."""
     out = []
-    it: Any = rows
+    it: Iterable[Row] = rows
     if progress:
         from tqdm import tqdm
 
@@ -153,8 +100,8 @@ def build_table(
         if unproven:  # the table prints answers only: an unproven cell stops the command, like a failed proof
             raise CertificateError(f"{name} / {', '.join(unproven)}: open (no proof either way): {report}")
         row = TableRow(name, label, params, report)
-        if verify:
-            row.verification = {q: _verify_answer(q, report.answers[q].certificate) for q in QUESTIONS}
+        if verifier is not None:
+            row.verification = verifier(report)
         out.append(row)
     return out
 
@@ -212,7 +159,12 @@ def to_json(rows: list[TableRow]) -> str:
     return json.dumps([r.to_dict() for r in rows], indent=1) + "\n"
 
 
-FORMATS = {"md": to_markdown, "tex": to_latex, "csv": to_csv, "json": to_json}
+FORMATS: dict[str, Callable[[list[TableRow]], str]] = {
+    "md": to_markdown,
+    "tex": to_latex,
+    "csv": to_csv,
+    "json": to_json,
+}
 
 
 def write_all(rows: list[TableRow], directory: Path, stem: str = "theory_table") -> list[Path]:
@@ -232,7 +184,8 @@ def write_all(rows: list[TableRow], directory: Path, stem: str = "theory_table")
 
 # ---- comparison with the paper --------------------------------------------------------------------------
 def paper_table() -> dict[str, Any]:
-    text = resources.files("fvtrust").joinpath("reference/paper_table.json").read_text(encoding="utf-8")
+    """The paper's table as shipped with the package (``theory/reference/paper_table.json``)."""
+    text = resources.files("theory").joinpath("reference/paper_table.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
