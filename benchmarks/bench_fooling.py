@@ -1,5 +1,7 @@
 """Benchmark of the fooling manipulations: build time, evaluation cost relative to the original model, and the
-wall time of the full ``fvtrust fool --quick`` runs. Writes ``benchmarks/results/fooling.json``.
+wall time of the full ``fvtrust fool --quick`` runs. Writes ``benchmarks/results/fooling.json`` (or
+``--result-file``) with its ``provenance`` record (``empirical._provenance``: commit, settings and presets, seeds,
+data, sha256 of each model's weights file and of each detector E's state dict).
 
     python benchmarks/bench_fooling.py [--models fashion_cnn mobilenet_v2] [--skip-runs] [--rounds 5]
 
@@ -24,7 +26,20 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from empirical._provenance import provenance, start_clock
+
 RESULTS = Path(__file__).parent / "results" / "fooling.json"
+#: Fixed settings of the cost measurement: the natural images timed per model and forward passes per round.
+TIMING = {
+    "threads": 1,
+    "fashion_cnn": {"images": "the first 1000 of the Fashion-MNIST test split", "repeats": 5},
+    "other models": {"images": "the bundled photos plus 24 random crops of them (seed 3)", "repeats": 1},
+}
+CROP_SEED = 3  # random crops timed on ImageNet models
+CALIBRATION_SEED = 4242  # random crops calibrating the silent units of ImageNet models (empirical.fooling._run)
+QUICK_RUN_SEED = 0  # the visualization seed of the quick runs (run_circuit / run_silent default)
+#: Settings of ``--imagenet`` experiments only (they write their own result files with their own records).
+IMAGENET_ONLY = ("imagenet", "seeds", "unit_seed", "n_units", "detector_rule")
 
 
 @torch.no_grad()
@@ -37,7 +52,23 @@ def _time(model: nn.Module, x: Tensor, repeats: int) -> tuple[float, float]:
     return (time.perf_counter() - t0) / repeats, (time.process_time() - c0) / repeats
 
 
-def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[str, Any]:
+def model_weights(name: str, model: nn.Module) -> Path | dict[str, Tensor]:
+    """What to hash for a zoo model's weights: its checkpoint (MobileNetV2's shipped file, the Fashion-MNIST CNN's
+    cache entry, which loading checked) or else its state dict."""
+    if name == "mobilenet_v2":
+        from empirical.models._mobilenet_v2 import _weights_path
+
+        return _weights_path()
+    if name == "fashion_cnn":
+        from empirical._cache import cache_path
+        from empirical.models._fashion_cnn import WEIGHTS_KEY
+
+        return cache_path(WEIGHTS_KEY)
+    return model.state_dict()
+
+
+def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The row of ``name`` and the weights it used (``{name: model weights, name_detector: E's state dict}``)."""
     from empirical.data import fashion_mnist, natural_images, random_crops
     from empirical.fooling import FoolingCircuit, add_silent_units, cyclic_targets, preset, train_detector
     from empirical.fooling._run import _calibration
@@ -79,7 +110,7 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
         repeats = 5
     else:
         photos = natural_images("imagenet").images
-        x = torch.cat([photos, random_crops(photos, 24, seed=3)])
+        x = torch.cat([photos, random_crops(photos, 24, seed=CROP_SEED)])
         repeats = 1
     nets = {"original": model, "circuit": circuit, "silent": silent, "detector": det}
     times: dict[str, list[float]] = {k: [] for k in nets}
@@ -121,7 +152,37 @@ def bench_model(name: str, rounds: int, run_quick: bool, out_dir: Path) -> dict[
             row[f"quick_{method}_cpu_seconds"] = time.process_time() - c0
             row[f"quick_{method}_load_average_1min_after"] = round(os.getloadavg()[0], 2)
     row["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
-    return row
+    return row, {name: model_weights(name, model), f"{name}_detector": det.state_dict()}
+
+
+def _provenance(args: argparse.Namespace, weights: dict[str, Any], started: tuple[float, float]) -> dict[str, Any]:
+    """The provenance of ``fooling.json``: the command-line settings (those of ``--imagenet`` experiments apart,
+    unused here), each model's quick preset, the timing settings; the seeds (E's visualization seeds of each
+    preset and its training seed, the random crops' seeds of ImageNet models, the quick runs' visualization seed);
+    the data and the sha256 of the weights (``weights``: from :func:`bench_model`)."""
+    from empirical.data import PHOTOS
+    from empirical.data._fashion import _FILES, FASHION_DIR
+    from empirical.fooling import preset
+
+    settings = vars(args)
+    presets = {m: preset(m, quick=True) for m in args.models}
+    config = {k: v for k, v in settings.items() if k not in IMAGENET_ONLY}
+    config["imagenet_settings_unused"] = {k: settings[k] for k in IMAGENET_ONLY}
+    config.update(presets=presets, timing=TIMING)
+    seeds = {s for p in presets.values() for s in (*p.detector.seeds, p.detector.seed)}
+    sources, files = [], []
+    if "fashion_cnn" in args.models:
+        sources.append(f"Fashion-MNIST train and test splits ({FASHION_DIR})")
+        files = [FASHION_DIR / f for split in ("train", "test") for f in _FILES[split]]
+    if any(m != "fashion_cnn" for m in args.models):
+        sources.append(f"bundled photos ({', '.join(PHOTOS)}) and random crops of them")
+        seeds |= {CROP_SEED, CALIBRATION_SEED}
+        config.update(crop_seed=CROP_SEED, calibration_crop_seed=CALIBRATION_SEED)
+    if not args.skip_runs:
+        seeds.add(QUICK_RUN_SEED)
+        config["quick_run_seed"] = QUICK_RUN_SEED
+    source = "; ".join(sources) + "; E's training data generated by its preset (see presets)"
+    return provenance(config, sorted(seeds), source, files or None, weights, started, device="cpu")
 
 
 #: The ImageNet experiments on real photos (``--imagenet EXP``): what each runs.
@@ -169,29 +230,42 @@ def imagenet_experiment(
     return path
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line settings."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--imagenet", choices=IMAGENET_EXPERIMENTS, default=None, help="run one ImageNet experiment")
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9], help="visualization seeds (--imagenet)")
     ap.add_argument("--unit-seed", type=int, default=2026, help="seed drawing the units (--imagenet)")
     ap.add_argument("--n-units", type=int, default=4, help="units drawn (--imagenet)")
     ap.add_argument(
-        "--detector-rule", choices=("max_margin", "quantile"), default=None,
+        "--detector-rule",
+        choices=("max_margin", "quantile"),
+        default=None,
         help="E's threshold rule for --imagenet circuit runs (default: the preset's)",
     )
     ap.add_argument("--models", nargs="+", default=["fashion_cnn", "mobilenet_v2"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--skip-runs", action="store_true", help="skip the full --quick runs")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fooling"))
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fooling"), help="folder of the runs")
+    ap.add_argument("--result-file", type=Path, default=RESULTS, help="result file (default benchmarks/results/)")
+    return ap.parse_args(argv)
+
+
+def main() -> None:
+    started = start_clock()
+    args = parse_args()
     if args.imagenet is not None:
         rule = args.detector_rule
         print(imagenet_experiment(args.imagenet, args.seeds, args.unit_seed, args.n_units, args.out, rule))
         return
     load_start = round(os.getloadavg()[0], 2)
-    rows = [bench_model(m, args.rounds, not args.skip_runs, args.out) for m in args.models]
-    if args.skip_runs and RESULTS.exists():
-        previous = {r["model"]: r for r in json.loads(RESULTS.read_text()).get("rows", [])}
+    rows, weights = [], {}
+    for m in args.models:
+        row, used = bench_model(m, args.rounds, not args.skip_runs, args.out)
+        rows.append(row)
+        weights.update(used)
+    if args.skip_runs and args.result_file.exists():
+        previous = {r["model"]: r for r in json.loads(args.result_file.read_text()).get("rows", [])}
         for row in rows:
             kept = {k: v for k, v in previous.get(row["model"], {}).items() if k.startswith("quick_")}
             if kept:
@@ -204,9 +278,10 @@ def main() -> None:
         "note": "quick_*_seconds include training E / generating its data unless cached (see detector_cached); "
         "wall times on a shared 2-core machine, see the load averages and quick_*_cpu_seconds",
         "rows": rows,
+        "provenance": _provenance(args, weights, started),
     }  # fmt: skip
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1))
+    args.result_file.parent.mkdir(parents=True, exist_ok=True)
+    args.result_file.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
 
 

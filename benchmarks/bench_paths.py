@@ -9,9 +9,11 @@
   numpy/Python objects) and growth of the process's peak resident set (``ru_maxrss``; includes torch's tensors,
   which tracemalloc does not see), against the size that holding all pooled activations at once would take.
 
-Writes ``benchmarks/results/paths.json``.
+Writes ``benchmarks/results/paths.json`` (or ``--out``) with its ``provenance`` record (``empirical._provenance``:
+commit, settings, seeds, the Fashion-MNIST files read, sha256 of the CNN's cached weights file; ``cpu_s`` is this
+process's CPU time, ``children_cpu_s`` that of the memory runs' subprocesses).
 
-    python benchmarks/bench_paths.py [--sizes 1000 10000] [--skip-full]
+    python benchmarks/bench_paths.py [--sizes 1000 10000] [--skip-full] [--out PATH]
 """
 
 from __future__ import annotations
@@ -29,15 +31,24 @@ from typing import Any
 
 import torch
 
+from empirical._provenance import start_clock
+
 RESULTS = Path(__file__).resolve().parent / "results" / "paths.json"
 LAYERS = ["conv1", "conv2", "conv3", "fc1", "logits"]
+POOLING = "flatten"  # of the memory runs
+BATCH_SIZE = 250  # of the memory runs
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def memory_run(n_images: int, pooling: str = "flatten") -> dict[str, Any]:
+def memory_run(n_images: int, pooling: str = POOLING) -> dict[str, Any]:
     """Stream ``n_images`` training images (10 classes x 3 roles x n/30) and measure peak memory."""
     from empirical.data import fashion_mnist
     from empirical.models import load_model
@@ -47,7 +58,7 @@ def memory_run(n_images: int, pooling: str = "flatten") -> dict[str, Any]:
     images, labels = fashion_mnist("train")
     images, labels = images[:n_images], labels[:n_images]
     per_class = max(1, n_images // 30)
-    settings = PathSettings(images_per_class=per_class, pooling=pooling, n_bootstrap=0, batch_size=250)
+    settings = PathSettings(images_per_class=per_class, pooling=pooling, n_bootstrap=0, batch_size=BATCH_SIZE)
     buckets = settings.image_buckets
     with torch.no_grad():  # warm-up: one batch, so allocator pools and lazy imports are in the baseline
         model.activations(images[:250].float() / 255, LAYERS)
@@ -97,12 +108,54 @@ def full_run() -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def _provenance(
+    args: argparse.Namespace, full_ran: bool, started: tuple[float, float], children_cpu_s: float
+) -> dict[str, Any]:
+    """The result's provenance: every command-line setting plus the fixed ones (layers, the memory runs' pooling
+    and batch size, the full run's settings), the seeds (the memory runs shuffle with ``PathSettings.seed``; the
+    full run also renders ``fv_per_class`` visualizations per class with seeds ``seed, seed + 1, ...``), the
+    Fashion-MNIST files read (training split; test split for the full run) and the sha256 of the fashion_cnn
+    weights file (the cache entry, which the runs loaded and checked)."""
+    from empirical._cache import cache_path
+    from empirical._provenance import provenance
+    from empirical.data._fashion import _FILES, FASHION_DIR
+    from empirical.models._fashion_cnn import WEIGHTS_KEY
+    from empirical.paths import PATH_DEFAULTS, PathSettings, fv_settings
+
+    memory_settings = PathSettings(pooling=POOLING, n_bootstrap=0, batch_size=BATCH_SIZE)
+    config: dict[str, Any] = {
+        **vars(args), "model": "fashion_cnn", "layers": LAYERS,
+        "memory_runs": {**memory_settings.as_dict(), "images_per_class": "max(1, n_images // 30)"},
+    }  # fmt: skip
+    seeds = {memory_settings.seed}
+    splits = ["train"]
+    if full_ran:
+        fv = fv_settings("fashion_cnn")
+        config["full_run"] = {"paths": PATH_DEFAULTS.as_dict(), "visualizations": fv}
+        seeds |= {PATH_DEFAULTS.seed, *range(fv.seed, fv.seed + fv.fv_per_class)}
+        splits.append("test")
+    files = [FASHION_DIR / f for split in splits for f in _FILES[split]]
+    source = f"Fashion-MNIST {' and '.join(splits)} split{'s' if len(splits) > 1 else ''} ({FASHION_DIR})"
+    weights = {"fashion_cnn": cache_path(WEIGHTS_KEY)}
+    rec = provenance(config, sorted(seeds), source, files, weights, started, device="cpu")
+    rec["children_cpu_s"] = round(children_cpu_s, 3)
+    return rec
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line settings."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--skip-full", action="store_true")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=RESULTS, help="result file (default benchmarks/results/)")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    started = start_clock()
+    children0 = _children_cpu_s()
+    args = parse_args()
     if args.child is not None:
         print(json.dumps(memory_run(args.child)))
         return
@@ -118,13 +171,14 @@ def main() -> None:
     if not args.skip_full:
         out["full_fashion_cnn"] = full_run()
         print(out["full_fashion_cnn"])
-    elif RESULTS.exists():  # keep the last full timing, marked as such
-        old = json.loads(RESULTS.read_text()).get("full_fashion_cnn")
+    elif args.out.exists():  # keep the last full timing, marked as such
+        old = json.loads(args.out.read_text()).get("full_fashion_cnn")
         if old is not None:
             out["full_fashion_cnn"] = {**old, "note": "from an earlier run (this run used --skip-full)"}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=1))
-    print(f"wrote {RESULTS}")
+    out["provenance"] = _provenance(args, not args.skip_full, started, _children_cpu_s() - children0)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

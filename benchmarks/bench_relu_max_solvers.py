@@ -4,10 +4,12 @@ For the random networks of ``bench_relu_max.py`` (d = 8, two hidden layers), bui
 (same tightened bounds, same one-sided last layer, same exact incumbent and cutoff row f >= v + 1e-9 max(1, |v|))
 and time the proof with HiGHS (the verifier's solver, its options) and with Gurobi (``gurobipy``'s size-limited
 pip licence, if installed; one thread, MIPGap 0), side by side in one run, max and min separately. Gurobi is not a
-dependency of the project: this only measures whether a stronger solver would close the gap.
+dependency of the project: this only measures whether a stronger solver would close the gap. Writes
+``benchmarks/results/relu_max_solvers.json`` (or ``--out``) with its ``provenance`` record (``empirical._provenance``:
+commit, settings, solver options and versions, the networks' seeds and the sha256 of each network's specification).
 
     pip install gurobipy   # optional
-    python benchmarks/bench_relu_max_solvers.py [--widths 16 32 48 64] [--limit 300]
+    python benchmarks/bench_relu_max_solvers.py [--widths 16 32 48 64] [--limit 300] [--out PATH]
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import argparse
 import json
 import os
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import highspy
 import numpy as np
@@ -34,6 +38,10 @@ from counterexamples.verify._relu import (
     _with_cutoff_row,
     parse_relu_net,
 )
+from empirical._provenance import provenance, start_clock
+
+HIDDEN_LAYERS = 2
+GUROBI_PARAMS = {"Threads": 1, "MIPGap": 0.0}  # and TimeLimit = --limit
 
 
 def _cutoff_model(net, sense: str) -> tuple[_Model, np.ndarray, float]:  # noqa: ANN001
@@ -63,7 +71,7 @@ def gurobi_time(model: _Model, c: np.ndarray, level: float, limit: float) -> tup
     import gurobipy as gp
 
     m = gp.Model(env=gp.Env(params={"OutputFlag": 0}))
-    m.Params.Threads, m.Params.MIPGap, m.Params.TimeLimit = 1, 0.0, limit
+    m.Params.Threads, m.Params.MIPGap, m.Params.TimeLimit = GUROBI_PARAMS["Threads"], GUROBI_PARAMS["MIPGap"], limit
     x = m.addMVar(model.A.shape[1], lb=model.clb, ub=model.cub,
                   vtype=np.where(model.integer, gp.GRB.BINARY, gp.GRB.CONTINUOUS))  # fmt: skip
     A = model.A.tocsr()
@@ -80,13 +88,44 @@ def gurobi_time(model: _Model, c: np.ndarray, level: float, limit: float) -> tup
     return (None if m.Status == gp.GRB.TIME_LIMIT else t), {2: "optimal", 3: "infeasible"}.get(m.Status, str(m.Status))
 
 
-def main() -> None:
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _provenance(args: argparse.Namespace, solvers: list[str], started: tuple[float, float]) -> dict[str, Any]:
+    """The result's provenance: every command-line setting plus the fixed ones (two hidden layers, HiGHS's options,
+    Gurobi's parameters, the solvers timed and their versions); the seeds are the networks' (``spec(d, width,
+    seed=width)``), their weights hashed as their specifications (sorted JSON)."""
+    gurobi = "gurobi" in solvers
+    config = {
+        **vars(args), "hidden_layers": HIDDEN_LAYERS, "solvers": solvers,
+        "solver_versions": {"highspy": _version("highspy"), "gurobipy": _version("gurobipy") if gurobi else None},
+        "highs_options": _MILP_OPTIONS, "gurobi_params": {**GUROBI_PARAMS, "TimeLimit": args.limit} if gurobi else None,
+        "network_seeds": "seed = width",
+    }  # fmt: skip
+    weights = {
+        f"d{args.d}_{HIDDEN_LAYERS}x{w}": json.dumps(spec(args.d, w, seed=w), sort_keys=True).encode()
+        for w in args.widths
+    }
+    return provenance(config, args.widths, None, None, weights, started, device="cpu")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line settings."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--d", type=int, default=8)
     ap.add_argument("--widths", type=int, nargs="+", default=[16, 24, 32, 40, 48, 64])
     ap.add_argument("--limit", type=float, default=300.0, help="seconds per solve before it counts as a miss")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "relu_max_solvers.json")
-    args = ap.parse_args()
+    return ap.parse_args(argv)
+
+
+def main() -> None:
+    started = start_clock()
+    args = parse_args()
     try:
         import gurobipy  # noqa: F401
 
@@ -109,8 +148,10 @@ def main() -> None:
                 for n in solvers
             )
             print(f"d={args.d} 2x{width:<3} {sense}  binaries {row['binaries']:3d}   {cells}", flush=True)
+    result = {"limit_s": args.limit, "cpus": os.cpu_count(), "rows": rows}
+    result["provenance"] = _provenance(args, list(solvers), started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"limit_s": args.limit, "cpus": os.cpu_count(), "rows": rows}, indent=1))
+    args.out.write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ is installed, else a MobileNetV2-shaped network with random weights and the same
 * throughput: unit-steps per second for 8 units in one batch vs 8 units one at a time.
 
 Step times are the wall times between consecutive step callbacks of :func:`render`; all times are medians over
-``--repeats`` rounds that alternate the three measurements. Writes ``benchmarks/results/visualize.json``.
+``--repeats`` rounds that alternate the three measurements. Writes ``benchmarks/results/visualize.json`` (or
+``--out``) with its ``provenance`` record (``empirical._provenance``: commit, settings, render seeds, sha256 of the
+weights: the zoo's checkpoint file, or the random network's state dict).
 
-    python benchmarks/bench_visualize.py [--steps 8] [--repeats 3] [--layer logits]
+    python benchmarks/bench_visualize.py [--steps 8] [--repeats 3] [--layer logits] [--out PATH]
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
+from empirical._provenance import provenance, start_clock
 from empirical.visualize import AffineWarp, channel, render, standard_transforms
+from empirical.visualize._defaults import PAPER_DEFAULTS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "visualize.json"
 SIZE = 224
+BATCHES = (1, 8)
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int, groups: int = 1, act: bool = True) -> nn.Sequential:
@@ -119,25 +125,58 @@ def step_times(
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)], total
 
 
-def main() -> None:
+def units_of(layer: str) -> list[int]:
+    """The 8 rendered units: 8 ImageNet classes on the logits, else channels 0-7."""
+    return [1, 97, 207, 281, 409, 530, 817, 967] if layer == "logits" else list(range(8))
+
+
+def _weights(model: nn.Module) -> dict[str, Any]:
+    """The weights measured: the random network's state dict, or the zoo's checkpoint file."""
+    if isinstance(model, SyntheticMobileNetV2):
+        return {"synthetic_mobilenet_v2": model.state_dict()}
+    from empirical.models._mobilenet_v2 import _weights_path
+
+    return {"mobilenet_v2": _weights_path()}
+
+
+def _provenance(
+    args: argparse.Namespace, model: nn.Module, model_kind: str, padded: int, started: tuple[float, float]
+) -> dict[str, Any]:
+    """The result's provenance: every command-line setting plus the fixed ones; the seeds are the render seeds
+    (``step_times`` renders ``n`` units with seeds ``0..n-1``, at most 8)."""
+    config = {
+        **vars(args), "model": model_kind, "image_size": SIZE, "model_input_size": padded,
+        "units": units_of(args.layer), "batches": list(BATCHES), "render_defaults": PAPER_DEFAULTS,
+    }  # fmt: skip
+    return provenance(config, range(max(BATCHES)), None, None, _weights(model), started, device="cpu")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line settings."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=8, help="timed steps per round (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating rounds (default %(default)s)")
     parser.add_argument("--layer", default="logits", help="layer of the rendered units (default logits)")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=RESULTS, help="result file (default benchmarks/results/)")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    started = start_clock()
+    args = parse_args()
 
     model, model_kind = load_benchmark_model()
     for p in model.parameters():
         p.requires_grad_(False)
     padded = AffineWarp(standard_transforms(), SIZE, SIZE).out_height
-    units8 = [1, 97, 207, 281, 409, 530, 817, 967] if args.layer == "logits" else list(range(8))
+    units8 = units_of(args.layer)
     # warm-up: on a fresh (virtual) machine the first touch of memory is slow; touch the largest footprint first
     step_times(model, args.layer, units8, 3)
     for size in (padded, SIZE):
         fb = bare_step(model, 8, size)
         fb(), fb()
     rows = {}
-    for batch in (1, 8):
+    for batch in BATCHES:
         units = units8[:batch]
         timings: dict[str, list[float]] = {"bare_padded": [], "bare_224": [], "step": [], "step_crop": []}
         fb_pad, fb_224 = bare_step(model, batch, padded), bare_step(model, batch, SIZE)
@@ -189,6 +228,7 @@ def main() -> None:
             },
         },
         "targets": {"overhead_batch_1": 1.3, "overhead_batch_8": 1.15},
+        "provenance": _provenance(args, model, model_kind, padded, started),
     }
     print(
         f"model: {model_kind}; layer {args.layer}; images {SIZE} px -> model input {padded} px; "
@@ -210,9 +250,9 @@ def main() -> None:
         f" ({batched / sequential:.2f}x); whole {n + 1}-step renders: {batched_total:.1f} s vs {single_total:.1f} s"
         f" ({single_total / batched_total:.2f}x)"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
