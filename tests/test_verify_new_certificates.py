@@ -72,6 +72,28 @@ def test_lipschitz_width_bound_is_exactly_L_over_2_in_d1(L: Fraction) -> None:
     assert not verify_certificate({**base, "sup_width": str(L / 2 * Fraction(63, 64))}).ok
 
 
+@pytest.mark.parametrize("d,norm,T", [(2, "2", Fraction(10352762, 10**7)), (3, "2", Fraction(1414214, 10**6))])
+def test_lipschitz_eps_abs_two_norm_bound_is_tight(d: int, norm: str, T: Fraction) -> None:
+    """The 2-norm bound (lemma B: the square's three cases, or the sum of squares for d = 3) verifies, and a
+    sup_width just below L T (T = sqrt 6 - sqrt 2, sqrt 2) is refused."""
+    cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=d, L=1.0, norm=norm)
+    assert cert["type"] == "bound" and verify_certificate(cert).ok
+    assert Fraction(cert["sup_width"]) >= T * Fraction(999999, 10**6)
+    assert_fails_naming({**cert, "sup_width": str(T * Fraction(99999, 10**5))}, "sup_width")
+
+
+def test_lipschitz_eps_abs_one_norm_bound_needs_two_d_over_three() -> None:
+    cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=3, L=1.0, norm="1")
+    assert cert["sup_width"] == "2" and verify_certificate(cert).ok  # T = 2d/3 = 2
+    assert_fails_naming({**cert, "sup_width": "199/100"}, "sup_width")
+
+
+@pytest.mark.parametrize("d,norm", [(2, "1"), (2, "2"), (4, "2"), (5, "1")])
+def test_lipschitz_eps_abs_counterexamples_verify(d: int, norm: str) -> None:
+    cert = approx_cert("lipschitz", {"eps_abs": 0.4}, d=d, L=3.0, norm=norm)
+    assert cert["type"] == "counterexample" and verify_certificate(cert).ok
+
+
 # ---- counterexamples at a fixed eps / eps_abs -----------------------------------------------------------------
 def test_fixed_eps_counterexample_verifies_and_names_eps() -> None:
     cert = approx_cert("quadratic", {"eps": 0.1}, d=1)
@@ -231,7 +253,7 @@ def test_non_radial_piecewise_is_refused() -> None:
 
 # ---- dispatch, files, open verdicts ------------------------------------------------------------------------------
 def test_open_and_unknown_types_fail() -> None:
-    ans = check_class("lipschitz", d=2, L=1.0, eps_abs=0.1)["approx"]  # still open: the 2-norm in d >= 2
+    ans = check_class("lipschitz", d=4, L=0.65, eps_abs=0.5)["approx"]  # open: T bracketed (2-norm, d = 4)
     assert ans.verdict == "open"
     assert not verify_certificate(ans.certificate).ok
     assert not verify_certificate({"type": "oracle", "verdict": "yes"}).ok

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory import _certificates as certs
-from theory._numbers import fraction_str
+from theory._numbers import fraction_str, simplest_between, to_fraction
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
@@ -165,6 +165,77 @@ def _instance_abs(report: ClassReport, eps_abs: float) -> Answer:
     return Answer("approx", "yes" if ok else "no", f"half-width {(hi - lo) / 2:.6g} vs eps_abs = {eps_abs:.6g}", rng)
 
 
+def _smallest_side_below(norm: str, *pts: FloatArray) -> Fraction:
+    """A rational lower bound (exact for the 1- and inf-norms) of the smallest side of a triangle with float
+    vertices: for the 2-norm the float square root, lowered until its square is at most the exact squared side."""
+    vals = [[Fraction(float(t)) for t in p] for p in pts]
+    pairs = [(vals[0], vals[1]), (vals[0], vals[2]), (vals[1], vals[2])]
+    if norm == "1":
+        return min(sum((abs(u - v) for u, v in zip(p, q, strict=True)), Fraction(0)) for p, q in pairs)
+    if norm == "inf":
+        return min(max(abs(u - v) for u, v in zip(p, q, strict=True)) for p, q in pairs)
+    sq = min(sum(((u - v) ** 2 for u, v in zip(p, q, strict=True)), Fraction(0)) for p, q in pairs)
+    m = Fraction(math.sqrt(sq)).limit_denominator(10**9)
+    while m * m > sq:
+        m -= Fraction(1, 10**9)
+    return m
+
+
+def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
+    """L-Lipschitz f, eps in units of f: "yes" iff L T <= 2 eps_abs, T the widest triangle in the box
+    (theory/_triangle.py), decided in exact arithmetic; "open" only where T is bracketed (the 2-norm in d >= 4 not
+    divisible by 3) and 2 eps_abs / L falls inside the bracket."""
+    tri = fc.widest_triangle()
+    L, e = to_fraction(fc.L), to_fraction(eps_abs)
+    condition = f"L T <= 2 eps_abs, T = {tri.expr}"
+    fits = tri.at_most(2 * e / L)
+    if fits is None:
+        return _open("approx", f"{fc!r}: {condition} is undecided here: 2 eps_abs / L = {float(2 * e / L):.6g}")
+    if fits:
+        T = tri.rational()
+        if T is not None:
+            sup = L * T
+        else:  # the simplest rational in [L T, 2 eps_abs]; T irrational, so L T < 2 eps_abs
+            lo = Fraction(fc.L * tri.upper) * (1 + Fraction(1, 10**12))
+            sup = simplest_between(lo, min(2 * e, lo * (1 + Fraction(1, 10**6)))) if lo < 2 * e else 2 * e
+            if not tri.at_most(sup / L):
+                sup = 2 * e
+        return Answer(
+            "approx",
+            "yes",
+            f"every range is at most L T <= {fc.L * tri.upper:.6g} wide <= 2 eps_abs ({condition}); predict the "
+            "midpoint",
+            {
+                "type": "bound",
+                "class": fc.name,
+                "params": certs.exact_params(fc),
+                "question": "approx",
+                "sup_width": fraction_str(sup),
+                "eps_abs": fraction_str(eps_abs),
+                "argument": "hi - lo <= min(Delta, L r_min, L r_max) <= L min(||x_max - x_min||, r_min, r_max) "
+                "<= L T (Delta <= L ||x_max - x_min|| by consistency)",
+                "condition": condition,
+            },
+        )
+    # x_min = a, x_max = b and Delta the simplest rational in (2 eps_abs, L m], m <= the smallest side of the
+    # witness triangle (exactly, by squares for the 2-norm): the range at x is then [f_min, f_max], Delta wide
+    x, a, b = tri.witness
+    m = _smallest_side_below(fc.norm, x, a, b)
+    top = L * m
+    delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
+    if delta is None or delta.denominator > 10**6:
+        return _open("approx", f"{fc!r}: L T exceeds 2 eps_abs by less than the witness's rounding ({condition})")
+    fv = FeatureVisualization(b, float(delta), a, 0.0)
+    vr = fc.value_range(fv, x)
+    return Answer(
+        "approx",
+        "no",
+        f"only for small L: {condition}; here L T >= {fc.L * tri.lower:.6g}: at x = {x.tolist()} the range has "
+        f"width {vr.width:.6g} > 2 eps_abs",
+        {**certs.counterexample(fc, "approx", fv, vr), "condition": condition, "eps_abs": fraction_str(eps_abs)},
+    )
+
+
 def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     """eps in units of f (docs/theory.md, "Absolute eps"). A class closed under scaling f answers "no" as soon as
     one range has positive width (scale it up); for L-Lipschitz f the widest range over every visualization and x
@@ -173,41 +244,7 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
         dec = cast(dict[str, Any], fc.decoder())
         return Answer("approx", "yes", f"exact prediction: {dec['expr']}", certs.proof(fc, "approx", dec))
     if isinstance(fc, Lipschitz):
-        tri = fc.widest_triangle()
-        if tri is None:
-            return _open("approx", f"{fc!r}: the largest smallest side T of a triangle in the box is not known here")
-        T, x, a, b = tri
-        sup = fc.L * T
-        if sup <= 2 * eps_abs:
-            return Answer(
-                "approx",
-                "yes",
-                f"every range is at most L T = {sup:.6g} wide <= 2 eps_abs (T = {T:g}); predict the midpoint",
-                {
-                    "type": "bound",
-                    "class": fc.name,
-                    "params": certs.exact_params(fc),
-                    "question": "approx",
-                    "sup_width": fraction_str(Fraction(fraction_str(fc.L)) * Fraction(fraction_str(T))),
-                    "eps_abs": fraction_str(eps_abs),
-                    "argument": "hi - lo <= min(Delta, L r_min, L r_max) <= L min(||x_max - x_min||, r_min, r_max) "
-                    "<= L T (Delta <= L ||x_max - x_min|| by consistency)",
-                    "condition": "L T <= 2 eps_abs",
-                },
-            )
-        fv = FeatureVisualization(b, fc.L * T, a, 0.0)  # x_max = b, x_min = a, Delta = L T: width L T at x
-        vr = fc.value_range(fv, x)
-        return Answer(
-            "approx",
-            "no",
-            f"only for small L: L T <= 2 eps_abs (T = {T:g}); here L T = {sup:.6g}: at x = {x.tolist()} the range "
-            f"has width {vr.width:.6g} > 2 eps_abs",
-            {
-                **certs.counterexample(fc, "approx", fv, vr),
-                "condition": "L T <= 2 eps_abs",
-                "eps_abs": fraction_str(eps_abs),
-            },
-        )
+        return _lipschitz_abs(fc, eps_abs)
     if getattr(fc, "L", None) is not None:
         return _open("approx", f"{fc!r}: the widest range over every visualization is not known in closed form")
     for fv, vr in _probe(fc):

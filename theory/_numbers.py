@@ -30,12 +30,12 @@ def to_fraction(value: Any, *, max_denominator: int | None = None) -> Fraction:
     return frac.limit_denominator(max_denominator) if max_denominator else frac
 
 
-def _simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
+def simplest_between(lo: Fraction, hi: Fraction) -> Fraction:
     """The fraction with the smallest denominator in [lo, hi] (0 <= lo < hi), by continued fractions."""
     a = lo.numerator // lo.denominator
     if a == lo or a + 1 <= hi:
         return Fraction(a) if a == lo else Fraction(a + 1)
-    return a + 1 / _simplest_between(1 / (hi - a), 1 / (lo - a))
+    return a + 1 / simplest_between(1 / (hi - a), 1 / (lo - a))
 
 
 def _snap(x: float) -> Fraction:
@@ -58,7 +58,7 @@ def _snap(x: float) -> Fraction:
     e = math.floor(math.log10(mag))
     decade = Fraction(10) ** e
     half_ulp = Fraction(math.ulp(x)) / 2
-    m = _simplest_between((mag - half_ulp) / decade, (mag + half_ulp) / decade)
+    m = simplest_between((mag - half_ulp) / decade, (mag + half_ulp) / decade)
     snapped = (m if x > 0 else -m) * decade
     return snapped if m.denominator <= 10**4 and float(snapped) == x else exact
 

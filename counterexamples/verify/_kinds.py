@@ -33,6 +33,7 @@ from counterexamples.verify._exact import frac, vec
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth import smooth_necessary, verify_smooth_region
 from counterexamples.verify._smooth_descent import answered_within
+from counterexamples.verify._triangle import prove_lipschitz_width
 
 INTERSECTIONS = {"convex_lipschitz": ("convex", "lipschitz"), "monotone_lipschitz": ("monotonic", "lipschitz")}
 LIPSCHITZ_TYPE = ("lipschitz", "convex_lipschitz", "monotone_lipschitz")
@@ -112,6 +113,8 @@ def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_
     if cls in LIPSCHITZ_TYPE:
         # a member of an intersection is L-Lipschitz, so a bound for every L-Lipschitz function holds for it
         L, p = frac(str(params["L"])), str(params.get("norm", "2"))
+        if d >= 2 and p in ("1", "2"):
+            return prove_lipschitz_width(d, p, L, sup, timeout_ms)
         s = _solver(timeout_ms)
         a, b, x = ([z3.Real(f"{n}{k}") for k in range(d)] for n in ("a", "b", "x"))
         s.add(*[c for v in (*a, *b, *x) for c in (v >= 0, v <= 1)])

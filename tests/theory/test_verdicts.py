@@ -174,7 +174,7 @@ def test_quadratic_d1_bound_is_attained_and_never_exceeded():
 
 
 def test_open_is_not_depends():
-    ans = check_class("lipschitz", d=2, L=1.0, eps_abs=0.1)["approx"]  # T unknown for the 2-norm in d >= 2
+    ans = check_class("lipschitz", d=4, L=0.65, eps_abs=0.5)["approx"]  # T bracketed: 2-norm, d = 4
     assert ans.verdict == "open" and ans.certificate["type"] == "open"
     none = check_class("quadratic", d=1)["approx"]
     assert none.verdict == "depends" and none.certificate["condition"] == "eps >= 1/4"
@@ -236,16 +236,30 @@ def test_boolean_values_and_eps_are_refused():
 
 
 # ---- absolute eps (24.9) ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("d,norm,T", [(1, "2", 0.5), (1, "1", 0.5), (2, "inf", 1.0), (3, "inf", 1.0)])
+WIDEST = [(1, "2", 0.5), (1, "1", 0.5), (2, "inf", 1.0), (3, "inf", 1.0), (2, "1", 4 / 3), (3, "1", 2.0)]
+WIDEST += [(5, "1", 10 / 3), (2, "2", 6**0.5 - 2**0.5), (3, "2", 2**0.5), (6, "2", 2.0)]
+
+
+@pytest.mark.parametrize("d,norm,T", WIDEST)
 @pytest.mark.parametrize("L", [0.25, 0.5, 1.0, 2.0])
 def test_lipschitz_absolute_eps_is_yes_exactly_for_small_L(d, norm, T, L):
     eps_abs = 0.3
     ans = check_class("lipschitz", d=d, L=L, norm=norm, eps_abs=eps_abs)["approx"]
     small = L * T <= 2 * eps_abs  # noqa: SIM300
     assert ans.verdict == ("yes" if small else "no")
-    if ans.verdict == "no":  # the counterexample's range is L T wide
+    if ans.verdict == "no":  # the counterexample's range is wider than 2 eps_abs, and no wider than L T
         delta = float(Fraction(ans.certificate["fv"]["f_max"]))
-        assert ans.certificate["disagreement"] * delta == pytest.approx(L * T)
+        assert 2 * eps_abs < ans.certificate["disagreement"] * delta <= L * T * (1 + 1e-12)
+    else:  # the proved bound lies between L T and 2 eps_abs
+        assert L * T * (1 - 1e-12) <= float(Fraction(ans.certificate["sup_width"])) <= 2 * eps_abs
+
+
+@pytest.mark.parametrize("d,norm,T", [(2, "1", 4 / 3), (2, "2", 6**0.5 - 2**0.5), (3, "2", 2**0.5)])
+def test_lipschitz_absolute_eps_threshold_is_exact(d, norm, T):
+    """Just below L = 2 eps_abs / T the answer is "yes", just above it "no"."""
+    eps_abs = 0.3
+    for L, verdict in ((2 * eps_abs / T * (1 - 1e-6), "yes"), (2 * eps_abs / T * (1 + 1e-6), "no")):
+        assert check_class("lipschitz", d=d, L=L, norm=norm, eps_abs=eps_abs)["approx"].verdict == verdict
 
 
 @settings(max_examples=150, deadline=None)
@@ -258,15 +272,15 @@ def test_lipschitz_absolute_eps_class_yes_implies_instance_yes(inst, eps_abs):
         assert iv == "yes"
     if iv == "no":
         assert cls != "yes"
-    tri = get_class("lipschitz", d=d, L=L, norm=norm).widest_triangle()
-    if tri is not None:  # no range is wider than L T
-        assert value_range("lipschitz", fv, x, L=L, norm=norm).width <= L * tri[0] * (1 + 1e-9)
+    tri = get_class("lipschitz", d=d, L=L, norm=norm).widest_triangle()  # no range is wider than L T
+    assert value_range("lipschitz", fv, x, L=L, norm=norm).width <= L * tri.upper * (1 + 1e-9)
 
 
 def test_absolute_eps_scale_free_classes_and_bad_input():
     assert check_class("quadratic", d=1, eps_abs=0.3)["approx"].verdict == "no"  # any Delta is allowed
     assert check_class("affine", d=1, eps_abs=0.3)["approx"].verdict == "yes"
-    assert check_class("lipschitz", d=2, L=1.0, eps_abs=0.3)["approx"].verdict == "open"  # T unknown (2-norm, d = 2)
+    # T is bracketed for the 2-norm in d = 4: [1.5, sqrt(8/3)], and 2 eps_abs / L = 1.54 lies inside
+    assert check_class("lipschitz", d=4, L=0.65, eps_abs=0.5)["approx"].verdict == "open"
     with pytest.raises(ValueError, match="not both"):
         check_class("lipschitz", d=1, eps=0.1, eps_abs=0.1)
     with pytest.raises(ValueError, match="eps_abs"):

@@ -26,6 +26,7 @@ import numpy as np
 
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
+from theory._triangle import WidestTriangle, widest_triangle
 from theory._witness import ConeWitness, NormName, norm
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
@@ -140,18 +141,10 @@ class Lipschitz(FunctionClass):
             f"r_max = ||x - x_max||_{p}"
         )
 
-    def widest_triangle(self) -> tuple[float, FloatArray, FloatArray, FloatArray] | None:
-        """(T, x, a, b): T = the largest value of min(|x - a|, |x - b|, |a - b|) over points of the box, with a
-        triangle attaining it, where known: d = 1 (T = 1/2: of three points in [0,1] two are within 1/2; 0, 1/2, 1)
-        and the inf-norm in d >= 2 (T = 1 = the diameter: 0, e_1, e_2). Otherwise None."""
-        d = self.d
-        if d == 1:
-            return 0.5, np.array([0.5]), np.array([0.0]), np.array([1.0])
-        if self.norm == "inf":
-            e1, e2 = np.zeros(d), np.zeros(d)
-            e1[0], e2[1] = 1.0, 1.0
-            return 1.0, np.zeros(d), e1, e2
-        return None
+    def widest_triangle(self) -> WidestTriangle:
+        """T = the largest value of min(|x - a|, |x - b|, |a - b|) over points of the box (exact or bracketed),
+        with a triangle attaining its lower end: every value range is at most L T wide (theory/_triangle.py)."""
+        return widest_triangle(self.d, self.norm)
 
     # ---- the parameter dependence of "closer to min or max" ---------------------------------------------
     def certified_radius(self, fv: FeatureVisualization) -> float:

@@ -1,0 +1,81 @@
+"""The widest triangle in the box, T_d (theory/_triangle.py): the witnesses attain the stated lower end, no triangle
+beats the stated upper end, and the exact comparison ``at_most`` agrees with both."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory._triangle import widest_triangle
+
+ORD = {"1": 1, "2": 2, "inf": np.inf}
+CASES = [(d, p) for p in ("1", "2", "inf") for d in range(1, 8)]
+
+
+def smallest_side(pts, norm):
+    x, a, b = (np.asarray(p, dtype=float) for p in pts)
+    return min(np.linalg.norm(u - v, ord=ORD[norm]) for u, v in ((x, a), (x, b), (a, b)))
+
+
+@pytest.mark.parametrize("d,norm", CASES)
+def test_witness_attains_the_lower_end(d, norm):
+    tri = widest_triangle(d, norm)
+    assert tri.lower <= tri.upper * (1 + 1e-15)
+    assert tri.exact == (tri.lower == tri.upper)
+    assert all(np.all((p >= 0) & (p <= 1)) for p in tri.witness)
+    assert smallest_side(tri.witness, norm) == pytest.approx(tri.lower, rel=1e-12)
+
+
+@pytest.mark.parametrize("d,norm", CASES)
+def test_at_most_is_exact_at_both_ends(d, norm):
+    tri = widest_triangle(d, norm)
+    assert tri.at_most(Fraction(tri.upper) * (1 + Fraction(1, 10**9))) is True
+    assert tri.at_most(Fraction(tri.lower) * (1 - Fraction(1, 10**9))) is False
+    if not tri.exact:  # inside the bracket nothing is claimed
+        assert tri.at_most(Fraction((tri.lower + tri.upper) / 2)) is None
+    r = tri.rational()
+    if r is not None:
+        assert float(r) == pytest.approx(tri.upper) and tri.at_most(r) is True
+
+
+def test_known_values():
+    assert widest_triangle(2, "2").upper == pytest.approx(math.sqrt(6) - math.sqrt(2))
+    assert widest_triangle(3, "2").rational() is None and widest_triangle(6, "2").rational() == 2
+    assert widest_triangle(4, "1").rational() == Fraction(8, 3)
+    with pytest.raises(ValueError, match="norm"):
+        widest_triangle(2, "3")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(CASES), st.data())
+def test_no_triangle_beats_the_upper_end(case, data):
+    """Property: random triangles (and their corners-snapped versions) never have a smallest side above T."""
+    d, norm = case
+    unit = st.floats(0.0, 1.0, allow_nan=False)
+    pts = [np.array(data.draw(st.lists(unit, min_size=d, max_size=d))) for _ in range(3)]
+    tri = widest_triangle(d, norm)
+    for cand in (pts, [np.round(p * 3) / 3 for p in pts]):
+        assert smallest_side(cand, norm) <= tri.upper * (1 + 1e-12)
+
+
+def test_square_optimum_by_local_search():
+    """In the square no perturbation of the optimal triangle, and no random start improved by hill climbing,
+    exceeds sqrt 6 - sqrt 2."""
+    rng = np.random.default_rng(0)
+    T = math.sqrt(6) - math.sqrt(2)
+    best = 0.0
+    for _ in range(40):
+        pts = rng.random((3, 2))
+        cur = smallest_side(pts, "2")
+        for k in range(400):
+            cand = np.clip(pts + rng.normal(scale=0.1 / (1 + k / 40), size=pts.shape), 0, 1)
+            val = smallest_side(cand, "2")
+            if val > cur:
+                pts, cur = cand, val
+        best = max(best, cur)
+    assert best <= T * (1 + 1e-12) and best > T * 0.99
