@@ -8,6 +8,7 @@ Image folders are a few small JPEGs written here; the sweep is a 3-step sweep of
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from dataclasses import replace
@@ -23,7 +24,8 @@ from empirical.fooling import PhotoSplits
 from fvtrust.cli import main
 from tests.sweep._common import N_PAIRS, sweep_args
 
-REAL_IMAGENET = Path("/work/shared/data/imagenet-1k")
+DATA = Path(os.environ.get("FVTRUST_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+REAL_IMAGENET = DATA / "imagenet-1k"  # the shared photos beside the project (set FVTRUST_DATA to move them)
 WNIDS = ("n01440764", "n01443537")
 EXTRA_WNID = "n00007846"  # a WordNet id outside the 1,000 classes (a class of imagenet-other)
 
