@@ -184,8 +184,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "what": "fvtrust sweep throughput on 1 and 2 processes, and an evaluation pass, on this machine's CPU",
         "config": config,
         "machine": {
-            "cpu_count": os.cpu_count(), "sched_affinity": len(os.sched_getaffinity(0)),
-            "loadavg_at_start": runs[configs[0]][0]["loadavg_before"], "loadavg_at_end": list(os.getloadavg()),
+            "cpu_count": os.cpu_count(),
+            "sched_affinity": len(os.sched_getaffinity(0)),
+            "loadavg_at_start": runs[configs[0]][0]["loadavg_before"],
+            "loadavg_at_end": list(os.getloadavg()),
             "note": "the machine is shared with other jobs; loadavg is recorded before and after every run",
         },  # fmt: skip
         "summary": summary,
