@@ -112,11 +112,30 @@ def test_evaluate_out_in_proc_is_refused(tmp_path: Path, capsys: pytest.CaptureF
     [
         (["check", "lipschitz", "--L", "1", "--d", "1000000000000"], "--d must be an integer in 1..100"),
         (["check", "affine", "--d", "0"], "--d must be an integer in 1..100"),
-        (["check", "lipschitz", "--L", "1", "--x-max", ",".join(["1"] * 101), "--f-max", "1", "--x-min", "0",
-          "--f-min", "0", "--x", "0"], "--x-max must have 1..100 coordinates"),  # fmt: skip
+        (
+            [
+                "check",
+                "lipschitz",
+                "--L",
+                "1",
+                "--x-max",
+                ",".join(["1"] * 101),
+                "--f-max",
+                "1",
+                "--x-min",
+                "0",
+                "--f-min",
+                "0",
+                "--x",
+                "0",
+            ],
+            "--x-max must have 1..100 coordinates",
+        ),  # fmt: skip
         (["sweep", "--model", "mobilenet_v2", "--layer", "logits", "--units", "0", "--size", "4096"], "needs about"),
-        (["sweep", "--model", "mobilenet_v2", "--layer", "logits", "--units", "0-4095", "--batch", "4096"],
-         "smaller --batch"),  # fmt: skip
+        (
+            ["sweep", "--model", "mobilenet_v2", "--layer", "logits", "--units", "0-4095", "--batch", "4096"],
+            "smaller --batch",
+        ),  # fmt: skip
         (["paths", "--model", "fashion_cnn", "--device", "nosuch"], "device 'nosuch' is not one of cpu"),
     ],
     ids=["check-d-huge", "check-d-0", "check-points", "sweep-size", "sweep-batch", "paths-device"],
@@ -198,8 +217,17 @@ def test_bad_images_are_refused_by_name_before_the_model_loads(
     folder = _folder(tmp_path, "imgs", kind)
     argv = {
         "evaluate": ["evaluate", "--model", "mobilenet_v2", "--imagenet-dir", str(folder), "--no-progress"],
-        "paths": ["paths", "--model", "mobilenet_v2", "--imagenet-dir", str(folder), "--out", str(tmp_path / "o"),
-                  "--min-photos", "3"],  # fmt: skip
+        "paths": [
+            "paths",
+            "--model",
+            "mobilenet_v2",
+            "--imagenet-dir",
+            str(folder),
+            "--out",
+            str(tmp_path / "o"),
+            "--min-photos",
+            "3",
+        ],  # fmt: skip
     }[command]
     status, err, seconds = _run(argv, capsys)
     assert status == 2 and KINDS[kind] in err and "n01440764/x." in err and "Traceback" not in err, err

@@ -28,7 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 COMMIT = re.compile(r"^[0-9a-f]{40}(\+dirty)?$")
 KEYS = {
-    "commit", "version", "seeds", "config", "data", "weights_sha256", "torch", "device", "threads", "wall_s", "cpu_s"
+    "commit",
+    "version",
+    "seeds",
+    "config",
+    "data",
+    "weights_sha256",
+    "torch",
+    "device",
+    "threads",
+    "wall_s",
+    "cpu_s",
 }
 
 

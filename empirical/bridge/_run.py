@@ -31,7 +31,6 @@ MAX_STEPS = 100_000
 MAX_SEED = 2**31 - 1
 
 
-
 @dataclass(frozen=True)
 class BridgeConfig:
     """Every setting of one run, defaults resolved (recorded in ``bridge.json`` under ``config``)."""

@@ -377,7 +377,12 @@ def _draw_units(
 
 
 def _photo_detector(
-    model: nn.Module, model_name: str, p: Preset, photos: PhotoSplits, device: str, progress: bool,
+    model: nn.Module,
+    model_name: str,
+    p: Preset,
+    photos: PhotoSplits,
+    device: str,
+    progress: bool,
     visualizations_from: Sequence[str | Path] | None = None,
 ) -> tuple[Any, DetectorReport]:
     """E trained on the calibration photos (and crops of them) plus visualizations, its threshold set from its

@@ -132,9 +132,7 @@ def _adopt_legacy(key: str) -> None:
 def _cached_data(key: str, build: Callable[[], dict[str, Tensor]]) -> dict[str, Tensor]:
     """Cache entry ``key`` (checked against its checksum), built with ``build()`` when missing or damaged."""
     _adopt_legacy(key)
-    return load_entry(
-        key, lambda p: torch.load(p, weights_only=True), rebuild=lambda tmp: torch.save(build(), tmp)
-    )
+    return load_entry(key, lambda p: torch.load(p, weights_only=True), rebuild=lambda tmp: torch.save(build(), tmp))
 
 
 def _as_folders(folders: str | Path | Sequence[str | Path]) -> list[Path]:

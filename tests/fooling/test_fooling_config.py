@@ -77,8 +77,15 @@ def test_library_and_command_make_the_same_call(calls: list[dict[str, Any]], tmp
     assert main(argv) == 0
     report = run_fooling(
         FoolingConfig(
-            model="fashion_cnn", method="silent", out=out, gate_ramp=0.02, alpha=4.0, seeds=(3, 5), units=4,
-            unit_seed=9, progress=False,
+            model="fashion_cnn",
+            method="silent",
+            out=out,
+            gate_ramp=0.02,
+            alpha=4.0,
+            seeds=(3, 5),
+            units=4,
+            unit_seed=9,
+            progress=False,
         )  # fmt: skip
     )
     assert report == {"accuracy_before": 0.5}
