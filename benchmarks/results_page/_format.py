@@ -85,3 +85,16 @@ class Page:
 
     def add(self, *lines: str) -> None:
         self.lines.extend(lines)
+
+
+def provenance_text(r: Result) -> str:
+    """Where a benchmark's numbers come from: its provenance record (commit, seeds, threads, wall and CPU time), or
+    a warning that the file has none."""
+    prov = r.get("provenance")
+    if not prov:
+        return NO_PROVENANCE
+    seeds = prov.get("seeds")
+    parts = [commit_text(prov), f"seeds {seeds_text(seeds if isinstance(seeds, list) else [seeds])}"]
+    parts.append(f"{prov.get('threads')} thread(s) on {prov.get('device')}")
+    parts.append(f"{fx(prov.get('wall_s'), 0)} s wall / {fx(prov.get('cpu_s'), 0)} s CPU for the whole script")
+    return "Measured at " + "; ".join(parts) + "."

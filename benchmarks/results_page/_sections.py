@@ -14,6 +14,7 @@ from results_page._format import (
     interval,
     num,
     pct,
+    provenance_text,
     rel,
     sci,
     seeds_text,
@@ -77,7 +78,7 @@ def section_paths_memory(page: Page) -> None:
     page.add(
         "### Streaming memory and the Fashion-MNIST CNN",
         "",
-        f"Source {rel('paths.json')} (`benchmarks/bench_paths.py`). {NO_PROVENANCE}",
+        f"Source {rel('paths.json')} (`benchmarks/bench_paths.py`). {provenance_text(r)}",
         "",
         "| images | used | pooling | seconds | peak RSS growth (MB) | all activations at once (MB) | "
         "running sums (MB) |",
@@ -90,10 +91,11 @@ def section_paths_memory(page: Page) -> None:
             f"{fx(m['running_sums_mb'], 2)} |"
         )
     if full:
+        unrecorded = "" if r.get("provenance") else "; split and seeds not recorded"
         page.add(
             "",
             f"Fashion-MNIST CNN ({full.get('fv_per_class')} visualizations of {full.get('fv_steps')} steps per "
-            f"class, {num(full.get('images_per_class'))} test images per class; split and seeds not recorded), "
+            f"class, {num(full.get('images_per_class'))} test images per class{unrecorded}), "
             "score per layer: "
             + ", ".join(f"{k} {fx(v)}" for k, v in (full.get("score") or {}).items())
             + f"; {fx(full.get('total_seconds'), 0)} s.",
@@ -226,7 +228,7 @@ def section_visualize(page: Page) -> None:
         page.add(
             f"### Engine overhead ({v.get('model')}, layer {v.get('layer')})",
             "",
-            f"Source {rel('visualize.json')} (`benchmarks/bench_visualize.py`). {NO_PROVENANCE} torch "
+            f"Source {rel('visualize.json')} (`benchmarks/bench_visualize.py`). {provenance_text(v)} torch "
             f"{v.get('torch')}, {v.get('threads')} thread(s). Targets: overhead at most "
             + ", ".join(f"{fx(t, 2)} ({k})" for k, t in (v.get("targets") or {}).items())
             + ".",
@@ -283,7 +285,8 @@ def section_fashion_train(page: Page) -> None:
     page.add(
         "## Training the Fashion-MNIST CNN",
         "",
-        f"Source {rel('fashion_train.json')} (`benchmarks/bench_fashion_train.py`). {NO_PROVENANCE} Trained on the "
+        f"Source {rel('fashion_train.json')} (`benchmarks/bench_fashion_train.py`). {provenance_text(r)} Trained on "
+        "the "
         "Fashion-MNIST training split, test accuracy on the test split (nothing tuned on it); torch "
         f"{r.get('torch')}, {r.get('threads')} thread(s).",
         "",
