@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from results_page._format import (
-    NO_PROVENANCE,
     ROOT,
     Page,
     Result,
@@ -14,6 +13,7 @@ from results_page._format import (
     interval,
     num,
     pct,
+    provenance_text,
     rel,
     sci,
     seeds_text,
@@ -378,7 +378,7 @@ def section_fooling_cost(page: Page) -> None:
     page.add(
         "### Cost of the fooled networks (bundled photos)",
         "",
-        f"Source {rel('fooling.json')} (`benchmarks/bench_fooling.py`). {NO_PROVENANCE} Measured on the bundled "
+        f"Source {rel('fooling.json')} (`benchmarks/bench_fooling.py`). {provenance_text(r)} Measured on the bundled "
         "photos and crops of them (or Fashion-MNIST test images), not on an ImageNet folder; forward time of the "
         "fooled network over that of the original on the same batch, CPU time, one torch thread.",
         "",
