@@ -27,6 +27,7 @@ from theory import _certificates as certs
 from theory._numbers import fraction_str, simplest_between, to_fraction
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
+from theory._triangle import smallest_side_below
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
 from theory.classes.smooth import Smooth
 
@@ -165,22 +166,6 @@ def _instance_abs(report: ClassReport, eps_abs: float) -> Answer:
     return Answer("approx", "yes" if ok else "no", f"half-width {(hi - lo) / 2:.6g} vs eps_abs = {eps_abs:.6g}", rng)
 
 
-def _smallest_side_below(norm: str, *pts: FloatArray) -> Fraction:
-    """A rational lower bound (exact for the 1- and inf-norms) of the smallest side of a triangle with float
-    vertices: for the 2-norm the float square root, lowered until its square is at most the exact squared side."""
-    vals = [[Fraction(float(t)) for t in p] for p in pts]
-    pairs = [(vals[0], vals[1]), (vals[0], vals[2]), (vals[1], vals[2])]
-    if norm == "1":
-        return min(sum((abs(u - v) for u, v in zip(p, q, strict=True)), Fraction(0)) for p, q in pairs)
-    if norm == "inf":
-        return min(max(abs(u - v) for u, v in zip(p, q, strict=True)) for p, q in pairs)
-    sq = min(sum(((u - v) ** 2 for u, v in zip(p, q, strict=True)), Fraction(0)) for p, q in pairs)
-    m = Fraction(math.sqrt(sq)).limit_denominator(10**9)
-    while m * m > sq:
-        m -= Fraction(1, 10**9)
-    return m
-
-
 def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     """L-Lipschitz f, eps in units of f: "yes" iff L T <= 2 eps_abs, T the widest triangle in the box
     (theory/_triangle.py), decided in exact arithmetic; "open" only where T is bracketed (the 2-norm in d >= 4 not
@@ -220,7 +205,7 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     # x_min = a, x_max = b and Delta the simplest rational in (2 eps_abs, L m], m <= the smallest side of the
     # witness triangle (exactly, by squares for the 2-norm): the range at x is then [f_min, f_max], Delta wide
     x, a, b = tri.witness
-    m = _smallest_side_below(fc.norm, x, a, b)
+    m = smallest_side_below(fc.norm, x, a, b)
     top = L * m
     delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
     if delta is None or delta.denominator > 10**6:

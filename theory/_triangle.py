@@ -96,6 +96,23 @@ def min_side_squared(x: FloatArray, a: FloatArray, b: FloatArray) -> Fraction:
     return min(sq(x, a), sq(x, b), sq(a, b))
 
 
+def smallest_side_below(norm: str, x: FloatArray, a: FloatArray, b: FloatArray) -> Fraction:
+    """A rational lower bound (exact for the 1- and inf-norms) of the smallest side of a triangle with float
+    vertices: for the 2-norm the float square root of ``min_side_squared``, lowered until its square is at most it."""
+    if norm == "2":
+        sq = min_side_squared(x, a, b)
+        m = Fraction(math.sqrt(sq)).limit_denominator(10**9)
+        while m * m > sq:
+            m -= Fraction(1, 10**9)
+        return m
+    pts = [[Fraction(float(t)) for t in p] for p in (x, a, b)]
+    sides = []
+    for p, q in ((pts[0], pts[1]), (pts[0], pts[2]), (pts[1], pts[2])):
+        gaps = [abs(u - v) for u, v in zip(p, q, strict=True)]
+        sides.append(sum(gaps, Fraction(0)) if norm == "1" else max(gaps))
+    return min(sides)
+
+
 def _blocks(d: int, two: tuple[list[float], list[float], list[float]]) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Glue 3-blocks (0,0,0), (1,1,0), (1,0,1) and, for d not divisible by 3, the given 2- or 1-dimensional tail."""
     cols: list[tuple[float, float, float]] = []
