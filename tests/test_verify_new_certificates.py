@@ -21,6 +21,7 @@ from counterexamples.verify._exact import parse_expr
 from counterexamples.verify._smooth import smooth_member
 from theory import FeatureVisualization, check_class
 from theory import _certificates as certs
+from theory._smooth_ridge import RidgeSmoothWitness
 from theory.classes.smooth import RadialSmoothWitness, Smooth
 
 
@@ -238,6 +239,43 @@ def test_radial_membership_property(centre: tuple[Fraction, ...], L: Fraction, D
     ok, detail = smooth_member(e, syms, L)
     assert ok, detail
     assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
+
+
+# ---- ridge L-smooth witnesses (d >= 2) --------------------------------------------------------------------------
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.fractions(-1, 1, max_denominator=6), min_size=2, max_size=3).filter(any),
+    st.lists(st.sampled_from([Fraction(0), Fraction(1), Fraction(1, 3), Fraction(1, 2)]), min_size=3, max_size=3),
+    st.sampled_from([Fraction(1, 2), Fraction(1), Fraction(3)]),
+    st.sampled_from([Fraction(1, 16), Fraction(1, 10), Fraction(1, 4)]),
+    st.sampled_from([1, -1]),
+)
+def test_ridge_membership_property(
+    v: list[Fraction], anchor: list[Fraction], L: Fraction, D: Fraction, sign: int
+) -> None:
+    """Property: a ridge member phi(t(y)) (t = (v.y - t0)/||v||_1) is L-smooth for its own L and not for any smaller
+    constant; the verifier reads the linear form from the conditions and checks every piece depends on it alone."""
+    a = np.array([float(c) for c in anchor[: len(v)]])
+    w = RidgeSmoothWitness(v, a, float(L), float(D), 0.0 if sign > 0 else float(D), sign)
+    e, syms = parse_expr(w.to_spec())
+    ok, detail = smooth_member(e, syms, L)
+    assert ok, detail
+    assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
+
+
+def test_ridge_pieces_must_depend_on_the_linear_form_alone() -> None:
+    fv = FeatureVisualization(np.array([1.0, 1.0]), 0.25, np.array([0.0, 0.0]), 0.0)
+    vr = Smooth(2, 1.0).value_range(fv, np.array([0.2, 0.1]))
+    spec = vr.witness_hi.to_spec()
+    assert "x0/3" in spec["expr"]
+    bent = {**spec, "expr": spec["expr"].replace("x1/3)**2", "x1/4)**2", 1)}  # the quadratic term uses another form
+    e, syms = parse_expr(bent)
+    ok, detail = smooth_member(e, syms, Fraction(1))
+    assert not ok and "linear form" in detail
+    tilted = {**spec, "expr": spec["expr"].replace("x1/3 <=", "x1/2 <=", 1)}  # the condition uses another form
+    e, syms = parse_expr(tilted)
+    ok, detail = smooth_member(e, syms, Fraction(1))
+    assert not ok
 
 
 def test_non_radial_piecewise_is_refused() -> None:

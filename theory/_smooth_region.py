@@ -18,8 +18,10 @@ consistency), x is answered iff
     L < L*(x) = Delta / min(||x - x_min||, ||x - x_max||)^2,
 
 or x is the midpoint at the smallest L = 4 Delta / D^2 (then both bounds give f(x) = c: a tie).
-Open: x for which an extremum on the boundary of the box is not flat (the chord through x starts at it), where the
-chord bound with a free initial slope exceeds what the radial and one-coordinate members reach.
+Not flat: where an extremum on the boundary of the box is not flat for x (the chord through x starts at it), the
+outer bound is the chord rise with a free initial slope; ridge members (``theory._smooth_ridge``) attain it when x
+moves only inward across the extremum's boundary coordinates and the chord has room >= sqrt(2 Delta/L). Elsewhere
+(e.g. x also moving along the edge that holds the extremum) the answer is bracketed and may be "open".
 """
 
 from __future__ import annotations

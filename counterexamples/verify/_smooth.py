@@ -115,9 +115,85 @@ def smooth_member(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
         return quadratic_smooth(e, syms, L)
     if deg is not None:
         return False, f"a polynomial of degree {deg} > 2 (no exact L-smoothness rule)"
+    if isinstance(e, sympy.Piecewise) and e.free_symbols and _linear_conditions(e, syms):
+        one = len(e.free_symbols) == 1 and all(
+            cond == sympy.true or _upper_bound(cond, next(iter(e.free_symbols))) is not None for _, cond in e.args
+        )
+        return piecewise_smooth(e, syms, L) if one else ridge_smooth(e, syms, L)
     if len(e.free_symbols) >= 2 or (e.free_symbols and not isinstance(e, sympy.Piecewise)):
         return radial_smooth(e, syms, L)
     return piecewise_smooth(e, syms, L)
+
+
+def _linear_parts(cond: Any, syms: list[sympy.Symbol]) -> tuple[list[sympy.Expr], sympy.Expr] | None:
+    """(c, b) if cond is ``lhs <= rhs`` with lhs - rhs = c.y - b, c rational and b a constant, else None. An Or of
+    such conditions with the same c (sympy merges equal adjacent pieces that way) is ``c.y <= max b``."""
+    if isinstance(cond, sympy.Or):
+        parts = [_linear_parts(a, syms) for a in cond.args]
+        if any(p is None for p in parts):
+            return None
+        c0 = parts[0][0]  # type: ignore[index]
+        if any(p[0] != c0 for p in parts):  # type: ignore[index]
+            return None
+        return c0, sympy.Max(*(p[1] for p in parts))  # type: ignore[index]
+    if isinstance(cond, sympy.LessThan):
+        g = sympy.expand(cond.args[0] - cond.args[1])
+    elif isinstance(cond, sympy.GreaterThan):  # sympy writes -y_k <= b as y_k >= -b
+        g = sympy.expand(cond.args[1] - cond.args[0])
+    else:
+        return None
+    c = [g.coeff(x, 1) for x in syms]
+    b = -sympy.expand(g - sum((ck * x for ck, x in zip(c, syms, strict=True)), sympy.Integer(0)))
+    if b.free_symbols or not all(ck.is_Rational for ck in c) or not any(c):
+        return None
+    return c, b
+
+
+def _linear_conditions(e: sympy.Piecewise, syms: list[sympy.Symbol]) -> bool:
+    return all(cond == sympy.true or _linear_parts(cond, syms) is not None for _, cond in e.args)
+
+
+def ridge_smooth(e: sympy.Piecewise, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
+    """f(y) = q(l(y)) with l(y) = c.y a rational linear form and q a C^1 piecewise quadratic of one variable with
+    |q''| <= L / ||c||_2^2: L-smooth, since the Hessian q''(l) c c' has 2-norm |q''| ||c||_2^2. Checked, not trusted:
+    every condition must be a positive multiple of ``c.y <= b`` for the same c, and every piece must be a
+    polynomial of l alone (substituting y_j = (l - sum_{k != j} c_k y_k)/c_j leaves no other variable); then the
+    one-variable Piecewise in l is checked by ``piecewise_smooth`` with L / ||c||^2."""
+    c: list[sympy.Expr] | None = None
+    bounds: list[sympy.Expr] = []
+    for i, (_, cond) in enumerate(e.args):
+        if cond == sympy.true:
+            if i != len(e.args) - 1:
+                return False, "a True condition before the last piece"
+            continue
+        parts = _linear_parts(cond, syms)
+        if parts is None:
+            return False, f"condition {cond} is not a linear inequality with rational coefficients"
+        ci, bi = parts
+        if c is None:
+            c = ci
+        j = next(k for k, v in enumerate(c) if v != 0)
+        kappa = ci[j] / c[j]
+        if kappa <= 0 or any(sympy.expand(a - kappa * b_) != 0 for a, b_ in zip(ci, c, strict=True)):
+            return False, f"condition {cond} uses another linear form than {c}"
+        bounds.append(bi / kappa)
+    if c is None:
+        return False, "no linear condition"
+    t = sympy.Symbol("t", real=True)
+    j = next(k for k, v in enumerate(c) if v != 0)
+    rest = sum((ck * x for k, (ck, x) in enumerate(zip(c, syms, strict=True)) if k != j), sympy.Integer(0))
+    sub = {syms[j]: (t - rest) / c[j]}
+    args = []
+    for i, (val, _) in enumerate(e.args):
+        q = sympy.expand(val.subs(sub))
+        if q.free_symbols - {t}:
+            return False, f"piece {val} is not a function of the linear form {sympy.expand(rest + c[j] * syms[j])}"
+        args.append((q, t <= bounds[i]) if i < len(bounds) else (q, True))
+    norm2 = sum((ck * ck for ck in c), sympy.Integer(0))
+    L_t = L / Fraction(int(sympy.numer(norm2)), int(sympy.denom(norm2)))
+    ok, detail = piecewise_smooth(sympy.Piecewise(*args, evaluate=False), [t], L_t)
+    lin = sympy.expand(rest + c[j] * syms[j])
+    return ok, f"ridge q({lin}), ||c||^2 = {norm2}: {detail}"
 
 
 def _nonneg(v: sympy.Expr) -> bool:

@@ -17,7 +17,9 @@ d >= 2 (a bracket, not exact). Outer range: the restriction of f to the chord th
 L-smooth function with its minimum f_min at x_min, so f(x) <= f_min + P(|x - x_min|) with the chord's geometry
 (flat iff x_min is interior to the chord); likewise below from x_max. Inner range: members phi(y_k) of one
 coordinate, with phi the 1-D witnesses for the visualization's k-th coordinates (when those are consistent).
-``value_range`` returns the inner range (attained by its witnesses) and reports the outer one in
+Ridge members phi(t(y)) of one linear form (``theory._smooth_ridge``) attain the chord bound at extrema on the
+boundary that are not flat for x, under the condition stated there. ``value_range`` returns the inner range (attained
+by its witnesses) and reports the outer one in
 ``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the bisection threshold analysis in
 L needs exact ranges and is done in d = 1 only (``with_L`` exists for d = 1 only). In d >= 2 "closer to min or
 max" is decided exactly where both extrema are flat for x (``theory._smooth_region``: descent lemma, radial
@@ -303,6 +305,16 @@ class Smooth(FunctionClass):
                 best_hi = (v_hi, r_hi)  # type: ignore[assignment]
             if best_lo is None or v_lo < best_lo[0]:
                 best_lo = (v_lo, r_lo)  # type: ignore[assignment]
+        if d >= 2 and delta > 0:  # ridge members along x - x_min and x - x_max (theory._smooth_ridge)
+            from theory._smooth_ridge import ridge_member
+
+            up = ridge_member(xmin, xmax, x, L, delta, fmin, 1)
+            down = ridge_member(xmax, xmin, x, L, delta, fmax, -1)
+            gain = TOL * obs.scale  # replace a member only by a strictly better one (not by rounding noise)
+            if up is not None and (best_hi is None or up[0] > best_hi[0] + gain):
+                best_hi = up  # type: ignore[assignment]
+            if down is not None and (best_lo is None or down[0] < best_lo[0] - gain):
+                best_lo = down  # type: ignore[assignment]
         assert best_lo is not None and best_hi is not None
         extra: dict[str, Any] = {"exact_witnesses": True}
         if d == 1:
@@ -310,7 +322,7 @@ class Smooth(FunctionClass):
         else:
             outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
             exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
-            method = "inner range of one-coordinate witnesses; outer range from chords" + (
+            method = "inner range of one-coordinate, radial and ridge witnesses; outer range from chords" + (
                 " (equal: exact)" if exact else ""
             )
             extra.update(outer=[outer[0], outer[1]], exact_range=exact)
@@ -341,7 +353,7 @@ def _chord(anchor: FloatArray, x: FloatArray) -> tuple[float, float, bool]:
     if u == 0:
         return 0.0, 0.0, True
     e = v / u
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         fwd = np.where(e > 0, (1 - anchor) / e, np.where(e < 0, -anchor / e, np.inf))
     T = float(np.min(fwd))
     flat = bool(np.all((e == 0) | ((e > 0) & (anchor > 0)) | ((e < 0) & (anchor < 1))))
