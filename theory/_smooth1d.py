@@ -70,6 +70,44 @@ def rise(u: float, T: float, flat: bool, L: float, D: float) -> float:
     return float(evaluate(rise_pieces(T, flat, L, D), u))
 
 
+def free_slope(T: float, L: float, D: float) -> float:
+    """v0(T): the largest initial slope of an L-smooth phi >= 0 on [0, T] from phi(0) = 0 that stays <= D:
+    sqrt(2 L D) if T >= s*, D/T + L T/2 otherwise (non-increasing in T)."""
+    return math.sqrt(2 * L * D) if T * T * L >= 2 * D else D / T + L * T / 2
+
+
+def capped_rise(u: float, T: float, cap: float, L: float, D: float) -> float:
+    """sup phi(u) over L-smooth phi on [0, T] with phi(0) = 0, phi <= D and initial slope phi'(0) <= cap.
+
+    cap >= v0(T): the free rise (``rise(u, T, False, L, D)``). Otherwise bang-bang: accelerate (phi'' = L) from
+    slope cap up to s1, then decelerate (phi'' = -L) until D is reached at E, then hold D:
+      long room:  w^2 = (2 L D + cap^2)/2, s1 = (w - cap)/L, E = s1 + w/L <= T (zero slope at E);
+      short room: cap T + L T^2/2 <= D: accelerate all the way (D is not reached on [0, T]);
+                  else r = sqrt((cap T + L T^2/2 - D)/L), s1 = T - r, E = T (D reached exactly at T).
+    cap = 0 is the flat rise. Proof (as for ``rise``): psi = phi - P has psi(0) = 0, psi'(0) <= 0 and psi'' <= 0 on
+    [0, s1], so psi <= 0 and psi' <= 0 there; on [s1, E] psi is convex, so psi(u) > 0 would make psi increase up
+    to E, where P = D: phi(E) > D, a contradiction."""
+    if u <= 0:
+        return 0.0
+    if D == 0:
+        return 0.0
+    if cap >= free_slope(T, L, D):
+        return rise(u, T, False, L, D)
+    w = math.sqrt((2 * L * D + cap * cap) / 2)
+    s1, E = (w - cap) / L, (w - cap) / L + w / L
+    if E > T:
+        if cap * T + L * T * T / 2 <= D:
+            return cap * u + L * u * u / 2
+        s1, E = T - math.sqrt((cap * T + L * T * T / 2 - D) / L), T
+    if u <= s1:
+        return cap * u + L * u * u / 2
+    if u >= E:
+        return D
+    top = cap * s1 + L * s1 * s1 / 2  # value and slope at s1, then decelerate
+    g1 = cap + L * s1
+    return top + g1 * (u - s1) - L * (u - s1) ** 2 / 2
+
+
 def critical_L(u: float, T: float, flat: bool, D: float) -> float:
     """The L at which P(u) = D/2 (P increases with L): below it every member stays below the midpoint at
     distance u from the minimiser. Flat anchor: D/u^2 (u is then in the acceleration phase, whatever T). Anchor

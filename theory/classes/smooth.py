@@ -15,7 +15,8 @@ x_max: L D^2 >= 4 Delta if both points are interior, >= 2 Delta if one is at 0 o
 
 d >= 2 (a bracket, not exact). Outer range: the restriction of f to the chord through x_min and x is a 1-D
 L-smooth function with its minimum f_min at x_min, so f(x) <= f_min + P(|x - x_min|) with the chord's geometry
-(flat iff x_min is interior to the chord); likewise below from x_max. Inner range: members phi(y_k) of one
+(flat iff x_min is interior to the chord; otherwise the initial slope is capped by v0(1) ||e_B||, ``_chord_rise``);
+likewise below from x_max. Inner range: members phi(y_k) of one
 coordinate, with phi the 1-D witnesses for the visualization's k-th coordinates (when those are consistent).
 Ridge members phi(t(y)) of one linear form (``theory._smooth_ridge``) attain the chord bound at extrema on the
 boundary that are not flat for x, under the condition stated there. ``value_range`` returns the inner range (attained
@@ -39,7 +40,7 @@ from theory._numbers import to_fraction
 from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
-from theory._smooth1d import critical_L, rise
+from theory._smooth1d import capped_rise, critical_L, free_slope, rise
 from theory._witness import Witness
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
@@ -361,5 +362,15 @@ def _chord(anchor: FloatArray, x: FloatArray) -> tuple[float, float, bool]:
 
 
 def _chord_rise(anchor: FloatArray, x: FloatArray, L: float, D: float) -> float:
+    """The outer bound on |f(x) - f(anchor)|: the fastest rise along the chord from the anchor through x, with the
+    initial slope capped by the gradient at the anchor. That gradient vanishes in the coordinates where the anchor
+    is interior (first-order conditions), and its norm is at most v0(1) (``_smooth1d.free_slope``): along its own
+    direction, inward across the boundary coordinates, the chord has room >= 1 and f stays within Delta. So the
+    slope along e = (x - anchor)/u is at most v0(1) ||e_B||, e_B the part of e in the anchor's boundary
+    coordinates (0 when the anchor is flat for x: the flat rise)."""
     u, T, flat = _chord(anchor, x)
-    return 0.0 if u == 0 else rise(u, T, flat, L, D)
+    if u == 0:
+        return 0.0
+    on_face = (anchor == 0) | (anchor == 1)
+    cap = 0.0 if flat else free_slope(1.0, L, D) * float(np.linalg.norm(np.where(on_face, x - anchor, 0.0))) / u
+    return capped_rise(u, T, cap, L, D)
