@@ -336,11 +336,17 @@ def test_radial_members_decide_consistency_in_d2():
             ratio = np.linalg.norm(grad(Y) - grad(Z), axis=1) / np.linalg.norm(Y - Z, axis=1)
             assert ratio.max() <= 1.0 + 1e-3
         assert "Piecewise" in r.witness_hi.to_spec()["expr"]
-    # both points interior: the radial condition is also necessary (the chord); with x_min at a corner a
-    # visualization beyond the radial condition can still be undecided
+    # both points interior: the radial condition is also necessary (the chord). x_min at a corner, x_max inside:
+    # beyond the radial condition, the ridge member along x_max - x_min has the visualization (its rise with a free
+    # slope reaches Delta at sqrt(2 Delta/L) <= ||x_max - x_min|| = 0.849)
     from theory.classes.smooth import UndecidedConsistency
 
+    corner = FeatureVisualization([0.6, 0.6], 0.216, [0.0, 0.0], 0.0)
+    assert get_class("smooth", d=2, L=1.0).is_consistent(corner)
+    r = value_range("smooth", corner, [0.3, 0.1], L=1.0)
+    assert type(r.witness_hi).__name__ == "RidgeSmoothWitness" or type(r.witness_lo).__name__ == "RidgeSmoothWitness"
+    # x_min on an edge and x_max moving along it too: no member found and no contradiction: undecided
     with pytest.raises(UndecidedConsistency):
         get_class("smooth", d=2, L=1.0).check_consistent(
-            FeatureVisualization([0.6, 0.6], 0.216, [0.0, 0.0], 0.0).observations()
+            FeatureVisualization([0.8, 0.2], 0.35, [0.0, 0.5], 0.0).observations()
         )

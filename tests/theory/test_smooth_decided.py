@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from counterexamples.verify import verify_certificate
@@ -17,7 +17,7 @@ from theory import FeatureVisualization, check_class, value_range
 from theory import _certificates as certs
 from theory._smooth_region import critical_L, decided_exactly, descent_bracket, flat_for
 from theory._smooth_ridge import chord_bound_attained
-from theory.classes.smooth import Smooth
+from theory.classes.smooth import Smooth, _visualization_ridges
 
 
 def _interior(d):
@@ -204,3 +204,35 @@ def test_chord_bound_holds_for_independent_members_with_boundary_extrema():
                 bound = _chord_rise(anchor, x, L * (1 + 1e-6), fmax - fmin)
                 assert sign * (float(g(x)[0]) - base) <= bound + 1e-6 * (fmax - fmin)
     assert checked >= 500
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_ridge_members_decide_consistency(data):
+    """Where only a ridge member along x_max - x_min shows consistency (no one-coordinate or radial member), the
+    engine's witnesses have the visualization: f_min at x_min, f_max at x_max, values in [f_min, f_max]."""
+    fc = Smooth(2, 1.0)
+    xmin = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=2, max_size=2)))  # a vertex
+    xmax = np.array(data.draw(st.lists(st.floats(0.05, 0.95), min_size=2, max_size=2)))  # inside
+    D = float(np.linalg.norm(xmax - xmin))
+    delta = D * D * data.draw(st.floats(0.26, 0.5))  # beyond the radial condition, within the chord's
+    fv = FeatureVisualization(xmax, delta, xmin, 0.0)
+    obs = fv.observations()
+    assume(not fc._axes(obs) and not fc._radial(xmax, xmin, delta))
+    assert _visualization_ridges(xmin, xmax, 1.0, 0.0, delta)  # ... and the chord, so a ridge member exists
+    assert fc.is_consistent(fv)
+    rng = np.random.default_rng(0)
+    vr = fc.value_range(fv, rng.random(2))
+    for w in (vr.witness_lo, vr.witness_hi):
+        assert w(xmax) == pytest.approx(delta, abs=1e-9 * delta) and w(xmin) == pytest.approx(0.0, abs=1e-9 * delta)
+        vals = w(rng.random((400, 2)))
+        assert vals.min() >= -1e-9 * delta and vals.max() <= delta * (1 + 1e-9)
+
+
+def test_ridge_consistency_certificate_verifies():
+    """x_min at a corner, x_max inside, beyond the radial condition: the ridge members' certificate verifies."""
+    fc = Smooth(2, 1.0)
+    fv = FeatureVisualization([0.6, 0.6], 0.216, [0.0, 0.0], 0.0)
+    vr = fc.value_range(fv, np.array([0.3, 0.1]))
+    rep = verify_certificate(certs.counterexample(fc, "exact", fv, vr))
+    assert rep.ok, [c for c in rep.checks if not c.ok]

@@ -267,19 +267,20 @@ class Smooth(FunctionClass):
                 f"no {self.L:g}-smooth function on [0,1] has f_max = {fmax:g} at {xmax[0]:g} and f_min = {fmin:g} at "
                 f"{xmin[0]:g}: that needs L |x_max - x_min|^2 >= {2 * n if n else 0} Delta"
             )
-        # necessary: along the chord through x_min and x_max, P_{x_min} must reach Delta at x_max
-        u, T, flat = _chord(xmin, xmax)
-        if rise(u, T, flat, self.L, delta) < delta * (1 - 1e-12):
-            raise InconsistentVisualization(
-                f"no {self.L:g}-smooth function rises from f_min = {fmin:g} at {xmin.tolist()} to f_max = {fmax:g} at "
-                f"{xmax.tolist()}: over the distance {u:g} an L-smooth function with that minimum and maximum rises "
-                f"at most {rise(u, T, flat, self.L, delta):g} < Delta = {delta:g}"
-            )
-        if self._radial(xmax, xmin, delta):
+        # necessary: along the chord from x_min through x_max (and back), the fastest rise must reach Delta
+        for a, b, what in ((xmin, xmax, "rises from"), (xmax, xmin, "falls from")):
+            top = _chord_rise(a, b, self.L, delta)
+            if top < delta * (1 - 1e-12):
+                raise InconsistentVisualization(
+                    f"no {self.L:g}-smooth function with values in [f_min, f_max] = [{fmin:g}, {fmax:g}] {what} its "
+                    f"extremum at {a.tolist()} to the other at {b.tolist()}: over the distance "
+                    f"{float(np.linalg.norm(b - a)):g} it changes by at most {top:g} < Delta = {delta:g}"
+                )
+        if self._radial(xmax, xmin, delta) or _visualization_ridges(xmin, xmax, self.L, fmin, fmax):
             return
         raise UndecidedConsistency(
-            f"d = {self.d}: the visualization passes the necessary condition along the chord, but no member of one "
-            "coordinate has it; its consistency is not decided"
+            f"d = {self.d}: the visualization passes the necessary conditions along the chord, but no member of one "
+            "coordinate, radial member or ridge member has it; its consistency is not decided"
         )
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
@@ -311,6 +312,10 @@ class Smooth(FunctionClass):
 
             up = ridge_member(xmin, xmax, x, L, delta, fmin, 1)
             down = ridge_member(xmax, xmin, x, L, delta, fmax, -1)
+            for w in _visualization_ridges(xmin, xmax, L, fmin, fmax):  # members along x_max - x_min: both ends
+                val = float(w(x))
+                up = (val, w) if up is None or val > up[0] else up  # type: ignore[assignment]
+                down = (val, w) if down is None or val < down[0] else down  # type: ignore[assignment]
             gain = TOL * obs.scale  # replace a member only by a strictly better one (not by rounding noise)
             if up is not None and (best_hi is None or up[0] > best_hi[0] + gain):
                 best_hi = up  # type: ignore[assignment]
@@ -374,3 +379,16 @@ def _chord_rise(anchor: FloatArray, x: FloatArray, L: float, D: float) -> float:
     on_face = (anchor == 0) | (anchor == 1)
     cap = 0.0 if flat else free_slope(1.0, L, D) * float(np.linalg.norm(np.where(on_face, x - anchor, 0.0))) / u
     return capped_rise(u, T, cap, L, D)
+
+
+def _visualization_ridges(xmin: FloatArray, xmax: FloatArray, L: float, fmin: float, fmax: float) -> list[Any]:
+    """Ridge members along x_max - x_min (``theory._smooth_ridge``) that have the visualization: the rise from
+    x_min and the fall from x_max, each kept if it reaches the other extremum."""
+    from theory._smooth_ridge import ridge_member
+
+    out = []
+    for a, b, base, sign in ((xmin, xmax, fmin, 1), (xmax, xmin, fmax, -1)):
+        m = ridge_member(a, b, b, L, fmax - fmin, base, sign)
+        if m is not None:
+            out.append(m[1])
+    return out
