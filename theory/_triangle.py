@@ -20,7 +20,9 @@ witness triangle ``WidestTriangle.witness``):
   A contradiction either way.
 - 2-norm, d = 3k: T = sqrt(2d/3). Upper bound: in each coordinate the squared pairwise distances of three numbers in
   [0,1] sum to at most 2, so the squared sides sum to at most 2d. Attained by k blocks (0,0,0), (1,1,0), (1,0,1).
-- 2-norm, other d >= 4: bracketed, T in [witness, sqrt(2d/3)] (the bound above is not attained).
+- 2-norm, other d >= 4: bracketed, T in [witness, sqrt(2d/3)] (the bound above is not attained: it needs every
+  coordinate at 0 or 1, which makes the squared sides integers summing to 2d). Witnesses: 3-blocks and the square's
+  optimum (d = 3k + 2, T^2 = 2k + 8 - 4 sqrt 3) or a 4-block (d = 3k + 1, T^2 = 2k + 6 - 4 sqrt 2).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 from theory._setting import FloatArray
 
 _R3 = 2 - math.sqrt(3)  # the optimal offset of the 2-norm square triangle, 2 - sqrt 3 = tan 15 deg
+_R2 = math.sqrt(2) - 1  # the offset of the 2-norm 4-block (d = 3k + 1)
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,14 @@ def widest_triangle(d: int, norm: str) -> WidestTriangle:
         return WidestTriangle(
             d, norm, upper, upper, True, f"sqrt(2d/3) = sqrt({Fraction(2 * d, 3)})", _blocks(d, ([], [], []))
         )
-    # d = 3k + 2: the square's optimum glued to 3-blocks; d = 3k + 1 >= 4: 3-blocks and one coordinate 0, 1, 1/2
-    # (adding 1, 1/4, 1/4 to the squared sides)
-    tail = ([0.0, 0.0], [1.0, _R3], [_R3, 1.0]) if d % 3 == 2 else ([0.0], [1.0], [0.5])
+    # d = 3k + 2: the square's optimum glued to 3-blocks; d = 3k + 1 >= 4: 3-blocks and the 4-block
+    # (1,0,1,1), (0,1,1,r), (r,0,0,0) with r = sqrt 2 - 1, squared sides 2 + (1 - r)^2, 2 + 2 r^2, 2 + (1 - r)^2, all
+    # 8 - 4 sqrt 2 (a numerical search over 3 x 4 coordinates found no wider triangle; not proved optimal)
+    tail = (
+        ([0.0, 0.0], [1.0, _R3], [_R3, 1.0])
+        if d % 3 == 2
+        else ([1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, _R2], [_R2, 0.0, 0.0, 0.0])
+    )
     w = _blocks(d, tail)
     if d == 2:
         sec15 = math.sqrt(6) - math.sqrt(2)

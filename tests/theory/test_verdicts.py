@@ -281,7 +281,8 @@ def test_lipschitz_absolute_eps_class_yes_implies_instance_yes(inst, eps_abs):
 def test_absolute_eps_scale_free_classes_and_bad_input():
     assert check_class("quadratic", d=1, eps_abs=0.3)["approx"].verdict == "no"  # any Delta is allowed
     assert check_class("affine", d=1, eps_abs=0.3)["approx"].verdict == "yes"
-    # T is bracketed for the 2-norm in d = 4: [1.5, sqrt(8/3)], and 2 eps_abs / L = 1.54 lies inside
+    # T is bracketed for the 2-norm in d = 4: [sqrt(8 - 4 sqrt 2), sqrt(8/3)] = [1.5307, 1.633], and 2 eps_abs / L
+    # = 1.538 lies inside
     assert check_class("lipschitz", d=4, L=0.65, eps_abs=0.5)["approx"].verdict == "open"
     with pytest.raises(ValueError, match="not both"):
         check_class("lipschitz", d=1, eps=0.1, eps_abs=0.1)

@@ -79,3 +79,14 @@ def test_square_optimum_by_local_search():
                 pts, cur = cand, val
         best = max(best, cur)
     assert best <= T * (1 + 1e-12) and best > T * 0.99
+
+
+@pytest.mark.parametrize("d", [4, 5, 7, 8, 10, 11])
+def test_bracketed_witnesses_follow_their_closed_forms(d):
+    """2-norm, d not divisible by 3: the witness's squared smallest side is 2k + 8 - 4 sqrt 3 (d = 3k + 2) or
+    2k + 6 - 4 sqrt 2 (d = 3k + 1), as docs/theory.md states, and strictly inside the bracket."""
+    tri = widest_triangle(d, "2")
+    k = d // 3
+    closed = 2 * k + (8 - 4 * math.sqrt(3) if d % 3 == 2 else 6 - 4 * math.sqrt(2))
+    assert tri.lower**2 == pytest.approx(closed, rel=1e-12)
+    assert not tri.exact and tri.lower < tri.upper
