@@ -263,6 +263,36 @@ def test_ridge_membership_property(
     assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
 
 
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.tuples(st.floats(0.01, 0.3), st.floats(0.01, 0.3)),  # ||x|| < sqrt(2 Delta/L): the ridge is the widest
+    st.floats(0.3, 3.0),
+    st.floats(0.1, 0.5),
+)
+def test_ridge_certificates_verify_with_awkward_floats(x: tuple[float, float], L: float, q: float) -> None:
+    """Property: from a vertex x_min, ridge certificates verify for arbitrary float data (the exact curvature
+    L ||v||_1^2/||v||_2^2 has 30-digit numerator and denominator; a float copy of it, or sympy's nsimplify of the
+    resulting square roots, broke them)."""
+    fc = Smooth(2, L)
+    fv = FeatureVisualization(np.array([1.0, 1.0]), q * L, np.array([0.0, 0.0]), 0.0)
+    vr = fc.value_range(fv, np.array(x))
+    assert type(vr.witness_hi).__name__ == "RidgeSmoothWitness"
+    rep = verify_certificate(certs.counterexample(fc, "exact", fv, vr))
+    assert rep.ok, failed(rep)
+
+
+def test_exact_simplified_refuses_a_wrong_nsimplify() -> None:
+    import sympy
+
+    from theory._numbers import exact_simplified
+
+    big = sympy.sqrt(sympy.Rational(540857199125659974760160773057622567365170793827069572942770980701322143952605))
+    v = big / sympy.Integer(669992366754772347073379811105911603200)
+    assert sympy.nsimplify(v) == 0  # sympy's float-based guess
+    assert exact_simplified(v) == v and float(exact_simplified(v)) > 1
+    assert exact_simplified(sympy.sqrt(8) / 4) == sympy.sqrt(2) / 2
+
+
 def test_ridge_pieces_must_depend_on_the_linear_form_alone() -> None:
     fv = FeatureVisualization(np.array([1.0, 1.0]), 0.25, np.array([0.0, 0.0]), 0.0)
     vr = Smooth(2, 1.0).value_range(fv, np.array([0.2, 0.1]))

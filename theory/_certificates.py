@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from theory._numbers import fraction_str, vector_str
+from theory._numbers import exact_simplified, fraction_str, vector_str
 from theory._range import ValueRange
 from theory._setting import FeatureVisualization, FloatArray
 from theory._witness import Witness
@@ -70,7 +70,7 @@ def _radial_exact_value(w: Any, x: FloatArray, approx: float) -> str:
     L, D, base = q(w.L), q(w.D), q(w.base)
     h = sympy.sqrt(D / L)
     P = L * rho**2 / 2 if rho <= h else (D - L * (2 * h - rho) ** 2 / 2 if rho <= 2 * h else D)
-    val = sympy.nsimplify(sympy.simplify(base + w.sign * P))
+    val = exact_simplified(base + w.sign * P)
     if abs(float(val) - approx) > 1e-9 * max(1.0, abs(approx)):
         raise ValueError(f"radial witness value {val} at x disagrees with the range end {approx}")
     return str(val)

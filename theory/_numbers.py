@@ -77,3 +77,14 @@ def sym(value: Any) -> str:
     """A number as a sympy-parsable token: ``(p/q)``, parenthesised so it composes in expressions."""
     text = fraction_str(value)
     return f"({text})" if ("/" in text or text.startswith("-")) else text
+
+
+def exact_simplified(value: Any) -> Any:
+    """``sympy.nsimplify`` of an exact sympy number, kept only if it equals the number exactly (nsimplify works
+    in floating point and can return a wrong "simple" form, e.g. 0 for sqrt(a)/b with 40-digit a and b);
+    otherwise the number as ``sympy.simplify`` leaves it."""
+    import sympy
+
+    exact = sympy.simplify(value)
+    simple = sympy.nsimplify(exact)
+    return simple if simple == exact or sympy.simplify(simple - exact) == 0 else exact

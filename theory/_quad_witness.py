@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from theory._numbers import fraction_str, to_fraction
+from theory._numbers import exact_simplified, fraction_str, to_fraction
 from theory._setting import FloatArray
 from theory._witness import Witness, _vars
 
@@ -91,7 +91,7 @@ class PiecewiseQuadraticWitness(Witness):
         import sympy
 
         t = sympy.Rational(to_fraction(float(x[self.coord])))
-        return str(sympy.nsimplify(self.sympy_expr().subs(sympy.Symbol(f"x{self.coord}", real=True), t)))
+        return str(exact_simplified(self.sympy_expr().subs(sympy.Symbol(f"x{self.coord}", real=True), t)))
 
     def to_spec(self) -> dict[str, Any]:
         return {"kind": "sympy", "expr": str(self.sympy_expr()), "vars": _vars(self.d)}

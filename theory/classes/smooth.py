@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from theory._numbers import to_fraction
+from theory._numbers import exact_simplified, to_fraction
 from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
@@ -140,7 +140,7 @@ def _global_pieces(anchor: float, L: float, D: float, base: float, sign: int, ex
         if merged and sympy.simplify(merged[-1][0] - p[0]) == 0:
             merged[-1] = p
         else:
-            merged.append(tuple(sympy.nsimplify(sympy.simplify(c)) for c in p))
+            merged.append(tuple(exact_simplified(c) for c in p))
     return merged
 
 
