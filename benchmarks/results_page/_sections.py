@@ -169,18 +169,22 @@ def section_relu_max(page: Page) -> None:
         page.add(
             "### MILP solvers: HiGHS against Gurobi",
             "",
-            f"Source {rel('relu_max_solvers.json')}. {NO_PROVENANCE} Time limit {fx(s.get('limit_s'), 0)} s; "
-            "seconds (n/a: no answer within the limit) and the solver's status. A HiGHS status other than "
-            "Optimal on a network Gurobi solves is a solver failure.",
+            f"Source {rel('relu_max_solvers.json')} (`benchmarks/bench_relu_max_solvers.py`). {provenance_text(s)} "
+            f"Time limit {fx(s.get('limit_s'), 0)} s; seconds (n/a: no answer within the limit), the solver's "
+            "status and the 1-minute load average when the row was measured (the machine has "
+            f"{s.get('cpus')} cores; both solvers run one thread). A HiGHS status other than Optimal on a network "
+            "Gurobi solves is a solver failure.",
             "",
-            "| hidden | sense | binaries | HiGHS (s) | HiGHS status | Gurobi (s) | Gurobi status |",
-            "|---|---|---|---|---|---|---|",
+            "| hidden | sense | binaries | HiGHS (s) | HiGHS status | Gurobi (s) | Gurobi status | load (1 min) |",
+            "|---|---|---|---|---|---|---|---|",
         )
+        gurobi_codes = {"9": "time limit"}  # Gurobi's status code 9 (TIME_LIMIT), as the benchmark records it
         for row in s.get("rows", []):
             page.add(
                 f"| {' x '.join(str(h) for h in row['hidden'])} | {row['sense']} | {row['binaries']} | "
                 f"{fx(row['highs_s'], 2)} | {row['highs_status']} | {fx(row['gurobi_s'], 2)} | "
-                f"{row['gurobi_status']} |"
+                f"{gurobi_codes.get(str(row['gurobi_status']), row['gurobi_status'])} | "
+                f"{fx(row.get('load_average_1min'), 2)} |"
             )
         page.add("")
 
