@@ -216,13 +216,21 @@ def render_section(result: dict[str, Any]) -> str:
     prov = result["provenance"]
     names = list(summary)
     one = summary[names[0]]
+    # "loaded": other jobs held at least half the cores when the run started (the run itself adds up to its own
+    # processes, so the load at the end says less)
+    loaded = mach["loadavg_at_start"][0] >= mach["cpu_count"] / 2
+    load = f"load average {mach['loadavg_at_start'][0]:.2f} at the start, {mach['loadavg_at_end'][0]:.2f} at the end"
+    where = (
+        f"shared with other jobs ({load}: the wall times are slowed by them)"
+        if loaded
+        else f"with no other heavy job ({load}, the run's own processes included)"
+    )
     lines = [
         BEGIN,
         "",
         f"Measured by `benchmarks/bench_sweep.py` (`benchmarks/results/sweep.json`, commit `{prov['commit']}`) on "
-        f"a CPU machine with {mach['cpu_count']} cores shared with other jobs (load average "
-        f"{mach['loadavg_at_start'][0]:.2f} at the start, {mach['loadavg_at_end'][0]:.2f} at the end: the wall "
-        f"times are slowed by them), torch {prov['torch']}: `fvtrust sweep --model {cfg['model']} --layer "
+        f"a CPU machine with {mach['cpu_count']} cores {where}, torch {prov['torch']}: `fvtrust sweep --model "
+        f"{cfg['model']} --layer "
         f"{cfg['layer']} --units {cfg['units']} --seeds {cfg['seeds']} --steps {cfg['steps']} --batch "
         f"{cfg['batch']}` at the default image size ({cfg['image_size']} px), medians of {cfg['repeats']} runs per "
         "row (best run in brackets).",
@@ -242,8 +250,14 @@ def render_section(result: dict[str, Any]) -> str:
         f"Two processes against one (1 thread each): {result['ratio_2proc_vs_1proc_1thread']:.2f}x the render "
         f"throughput ({result['ratio_2proc_vs_1proc_1thread_wall']:.2f}x for the whole command, start-up and "
         f"rendezvous included); against one process using all {cfg['threads']} threads: "
-        f"{result['ratio_2proc_vs_1proc_all_threads']:.2f}x. On a machine this loaded, the second process competes "
-        "with other jobs for the second core, so these ratios say little about an idle machine. CPU seconds (all "
+        f"{result['ratio_2proc_vs_1proc_all_threads']:.2f}x. "
+        + (
+            "On a machine this loaded, the second process competes with other jobs for the second core, so these "
+            "ratios say little about an idle machine. "
+            if loaded
+            else ""
+        )
+        + "CPU seconds (all "
         "threads and ranks of the run, model loading included) are hardly inflated by waiting for a core when "
         "each process has one thread, which is why the estimates use the 1-thread row; with several threads in one "
         "process they are (the threads spin while waiting for each other), so the evaluation's CPU time, measured "
