@@ -198,6 +198,14 @@ def test_witness_tolerance_counterexample() -> None:
     assert not verify_counterexample(exact, eps=Fraction(1, 10)).ok
 
 
+def _assert_smooth_exactly_at(spec: dict[str, Any], L: Fraction) -> None:
+    """The verifier accepts the witness as L-smooth for its own L and refuses it for 15/16 of it."""
+    e, syms = parse_expr(spec)
+    ok, detail = smooth_member(e, syms, L)
+    assert ok, detail
+    assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
+
+
 # ---- radial L-smooth witnesses (d >= 2) -------------------------------------------------------------------------
 def _radial_counterexample() -> dict[str, Any]:
     fc = Smooth(2, 1.0)
@@ -235,10 +243,7 @@ def test_radial_membership_property(centre: tuple[Fraction, ...], L: Fraction, D
     w = RadialSmoothWitness(
         np.array([float(c) for c in centre]), float(L), float(D), 0.0 if sign > 0 else float(D), sign
     )
-    e, syms = parse_expr(w.to_spec())
-    ok, detail = smooth_member(e, syms, L)
-    assert ok, detail
-    assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
+    _assert_smooth_exactly_at(w.to_spec(), L)
 
 
 # ---- ridge L-smooth witnesses (d >= 2) --------------------------------------------------------------------------
@@ -257,10 +262,7 @@ def test_ridge_membership_property(
     constant; the verifier reads the linear form from the conditions and checks every piece depends on it alone."""
     a = np.array([float(c) for c in anchor[: len(v)]])
     w = RidgeSmoothWitness(v, a, float(L), float(D), 0.0 if sign > 0 else float(D), sign)
-    e, syms = parse_expr(w.to_spec())
-    ok, detail = smooth_member(e, syms, L)
-    assert ok, detail
-    assert not smooth_member(e, syms, L * Fraction(15, 16))[0]
+    _assert_smooth_exactly_at(w.to_spec(), L)
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])

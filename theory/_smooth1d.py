@@ -87,14 +87,13 @@ def capped_rise(u: float, T: float, cap: float, L: float, D: float) -> float:
     cap = 0 is the flat rise. Proof (as for ``rise``): psi = phi - P has psi(0) = 0, psi'(0) <= 0 and psi'' <= 0 on
     [0, s1], so psi <= 0 and psi' <= 0 there; on [s1, E] psi is convex, so psi(u) > 0 would make psi increase up
     to E, where P = D: phi(E) > D, a contradiction."""
-    if u <= 0:
-        return 0.0
-    if D == 0:
+    if u <= 0 or D == 0:
         return 0.0
     if cap >= free_slope(T, L, D):
         return rise(u, T, False, L, D)
     w = math.sqrt((2 * L * D + cap * cap) / 2)
-    s1, E = (w - cap) / L, (w - cap) / L + w / L
+    s1 = (w - cap) / L
+    E = s1 + w / L
     if E > T:
         if cap * T + L * T * T / 2 <= D:
             return cap * u + L * u * u / 2

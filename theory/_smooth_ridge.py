@@ -53,10 +53,9 @@ class RidgeSmoothWitness(Witness):
         self._vf = np.array([float(c) for c in v])
         from theory.classes.smooth import SmoothWitness
 
-        # the 1-D witness in the coordinate t (d = 1); float pieces for evaluation, and exact sympy pieces built
-        # from the exact a and L_t (a float L_t read back as a rational may exceed the exact one)
-        self.profile = SmoothWitness(1, 0, float(self.a), float(self.L_t), D, base, sign)
-        self._exact = (to_fraction(D), to_fraction(base), sign)
+        # the 1-D witness in the coordinate t (d = 1), given the exact a and L_t: its exact pieces then have
+        # curvature exactly L_t (a float L_t read back as a rational may exceed it)
+        self.profile = SmoothWitness(1, 0, self.a, self.L_t, to_fraction(D), to_fraction(base), sign)
 
     def t(self, y: FloatArray) -> Fraction:
         """t(y) exactly, from the rational value of each coordinate."""
@@ -76,26 +75,17 @@ class RidgeSmoothWitness(Witness):
             self.W.numerator, self.W.denominator
         )
 
-    def _profile_expr(self) -> sympy.Expr:
-        """The 1-D witness phi(x0) with exact pieces (curvature exactly L_t)."""
-        if self.profile._exact_pieces is None:
-            from theory.classes.smooth import _global_pieces
-
-            D, base, sign = self._exact
-            self.profile._exact_pieces = _global_pieces(self.a, self.L_t, D, base, sign, exact=True)  # type: ignore[arg-type]
-        return self.profile.sympy_expr()
-
     def sympy_expr(self) -> sympy.Expr:
         """The profile's Piecewise with t replaced by the linear form: conditions ``t(y) <= b``."""
         import sympy
 
-        return self._profile_expr().subs(sympy.Symbol("x0", real=True), self.linear_form())
+        return self.profile.sympy_expr().subs(sympy.Symbol("x0", real=True), self.linear_form())
 
     def exact_value_str(self, x: FloatArray) -> str:
         import sympy
 
         t = self.t(x)
-        prof = self._profile_expr()
+        prof = self.profile.sympy_expr()
         at_t = prof.subs(sympy.Symbol("x0", real=True), sympy.Rational(t.numerator, t.denominator))
         return str(exact_simplified(at_t))
 

@@ -74,6 +74,17 @@ def _upper_bound(cond: Any, t: sympy.Symbol) -> sympy.Expr | None:
     return None
 
 
+def _guards(pw: sympy.Piecewise) -> list[Any] | str:
+    """The conditions of every piece but the last, which must be the default (True) and the only True piece; a
+    string saying why not otherwise (the rule every piecewise witness form shares)."""
+    conds = [cond for _, cond in pw.args]
+    if conds[-1] != sympy.true:
+        return "the last piece is not the default (True)"
+    if any(cond == sympy.true for cond in conds[:-1]):
+        return "a True condition before the last piece"
+    return conds[:-1]
+
+
 def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
     """C^1 piecewise quadratic in one variable with |f''| <= L."""
     free = sorted(e.free_symbols, key=str)
@@ -82,19 +93,18 @@ def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tu
     t = free[0]
     if not isinstance(e, sympy.Piecewise):
         return False, "not a Piecewise"
-    pieces, breaks = [], []
-    for i, (val, cond) in enumerate(e.args):
-        if cond == sympy.true:
-            if i != len(e.args) - 1:
-                return False, "a True condition before the last piece"
-        else:
-            bound = _upper_bound(cond, t)
-            if bound is None:
-                return False, f"condition {cond} is not of the form {t} <= constant (or an Or of such)"
-            breaks.append(bound)
-        pieces.append(sympy.expand(val))
-    if e.args[-1][1] != sympy.true or any(sympy.simplify(b - a) <= 0 for a, b in itertools.pairwise(breaks)):
-        return False, "breakpoints must increase and the last piece must hold otherwise"
+    guards = _guards(e)
+    if isinstance(guards, str):
+        return False, guards
+    breaks = []
+    for cond in guards:
+        bound = _upper_bound(cond, t)
+        if bound is None:
+            return False, f"condition {cond} is not of the form {t} <= constant (or an Or of such)"
+        breaks.append(bound)
+    pieces = [sympy.expand(val) for val, _ in e.args]
+    if any(sympy.simplify(b - a) <= 0 for a, b in itertools.pairwise(breaks)):
+        return False, "breakpoints must increase"
     Lq = sympy.Rational(L.numerator, L.denominator)
     for p in pieces:
         if sympy.degree(p, t) > 2 or p.free_symbols - {t}:
@@ -159,13 +169,12 @@ def ridge_smooth(e: sympy.Piecewise, syms: list[sympy.Symbol], L: Fraction) -> t
     every condition must be a positive multiple of ``c.y <= b`` for the same c, and every piece must be a
     polynomial of l alone (substituting y_j = (l - sum_{k != j} c_k y_k)/c_j leaves no other variable); then the
     one-variable Piecewise in l is checked by ``piecewise_smooth`` with L / ||c||^2."""
+    guards = _guards(e)
+    if isinstance(guards, str):
+        return False, guards
     c: list[sympy.Expr] | None = None
     bounds: list[sympy.Expr] = []
-    for i, (_, cond) in enumerate(e.args):
-        if cond == sympy.true:
-            if i != len(e.args) - 1:
-                return False, "a True condition before the last piece"
-            continue
+    for cond in guards:
         parts = _linear_parts(cond, syms)
         if parts is None:
             return False, f"condition {cond} is not a linear inequality with rational coefficients"
@@ -240,13 +249,12 @@ def radial_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
     k, a = outer.coeff(z, 1), outer.coeff(z, 0)
     if not (k.is_Rational and a.is_Rational) or k == 0:
         return False, "the expression is not a + k * Piecewise(...) with rational constants a, k != 0"
+    guards = _guards(pw)
+    if isinstance(guards, str):
+        return False, guards
     R: sympy.Expr | None = None
     breaks: list[sympy.Expr] = []
-    for i, (_, cond) in enumerate(pw.args):
-        if cond == sympy.true:
-            if i != len(pw.args) - 1:
-                return False, "a True condition before the last piece"
-            continue
+    for cond in guards:
         if not isinstance(cond, sympy.LessThan) or cond.args[1].free_symbols:
             return False, f"condition {cond} is not of the form ||y - c||_2 <= constant"
         if R is None:
@@ -254,8 +262,8 @@ def radial_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
         elif sympy.simplify(cond.args[0] - R) != 0:
             return False, f"condition {cond} uses another radius than {R}"
         breaks.append(cond.args[1])
-    if R is None or pw.args[-1][1] != sympy.true:
-        return False, "no radius condition, or the last piece is not the default (True)"
+    if R is None:
+        return False, "no radius condition"
     c = _centre(R, syms)
     if c is None:
         return False, f"{R} is not the Euclidean distance to a rational centre"

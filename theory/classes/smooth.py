@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,8 @@ from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray
 from theory._smooth1d import capped_rise, critical_L, free_slope, rise
 from theory._witness import Witness
 from theory.classes._base import FunctionClass, InconsistentVisualization
+
+Number = float | Fraction  # a float, or an exact rational read by ``to_fraction`` as it is
 
 
 class UndecidedConsistency(ValueError):
@@ -87,7 +90,8 @@ class SmoothWitness(PiecewiseQuadraticWitness):
     """base + sign * P_anchor(|y_k - anchor|) on [0,1]^d: the fastest rise on both sides of the anchor. Float
     pieces for vectorised evaluation; exact sympy pieces (for export) built on demand."""
 
-    def __init__(self, d: int, coord: int, anchor: float, L: float, D: float, base: float, sign: int) -> None:
+    def __init__(self, d: int, coord: int, anchor: Number, L: Number, D: Number, base: Number, sign: int) -> None:
+        """Numbers are floats, or Fractions where the exact pieces must use exact values (ridge members)."""
         self.d, self.coord = d, coord
         self.anchor, self.L, self.D, self.base, self.sign = anchor, L, D, base, sign
         self._num = np.array(_global_pieces(anchor, L, D, base, sign, exact=False), dtype=float)
@@ -106,12 +110,12 @@ class SmoothWitness(PiecewiseQuadraticWitness):
         return v + g * (t - s) + k / 2 * (t - s) ** 2
 
 
-def _global_pieces(anchor: float, L: float, D: float, base: float, sign: int, exact: bool = True) -> list[Any]:
+def _global_pieces(anchor: Number, L: Number, D: Number, base: Number, sign: int, exact: bool = True) -> list[Any]:
     """Pieces (start, value, slope, curvature) in the global coordinate t in [0, 1]: exact sympy numbers, or
     floats (``exact=False``)."""
     from theory._smooth1d import rise_pieces
 
-    q: Callable[[float], Any]
+    q: Callable[[Number], Any]
     sqrt: Callable[[Any], Any]
     if exact:
         import sympy
