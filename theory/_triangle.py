@@ -153,7 +153,7 @@ def widest_triangle(d: int, norm: str) -> WidestTriangle:
         )
     # d = 3k + 2: the square's optimum glued to 3-blocks; d = 3k + 1 >= 4: 3-blocks and the 4-block
     # (1,0,1,1), (0,1,1,r), (r,0,0,0) with r = sqrt 2 - 1, squared sides 2 + (1 - r)^2, 2 + 2 r^2, 2 + (1 - r)^2, all
-    # 8 - 4 sqrt 2 (a numerical search over 3 x 4 coordinates found no wider triangle; not proved optimal)
+    # 8 - 4 sqrt 2 (not proved optimal)
     tail = (
         ([0.0, 0.0], [1.0, _R3], [_R3, 1.0])
         if d % 3 == 2
