@@ -16,7 +16,7 @@ from typing import Any
 import sympy
 import z3
 
-from counterexamples.verify._exact import equal, frac, rational, vec, within
+from counterexamples.verify._exact import equal, frac, rational, sign, vec, within
 from counterexamples.verify._grammar import ExpressionError, parse_expression, parse_number
 from counterexamples.verify._relu import evaluate
 from counterexamples.verify._report import Report
@@ -39,9 +39,9 @@ def verify_witness(
     return rep
 
 
-def _side(v: sympy.Expr, c: sympy.Expr) -> int:
-    diff = sympy.nsimplify(sympy.simplify(v - c))
-    return 0 if diff == 0 else (1 if diff > 0 else -1)
+def _side(v: sympy.Expr, c: sympy.Expr) -> int | None:
+    """The side of c that v is on (-1, 0, 1), exactly; None if undecided (then no claim rests on it)."""
+    return sign(v - c)
 
 
 def _parse_all(cert: dict[str, Any], source: str) -> tuple[list[SpecWitness], list[sympy.Expr]]:
@@ -180,7 +180,8 @@ def verify_counterexample(
                 _gt(b - c, rational(tau)) and _gt(c - a, rational(tau))
             )
         else:
-            ok = _side(a, c) != _side(b, c)
+            sa, sb = _side(a, c), _side(b, c)
+            ok = sa is not None and sb is not None and sa != sb
         rep.add("the witnesses answer 'closer to min or max' differently", ok, f"{a} and {b} around c = {c}")
     else:
         rep.add("question", False, f"unknown question {q!r}")
@@ -191,7 +192,7 @@ def verify_counterexample(
 
 def _gt(u: sympy.Expr, v: sympy.Expr) -> bool:
     """u > v, exactly, for closed-form real numbers."""
-    return bool(sympy.nsimplify(sympy.simplify(u - v)) > 0)
+    return sign(u - v) == 1
 
 
 def _number(text: Any, source: str) -> sympy.Expr:

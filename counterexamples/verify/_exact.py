@@ -53,13 +53,55 @@ def parse_expr(spec: dict[str, Any], source: str = "<witness>") -> tuple[sympy.E
     return expr, [sympy.Symbol(n, real=True) for n in names]
 
 
+def is_zero(e: sympy.Expr) -> bool:
+    """e = 0 exactly, for a closed-form real number: by sympy's simplification, else (for a number that is tiny
+    at 60 digits) by the minimal polynomial of the algebraic number, which is z iff it is 0. Never by
+    ``sympy.nsimplify``, which works in floating point and can call a nonzero number 0."""
+    v = sympy.simplify(e)
+    if v == 0:
+        return True
+    if v.free_symbols or v.is_Rational:
+        return False
+    approx = v.evalf(60)
+    if approx.is_Number and abs(approx) > sympy.Float("1e-40", 60):
+        return False
+    z = sympy.Symbol("z")
+    try:
+        return bool(sympy.minimal_polynomial(v, z) == z)
+    except (NotImplementedError, ValueError, sympy.polys.polyerrors.PolynomialError):
+        return False
+
+
+def sign(e: sympy.Expr) -> int | None:
+    """The sign of a closed-form real number (-1, 0, 1), decided exactly (``is_zero``) or by sympy's evaluation with
+    guaranteed precision; None if undecided."""
+    if is_zero(e):
+        return 0
+    v = sympy.simplify(e)
+    if v.free_symbols:
+        return None
+    if v.is_positive:
+        return 1
+    if v.is_negative:
+        return -1
+    return None
+
+
+def exact_form(e: sympy.Expr) -> sympy.Expr:
+    """e simplified without changing its value: ``sympy.nsimplify`` (floating point: it reads
+    1351079888211149/2^53 as 3/20) is kept only when it is proved equal (``is_zero``)."""
+    exact = sympy.simplify(e)
+    if exact.is_Rational or exact.free_symbols:
+        return exact
+    simple = sympy.nsimplify(exact)
+    return simple if simple == exact or is_zero(simple - exact) else exact
+
+
 def equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     """Exact equality of two closed-form real numbers."""
-    diff = sympy.nsimplify(sympy.simplify(a - b))
-    return bool(diff == 0)
+    return is_zero(a - b)
 
 
 def within(a: sympy.Expr, b: sympy.Expr, tol: Fraction) -> bool:
     """|a - b| <= tol, decided exactly for closed-form real numbers."""
-    diff = sympy.nsimplify(sympy.simplify(sympy.Abs(a - b) - rational(tol)))
-    return bool(diff <= 0)
+    return sign(sympy.Abs(a - b) - rational(tol)) in (-1, 0)

@@ -1,12 +1,14 @@
 """Membership in the quadratic and L-smooth classes, and region claims for L-smooth functions, checked exactly.
 
 - quadratic: the expression is a polynomial with rational coefficients of total degree <= 2.
-- L-smooth (Euclidean norm), two exact sufficient forms:
+- L-smooth (Euclidean norm), exact sufficient forms:
   * a polynomial of degree <= 2 with Hessian H (constant): ||H||_2 <= L iff L^2 I - H^2 is PSD, checked by
     all principal minors >= 0 in rational arithmetic;
   * a Piecewise in one variable t (pieces for t <= b_1, t <= b_2, ..., True) whose pieces are polynomials of
     degree <= 2: C^1 (values and first derivatives agree at every breakpoint, exactly) and |f''| <= L on every
     piece. f' is then continuous and piecewise linear with slopes in [-L, L], so it is L-Lipschitz.
+  * (d >= 2) the same along one rational linear form (``ridge_smooth``), radial profiles (``radial_smooth``) and
+    sums of one-variable parts in distinct variables (``_smooth_separable``).
 - region claims in d >= 2: ``_smooth_descent`` (the descent lemma at a flat extremum, exact);
 - region claims (d = 1): z3 proves, in linear real arithmetic, that no values F_i and derivatives G_i at a grid
   of points satisfy the necessary conditions of every L-smooth f with the visualization,
@@ -26,8 +28,9 @@ from typing import Any
 import sympy
 import z3
 
-from counterexamples.verify._exact import frac, vec
+from counterexamples.verify._exact import frac, sign, vec
 from counterexamples.verify._report import Report
+from counterexamples.verify._smooth_separable import is_separable, separable_smooth
 
 
 def polynomial_degree(e: sympy.Expr, syms: list[sympy.Symbol]) -> int | None:
@@ -125,6 +128,8 @@ def smooth_member(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
         return quadratic_smooth(e, syms, L)
     if deg is not None:
         return False, f"a polynomial of degree {deg} > 2 (no exact L-smoothness rule)"
+    if is_separable(e):
+        return separable_smooth(e, L)
     if isinstance(e, sympy.Piecewise) and e.free_symbols and _linear_conditions(e, syms):
         one = len(e.free_symbols) == 1 and all(
             cond == sympy.true or _upper_bound(cond, next(iter(e.free_symbols))) is not None for _, cond in e.args
@@ -208,10 +213,7 @@ def ridge_smooth(e: sympy.Piecewise, syms: list[sympy.Symbol], L: Fraction) -> t
 def _nonneg(v: sympy.Expr) -> bool:
     """v >= 0 for a closed-form real number (rationals and square roots): sympy decides the sign exactly or by
     interval evaluation with guaranteed precision; an undecided sign counts as "not shown"."""
-    v = sympy.nsimplify(sympy.simplify(v))
-    if v.free_symbols:
-        return False
-    return bool(v.is_nonnegative)
+    return sign(v) in (0, 1)
 
 
 def _centre(R: sympy.Expr, syms: list[sympy.Symbol]) -> list[sympy.Expr] | None:

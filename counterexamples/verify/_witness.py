@@ -8,13 +8,14 @@ from typing import Any
 import sympy
 
 from counterexamples.verify import _calculus as calc
-from counterexamples.verify._exact import equal, frac, parse_expr, rational, within
+from counterexamples.verify._exact import equal, exact_form, frac, parse_expr, rational, within
 from counterexamples.verify._extrema import relu_net_extrema
 from counterexamples.verify._pieces import Pieces, check_convex, parse_pieces, pieces_extrema, structure_checks
 from counterexamples.verify._regions import TooManyRegions, lipschitz_at_most, region_gradients
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, z3_bound_holds
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth import polynomial_degree, smooth_member
+from counterexamples.verify._smooth_separable import is_separable, separable_bound_holds
 from counterexamples.verify._z3expr import box_extreme_holds
 
 CLASSES = (
@@ -69,7 +70,7 @@ class SpecWitness:
             return sympy.nan if v is None else rational(v)
         if self.net is not None:
             return rational(evaluate(self.net, x))
-        return sympy.nsimplify(self.expr.subs(dict(zip(self.syms, [rational(v) for v in x], strict=True))))
+        return exact_form(self.expr.subs(dict(zip(self.syms, [rational(v) for v in x], strict=True))))
 
     def check_bound(self, bound: Fraction, sense: str) -> list[tuple[str, bool, str]]:
         """Prove f <= bound ("max") or f >= bound ("min") on the box: MILP and z3 for networks (they must
@@ -94,6 +95,10 @@ class SpecWitness:
                 (f"{sense} by MILP", milp_ok, f"MILP {sense} = {ext[sense]} vs {bound}"),
                 (f"{sense} by z3", z3_ok, "z3: negation unsat" if z3_ok else "z3 could not prove the bound"),
             ]
+        if is_separable(self.expr):
+            res = separable_bound_holds(self.expr, rational(bound), sense)
+            if res is not None:
+                return [(f"{sense} of a separable sum", *res)]
         ok, detail = box_extreme_holds(self.expr, self.syms, rational(bound), sense)
         return [(f"{sense} by z3", ok, detail)]
 

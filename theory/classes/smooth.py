@@ -19,7 +19,8 @@ L-smooth function with its minimum f_min at x_min, so f(x) <= f_min + P(|x - x_m
 likewise below from x_max. Inner range: members phi(y_k) of one
 coordinate, with phi the 1-D witnesses for the visualization's k-th coordinates (when those are consistent).
 Ridge members phi(t(y)) of one linear form (``theory._smooth_ridge``) attain the chord bound at extrema on the
-boundary that are not flat for x, under the condition stated there. ``value_range`` returns the inner range (attained
+boundary that are not flat for x, under the condition stated there. Separable members f_min + sum_k P_k(y_k) (``theory._smooth_separable``)
+split Delta between the coordinates; they exist iff sum_k c_k >= Delta, which also shows consistency. ``value_range`` returns the inner range (attained
 by its witnesses) and reports the outer one in
 ``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the bisection threshold analysis in
 L needs exact ranges and is done in d = 1 only (``with_L`` exists for d = 1 only). In d >= 2 "closer to min or
@@ -42,6 +43,7 @@ from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
 from theory._smooth1d import capped_rise, critical_L, free_slope, rise
+from theory._smooth_separable import separable_exists, separable_member
 from theory._witness import Witness
 from theory.classes._base import FunctionClass, InconsistentVisualization
 
@@ -282,9 +284,11 @@ class Smooth(FunctionClass):
                 )
         if self._radial(xmax, xmin, delta) or _visualization_ridges(xmin, xmax, self.L, fmin, fmax):
             return
+        if separable_exists(xmin, xmax, self.L, to_fraction(fmax) - to_fraction(fmin)):
+            return
         raise UndecidedConsistency(
             f"d = {self.d}: the visualization passes the necessary conditions along the chord, but no member of one "
-            "coordinate, radial member or ridge member has it; its consistency is not decided"
+            "coordinate, radial, ridge or separable member has it; its consistency is not decided"
         )
 
     def _value_range(self, obs: Observations, x: FloatArray) -> ValueRange:
@@ -325,6 +329,12 @@ class Smooth(FunctionClass):
                 best_hi = up  # type: ignore[assignment]
             if down is not None and (best_lo is None or down[0] < best_lo[0] - gain):
                 best_lo = down  # type: ignore[assignment]
+            sep_up = separable_member(xmin, xmax, x, L, fmin, fmax, 1)
+            sep_down = separable_member(xmax, xmin, x, L, fmin, fmax, -1)
+            if sep_up is not None and (best_hi is None or sep_up[0] > best_hi[0] + gain):
+                best_hi = sep_up  # type: ignore[assignment]
+            if sep_down is not None and (best_lo is None or sep_down[0] < best_lo[0] - gain):
+                best_lo = sep_down  # type: ignore[assignment]
         assert best_lo is not None and best_hi is not None
         extra: dict[str, Any] = {"exact_witnesses": True}
         if d == 1:
@@ -332,7 +342,7 @@ class Smooth(FunctionClass):
         else:
             outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
             exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
-            method = "inner range of one-coordinate, radial and ridge witnesses; outer range from chords" + (
+            method = "inner range of one-coordinate, radial, ridge and separable witnesses; outer range from chords" + (
                 " (equal: exact)" if exact else ""
             )
             extra.update(outer=[outer[0], outer[1]], exact_range=exact)
