@@ -79,12 +79,15 @@ def sym(value: Any) -> str:
     return f"({text})" if ("/" in text or text.startswith("-")) else text
 
 
-def exact_simplified(value: Any) -> Any:
+def exact_simplified(value: Any, guess: bool = True) -> Any:
     """``sympy.nsimplify`` of an exact sympy number, kept only if it equals the number exactly (nsimplify works
     in floating point and can return a wrong "simple" form, e.g. 0 for sqrt(a)/b with 40-digit a and b);
-    otherwise the number as ``sympy.simplify`` leaves it."""
+    otherwise the number as ``sympy.simplify`` leaves it. ``guess=False`` skips nsimplify (its integer-relation
+    search dominates the cost of exporting piecewise witnesses)."""
     import sympy
 
     exact = sympy.simplify(value)
+    if exact.is_Rational or not guess:  # a rational is in lowest terms; nsimplify could only guess another number
+        return exact
     simple = sympy.nsimplify(exact)
     return simple if simple == exact or sympy.simplify(simple - exact) == 0 else exact

@@ -146,7 +146,7 @@ def _global_pieces(anchor: Number, L: Number, D: Number, base: Number, sign: int
         if merged and sympy.simplify(merged[-1][0] - p[0]) == 0:
             merged[-1] = p
         else:
-            merged.append(tuple(exact_simplified(c) for c in p))
+            merged.append(tuple(exact_simplified(c, guess=False) for c in p))  # no float guess: pslq is slow
     return merged
 
 
