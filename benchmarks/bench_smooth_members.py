@@ -3,12 +3,15 @@
 Draws ``--visualizations`` random feature visualizations on [0,1]^2 (each coordinate of x_min and x_max on the
 boundary half of the time, else a multiple of 1/100; Delta uniform in [0.02, 0.6] to 3 decimals; seed ``--seed``),
 classifies each as consistent, inconsistent or undecided, and asks ``check_class("smooth", fv=..., x=...)`` at 5
-random points of each consistent one (L = 1, eps = 0.1). Writes the verdicts, their counts, the wall time and the
-commit to ``--out``. Run it in two checkouts and ``--compare`` the files to see, instance by instance, what a change
-to the members or bounds decided (a "yes" turning into "no" or back would be a bug: both are proved).
+random points of each consistent one (L = 1, eps = 0.1). Writes the verdicts, their counts and a provenance record
+(the commit of the ``theory`` package that ran, which may be another checkout on PYTHONPATH) to ``--out``.
 
-    python benchmarks/bench_smooth_members.py --out NEW.json [--visualizations 400] [--seed 2026]
-    python benchmarks/bench_smooth_members.py --compare OLD.json NEW.json
+With ``--baseline OLD.json`` (the same script run against another commit, same settings) the file also gets
+``paired``: instance by instance, what the change decided (a "yes" turning into "no" or back would be a bug: both
+are proved). docs/results.md prints it.
+
+    PYTHONPATH=/path/to/old/checkout python benchmarks/bench_smooth_members.py --out /tmp/old.json
+    python benchmarks/bench_smooth_members.py --baseline /tmp/old.json --out benchmarks/results/smooth_members.json
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def run(n_fv: int, seed: int) -> dict[str, Any]:
         return [rng.choice([0.0, 1.0]) if rng.random() < 0.5 else round(rng.random(), 2) for _ in range(2)]
 
     rows: list[list[Any]] = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     while n < n_fv:
         xmin, xmax = point(), point()
@@ -58,23 +61,47 @@ def run(n_fv: int, seed: int) -> dict[str, Any]:
         for j, x in enumerate(xs):
             r = check_class("smooth", fv=fv, x=x, L=1.0, eps=0.1)
             rows.append([n, j, *(r[q].verdict for q in QUESTIONS)])
-    wall = time.perf_counter() - t0
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     status_counts = Counter(r[1] for r in rows if len(r) == 2)
     status_counts["consistent"] = len({r[0] for r in rows if len(r) > 2})
     return {
-        "commit": commit,
-        "config": {"visualizations": n_fv, "seed": seed, "L": 1.0, "eps": 0.1, "points_per_visualization": 5},
-        "wall_seconds": wall,
+        "provenance": _provenance(n_fv, seed, wall, cpu),
         "visualizations": dict(status_counts),
+        "instances": sum(1 for r in rows if len(r) > 2),
         "verdicts": {q: dict(Counter(r[2 + i] for r in rows if len(r) > 2)) for i, q in enumerate(QUESTIONS)},
         "rows": rows,
     }
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
-    if old["config"] != new["config"]:
-        raise SystemExit(f"the two files have different configs: {old['config']} vs {new['config']}")
+def _provenance(n_fv: int, seed: int, wall: float, cpu: float) -> dict[str, Any]:
+    """The commit and state of the checkout whose ``theory`` ran, settings, versions and times."""
+    import platform
+    from importlib.metadata import version
+
+    import theory
+
+    root = Path(theory.__file__).resolve().parents[1]
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty_theory": bool(git("status", "--porcelain", "--", "theory", "counterexamples")),
+        "config": {"visualizations": n_fv, "seed": seed, "L": 1.0, "eps": 0.1, "points_per_visualization": 5},
+        "seeds": [seed],
+        "python": platform.python_version(),
+        "versions": {p: version(p) for p in ("numpy", "scipy", "sympy", "z3-solver")},
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }
+
+
+def paired(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Instance by instance: the verdict counts of both runs on the instances consistent in both, the changes
+    (old verdict, new verdict), and the verdicts on visualizations only the new run shows consistent."""
+    if old["provenance"]["config"] != new["provenance"]["config"]:
+        raise SystemExit(f"different settings: {old['provenance']['config']} vs {new['provenance']['config']}")
 
     def index(d: dict[str, Any]) -> tuple[dict[tuple[int, int], list[str]], dict[int, str]]:
         inst, status = {}, {}
@@ -87,39 +114,46 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> str:
         return inst, status
 
     (oi, os_), (ni, ns) = index(old), index(new)
-    lines = [
-        f"old {old['commit'][:7]} ({old['wall_seconds']:.0f} s), new {new['commit'][:7]} ({new['wall_seconds']:.0f} s)"
-    ]
-    lines.append(f"visualizations old -> new: {dict(Counter((os_[k], ns[k]) for k in os_))}")
     both = [k for k in oi if k in ni]
-    lines.append(f"instances consistent in both: {len(both)}")
-    for i, q in enumerate(QUESTIONS):
-        before, after = Counter(oi[k][i] for k in both), Counter(ni[k][i] for k in both)
-        changes = Counter((oi[k][i], ni[k][i]) for k in both if oi[k][i] != ni[k][i])
-        lines.append(f"  {q}: {dict(before)} -> {dict(after)}; changes {dict(changes)}")
     fresh = [k for k in ni if k not in oi]
-    lines.append(f"instances of newly consistent visualizations: {len(fresh)}")
-    for i, q in enumerate(QUESTIONS):
-        lines.append(f"  {q}: {dict(Counter(ni[k][i] for k in fresh))}")
-    return "\n".join(lines)
+    return {
+        "baseline_commit": old["provenance"]["commit"],
+        "baseline_wall_s": old["provenance"]["wall_s"],
+        "visualizations": {f"{a} -> {b}": n for (a, b), n in Counter((os_[k], ns[k]) for k in os_).items()},
+        "instances_in_both": len(both),
+        "questions": {
+            q: {
+                "before": dict(Counter(oi[k][i] for k in both)),
+                "after": dict(Counter(ni[k][i] for k in both)),
+                "changes": {
+                    f"{a} -> {b}": n for (a, b), n in Counter((oi[k][i], ni[k][i]) for k in both).items() if a != b
+                },
+                "newly_consistent": dict(Counter(ni[k][i] for k in fresh)),
+            }
+            for i, q in enumerate(QUESTIONS)
+        },
+        "instances_newly_consistent": len(fresh),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--visualizations", type=int, default=400)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"))
+    ap.add_argument("--baseline", type=Path, help="a run of this script against another commit, same settings")
     args = ap.parse_args(argv)
-    if args.compare:
-        old, new = (json.loads(p.read_text()) for p in args.compare)
-        print(compare(old, new))
-        return 0
-    if args.out is None:
-        ap.error("give --out FILE (or --compare OLD NEW)")
     if args.visualizations < 1:
         ap.error(f"--visualizations {args.visualizations}: must be >= 1")
+    old = None
+    if args.baseline is not None:
+        try:
+            old = json.loads(args.baseline.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            ap.error(f"--baseline {args.baseline}: not a result file of this script ({e})")
     res = run(args.visualizations, args.seed)
+    if old is not None:
+        res["paired"] = paired(old, res)
     args.out.write_text(json.dumps(res))
     print(json.dumps({k: v for k, v in res.items() if k != "rows"}, indent=1))
     return 0
