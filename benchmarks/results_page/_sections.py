@@ -133,6 +133,52 @@ def section_theory(page: Page) -> None:
     )
 
 
+def section_smooth_members(page: Page) -> None:
+    r = page.get("smooth_members.json")
+    if r is None:
+        return
+    prov = r.get("provenance") or {}
+    cfg = prov.get("config") or {}
+    page.add(
+        "## Theory: how often the L-smooth engine decides (d = 2)",
+        "",
+        f"Source {rel('smooth_members.json')} (`benchmarks/bench_smooth_members.py`): {commit_text(prov)}; seed "
+        f"{cfg.get('seed')}; no data. {cfg.get('visualizations')} random feature visualizations on [0,1]^2 "
+        f"(L = {cfg.get('L')}), {cfg.get('points_per_visualization')} random points x each, instance answers of "
+        f"`check_class` (eps = {cfg.get('eps')}). Consistency: "
+        + ", ".join(f"{k} {v}" for k, v in (r.get("visualizations") or {}).items())
+        + f". Answers on the {r.get('instances')} instances:",
+        "",
+        "| question | yes | no | open |",
+        "|---|---|---|---|",
+    )
+    for q, counts in (r.get("verdicts") or {}).items():
+        page.add(f"| {q} | " + " | ".join(str(counts.get(v, 0)) for v in ("yes", "no", "open")) + " |")
+    pair = r.get("paired")
+    if pair:
+        base = str(pair.get("baseline_commit") or "")[:12]
+        page.add(
+            "",
+            f"Paired with the same sample run at the baseline `{base}` (before separable members): consistency "
+            + ", ".join(f"{k}: {v}" for k, v in (pair.get("visualizations") or {}).items())
+            + f". On the {pair.get('instances_in_both')} instances consistent in both runs:",
+            "",
+            "| question | before: yes / no / open | after: yes / no / open | changes |",
+            "|---|---|---|---|",
+        )
+        for q, d in (pair.get("questions") or {}).items():
+            b, a = d.get("before") or {}, d.get("after") or {}
+            ch = ", ".join(f"{k}: {v}" for k, v in (d.get("changes") or {}).items()) or "none"
+            page.add(
+                f"| {q} | "
+                + " / ".join(str(b.get(v, 0)) for v in ("yes", "no", "open"))
+                + " | "
+                + " / ".join(str(a.get(v, 0)) for v in ("yes", "no", "open"))
+                + f" | {ch} |"
+            )
+    page.add("")
+
+
 def section_relu_max(page: Page) -> None:
     r = page.get("relu_max.json")
     if r is None:
