@@ -16,12 +16,12 @@ x_max: L D^2 >= 4 Delta if both points are interior, >= 2 Delta if one is at 0 o
 d >= 2 (a bracket, not exact). Outer range: the restriction of f to the chord through x_min and x is a 1-D
 L-smooth function with its minimum f_min at x_min, so f(x) <= f_min + P(|x - x_min|) with the chord's geometry
 (flat iff x_min is interior to the chord; otherwise the initial slope is capped by v0(1) ||e_B||, ``_chord_rise``);
-likewise below from x_max. Inner range: members phi(y_k) of one
-coordinate, with phi the 1-D witnesses for the visualization's k-th coordinates (when those are consistent).
-Ridge members phi(t(y)) of one linear form (``theory._smooth_ridge``) attain the chord bound at extrema on the
-boundary that are not flat for x, under the condition stated there. Separable members f_min + sum_k P_k(y_k) (``theory._smooth_separable``)
-split Delta between the coordinates; they exist iff sum_k c_k >= Delta, which also shows consistency. ``value_range`` returns the inner range (attained
-by its witnesses) and reports the outer one in
+likewise below from x_max. Inner range: members phi(y_k) of one coordinate, with phi the 1-D witnesses for the
+visualization's k-th coordinates (when those are consistent). Ridge members phi(t(y)) of one linear form
+(``theory._smooth_ridge``) attain the chord bound at extrema on the boundary that are not flat for x, under the
+condition stated there. Separable members f_min + sum_k P_k(y_k) (``theory._smooth_separable``) split Delta
+between the coordinates; they exist iff sum_k c_k >= Delta, which also shows consistency. ``value_range``
+returns the inner range (attained by its witnesses) and reports the outer one in
 ``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the bisection threshold analysis in
 L needs exact ranges and is done in d = 1 only (``with_L`` exists for d = 1 only). In d >= 2 "closer to min or
 max" is decided exactly where both extrema are flat for x (``theory._smooth_region``: descent lemma, radial
