@@ -181,3 +181,12 @@ def test_separable_extremes_are_exact(pieces, bounds, other, sense):
     tight = want + (-1 if sense == "max" else 1) * sympy.Rational(1, 1000)
     refused = separable_bound_holds(e, tight, sense)
     assert refused is not None and not refused[0]
+
+
+def test_interior_counts_with_numpy_numbers():
+    """Both ends interior count twice with numpy floats too (np.bool_ + np.bool_ is a logical or)."""
+    from theory.classes.smooth import consistent_1d
+
+    a, b = np.float64(0.25), np.float64(0.75)
+    assert consistent_1d(a, b, 0.0625, 1.0) == consistent_1d(0.25, 0.75, 0.0625, 1.0)  # L D^2 = 4 Delta: tight
+    assert not consistent_1d(a, b, 0.07, 1.0)  # needs L D^2 >= 4 Delta = 0.28 > 0.25

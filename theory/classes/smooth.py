@@ -67,7 +67,8 @@ def check_L(L: Any) -> float:
 
 
 def _interior(p: float) -> bool:
-    return 0 < p < 1
+    """0 < p < 1 as a Python bool (numpy's bools add as logical or: True + True would count one interior point)."""
+    return bool(0 < p < 1)
 
 
 def consistent_1d(xmax: float, xmin: float, delta: float, L: float) -> bool:
