@@ -68,7 +68,7 @@ def is_zero(e: sympy.Expr) -> bool:
     z = sympy.Symbol("z")
     try:
         return bool(sympy.minimal_polynomial(v, z) == z)
-    except (NotImplementedError, ValueError, sympy.polys.polyerrors.PolynomialError):
+    except (NotImplementedError, ValueError, sympy.polys.polyerrors.BasePolynomialError):  # e.g. NotAlgebraic
         return False
 
 
