@@ -28,24 +28,10 @@ from typing import Any
 import sympy
 import z3
 
-from counterexamples.verify._exact import frac, sign, vec
+from counterexamples.verify._exact import frac, vec
+from counterexamples.verify._piecewise1d import _guards, _nonneg, _upper_bound, piecewise_smooth, polynomial_degree
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth_separable import is_separable, separable_smooth
-
-
-def polynomial_degree(e: sympy.Expr, syms: list[sympy.Symbol]) -> int | None:
-    """Total degree of e if it is a polynomial in syms with rational coefficients, else None."""
-    if e.atoms(sympy.Function, sympy.Piecewise) or any(
-        p.base.free_symbols for p in e.atoms(sympy.Pow) if not (p.exp.is_Integer and p.exp >= 0)
-    ):
-        return None
-    try:
-        poly = sympy.Poly(sympy.expand(e), *syms)
-    except sympy.PolynomialError:
-        return None
-    if not all(c.is_Rational for c in poly.coeffs()):
-        return None
-    return int(poly.total_degree())
 
 
 def _psd(M: sympy.Matrix) -> bool:
@@ -63,63 +49,6 @@ def quadratic_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tu
     Lq = sympy.Rational(L.numerator, L.denominator)
     ok = _psd(Lq**2 * sympy.eye(len(syms)) - H * H)
     return ok, f"Hessian {H.tolist()}: L^2 I - H^2 is {'PSD' if ok else 'not PSD'} (principal minors, exact)"
-
-
-def _upper_bound(cond: Any, t: sympy.Symbol) -> sympy.Expr | None:
-    """c for a condition t <= c; max c_i for Or(t <= c_i, ...) (sympy merges equal adjacent pieces that way)."""
-    if isinstance(cond, sympy.LessThan) and cond.args[0] == t and not cond.args[1].free_symbols:
-        return cond.args[1]
-    if isinstance(cond, sympy.Or):
-        bounds = [_upper_bound(c, t) for c in cond.args]
-        if any(b is None for b in bounds):
-            return None
-        return sympy.Max(*bounds)
-    return None
-
-
-def _guards(pw: sympy.Piecewise) -> list[Any] | str:
-    """The conditions of every piece but the last, which must be the default (True) and the only True piece; a
-    string saying why not otherwise (the rule every piecewise witness form shares)."""
-    conds = [cond for _, cond in pw.args]
-    if conds[-1] != sympy.true:
-        return "the last piece is not the default (True)"
-    if any(cond == sympy.true for cond in conds[:-1]):
-        return "a True condition before the last piece"
-    return conds[:-1]
-
-
-def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
-    """C^1 piecewise quadratic in one variable with |f''| <= L."""
-    free = sorted(e.free_symbols, key=str)
-    if len(free) != 1:
-        return False, f"a piecewise witness must depend on one variable, not {free}"
-    t = free[0]
-    if not isinstance(e, sympy.Piecewise):
-        return False, "not a Piecewise"
-    guards = _guards(e)
-    if isinstance(guards, str):
-        return False, guards
-    breaks = []
-    for cond in guards:
-        bound = _upper_bound(cond, t)
-        if bound is None:
-            return False, f"condition {cond} is not of the form {t} <= constant (or an Or of such)"
-        breaks.append(bound)
-    pieces = [sympy.expand(val) for val, _ in e.args]
-    if any(sympy.simplify(b - a) <= 0 for a, b in itertools.pairwise(breaks)):
-        return False, "breakpoints must increase"
-    Lq = sympy.Rational(L.numerator, L.denominator)
-    for p in pieces:
-        if sympy.degree(p, t) > 2 or p.free_symbols - {t}:
-            return False, f"piece {p} is not a quadratic in {t}"
-        if sympy.simplify(sympy.Abs(sympy.diff(p, t, 2)) - Lq) > 0:
-            return False, f"piece {p} has |f''| > L = {L}"
-    for b, left, right in zip(breaks, pieces, pieces[1:], strict=False):
-        for k in (0, 1):
-            gap = sympy.simplify(sympy.diff(left, t, k).subs(t, b) - sympy.diff(right, t, k).subs(t, b))
-            if gap != 0:
-                return False, f"the {'value' if k == 0 else 'derivative'} jumps by {gap} at {t} = {b}"
-    return True, f"{len(pieces)} quadratic pieces, C^1 at {len(breaks)} breakpoints, |f''| <= {L} on each"
 
 
 def smooth_member(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple[bool, str]:
@@ -208,12 +137,6 @@ def ridge_smooth(e: sympy.Piecewise, syms: list[sympy.Symbol], L: Fraction) -> t
     ok, detail = piecewise_smooth(sympy.Piecewise(*args, evaluate=False), [t], L_t)
     lin = sympy.expand(rest + c[j] * syms[j])
     return ok, f"ridge q({lin}), ||c||^2 = {norm2}: {detail}"
-
-
-def _nonneg(v: sympy.Expr) -> bool:
-    """v >= 0 for a closed-form real number (rationals and square roots): sympy decides the sign exactly or by
-    interval evaluation with guaranteed precision; an undecided sign counts as "not shown"."""
-    return sign(v) in (0, 1)
 
 
 def _centre(R: sympy.Expr, syms: list[sympy.Symbol]) -> list[sympy.Expr] | None:

@@ -13,6 +13,9 @@ from fractions import Fraction
 
 import sympy
 
+from counterexamples.verify._exact import sign
+from counterexamples.verify._piecewise1d import _nonneg, _upper_bound, piecewise_smooth, polynomial_degree
+
 
 def is_separable(e: sympy.Expr) -> bool:
     """A sum of at least two terms in distinct single variables (constants allowed)."""
@@ -23,8 +26,6 @@ def is_separable(e: sympy.Expr) -> bool:
 
 
 def separable_smooth(e: sympy.Expr, L: Fraction) -> tuple[bool, str]:
-    from counterexamples.verify._smooth import piecewise_smooth, polynomial_degree
-
     groups: dict[sympy.Symbol, list[sympy.Expr]] = {}
     for term in e.args:
         if len(term.free_symbols) > 1:
@@ -66,8 +67,6 @@ def _part_extreme(g: sympy.Expr, s: sympy.Symbol, sense: str) -> sympy.Expr | No
     Piece i applies on (b_{i-1}, b_i] (the largest earlier bound, to its own; [0, 1] clipped); over the closure of
     that interval a quadratic is extreme at an end or at its vertex. The largest (smallest) of these candidate values
     bounds g on [0, 1] whether or not g is continuous, and is attained when it is."""
-    from counterexamples.verify._smooth import _nonneg, _upper_bound
-
     pieces = list(g.args) if isinstance(g, sympy.Piecewise) else [(g, sympy.true)]
     cands: list[sympy.Expr] = []
     lo: sympy.Expr = sympy.Integer(0)
@@ -108,8 +107,6 @@ def _part_extreme(g: sympy.Expr, s: sympy.Symbol, sense: str) -> sympy.Expr | No
 
 
 def _positive(v: sympy.Expr) -> bool:
-    from counterexamples.verify._exact import sign
-
     return sign(v) == 1
 
 
@@ -117,8 +114,6 @@ def separable_bound_holds(e: sympy.Expr, bound: sympy.Expr, sense: str) -> tuple
     """f <= bound ("max") or f >= bound ("min") on the box for a separable f, from the exact extremes of its parts
     (the extreme of a sum of functions of distinct variables is the sum of their extremes); None if a part is not
     a piecewise quadratic with conditions ``y_k <= b``."""
-    from counterexamples.verify._smooth import _nonneg
-
     const, parts = _groups(e)
     total = const
     for s in sorted(parts, key=str):
