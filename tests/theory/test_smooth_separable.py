@@ -17,8 +17,9 @@ from counterexamples.verify._exact import parse_expr
 from counterexamples.verify._smooth import smooth_member
 from theory import FeatureVisualization
 from theory import _certificates as certs
+from theory._smooth_ridge import ridge_member
 from theory._smooth_separable import SeparableSmoothWitness, heights_allowed, separable_exists, separable_member
-from theory.classes.smooth import Smooth, UndecidedConsistency, _chord_rise
+from theory.classes.smooth import Smooth, UndecidedConsistency, _chord_rise, _visualization_ridges
 
 _COORD = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, 0.1, 0.9])
 
@@ -49,12 +50,17 @@ def test_separable_members_decide_consistency():
 
 
 def test_separable_member_attains_the_chord_bound():
-    """x_min = (1/2, 1/2) interior, x_max = (0, 0), Delta = 1/4, L = 1, x = (0.1, 0.9): the one-coordinate and ridge
-    members stay at f_min, the separable member takes L ||x - x_min||^2 / 2 = 0.16 > c = 0.125, which is the
-    chord bound (flat rise, still accelerating): the upper end is exact and the answer to "closer to min" is no."""
+    """x_min = (1/2, 1/2) interior, x_max = (0, 0), Delta = 1/4, L = 1, x = (0.1, 0.9): no one-coordinate member has
+    the visualization and the ridge members stay at f_min; the separable member takes L ||x - x_min||^2 / 2 = 0.16
+    > c = 0.125, which is the chord bound (flat rise, still accelerating): the upper end is exact."""
     fc = Smooth(2, 1.0)
     fv = _fv((0.0, 0.0), 0.25, (0.5, 0.5))
     x = np.array([0.1, 0.9])
+    assert not fc._axes(fv.observations())  # no one-coordinate member (c_k = 1/8 < Delta)
+    ridges = [ridge_member(fv.x_min, fv.x_max, x, 1.0, 0.25, 0.0, 1)] + [
+        (float(w(x)), w) for w in _visualization_ridges(fv.x_min, fv.x_max, 1.0, 0.0, 0.25)
+    ]
+    assert all(r is None or r[0] == pytest.approx(0.0, abs=1e-12) for r in ridges)  # the ridges take f_min at x
     vr = fc.value_range(fv, x)
     assert isinstance(vr.witness_hi, SeparableSmoothWitness)
     assert vr.hi == pytest.approx(0.16, abs=1e-12)
@@ -173,7 +179,8 @@ def test_separable_extremes_are_exact(pieces, bounds, other, sense):
     e = sympy.Add(g0, g1, sympy.Rational(1, 3), evaluate=False)
     f = sympy.lambdify((x0, x1), e, "numpy")
     t = np.linspace(0, 1, 2001)
-    vals = np.array([[f(p, q) for q in t[::50]] for p in t]).astype(float)
+    P, Q = np.meshgrid(t, t[::50], indexing="ij")
+    vals = np.broadcast_to(np.asarray(f(P, Q), dtype=float), P.shape)
     true = vals.max() if sense == "max" else vals.min()
     want = sympy.Rational(str(true)) + (sympy.Rational(1, 10**6) if sense == "max" else -sympy.Rational(1, 10**6))
     ok_loose = separable_bound_holds(e, want + (1 if sense == "max" else -1) * sympy.Rational(1, 100), sense)
