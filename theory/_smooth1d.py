@@ -107,6 +107,14 @@ def capped_rise(u: float, T: float, cap: float, L: float, D: float) -> float:
     return top + g1 * (u - s1) - L * (u - s1) ** 2 / 2
 
 
+def ends_factor(a: Any, b: Any) -> int:
+    """k in the 1-D consistency condition L D^2 >= k Delta for a minimum and a maximum at a != b in [0, 1]: 4 if
+    both are interior, 2 if one is, 0 if neither (every L then works). The rise from an interior anchor must
+    accelerate and decelerate (reaching Delta takes 2 sqrt(Delta/L)); from an end it may start with a slope, and
+    two interior extrema split D between two such rises."""
+    return {2: 4, 1: 2, 0: 0}[int(0 < a < 1) + int(0 < b < 1)]
+
+
 def critical_L(u: float, T: float, flat: bool, D: float) -> float:
     """The L at which P(u) = D/2 (P increases with L): below it every member stays below the midpoint at
     distance u from the minimiser. Flat anchor: D/u^2 (u is then in the acceleration phase, whatever T). Anchor

@@ -34,6 +34,7 @@ import numpy as np
 
 from theory._numbers import exact_simplified, to_fraction
 from theory._setting import FloatArray
+from theory._smooth1d import ends_factor
 from theory._witness import Witness, _vars
 
 if TYPE_CHECKING:
@@ -46,25 +47,24 @@ _GOLDEN = (math.sqrt(5) - 1) / 2
 
 def heights_allowed(anchor: FloatArray, other: FloatArray, L: float) -> list[Fraction | None]:
     """c_k exactly (None = no limit): the largest height of a 1-D member at coordinate k that still reaches it at
-    ``other[k]`` from ``anchor[k]``."""
+    ``other[k]`` from ``anchor[k]``, L D_k^2 / k (``_smooth1d.ends_factor``)."""
     Lq = to_fraction(L)
     out: list[Fraction | None] = []
     for a, b in zip(anchor, other, strict=True):
         aq, bq = to_fraction(float(a)), to_fraction(float(b))
-        n = (0 < aq < 1) + (0 < bq < 1)
-        if aq == bq:
-            out.append(Fraction(0))
-        elif n == 0:
-            out.append(None)
-        else:
-            out.append(Lq * (bq - aq) ** 2 / {1: 2, 2: 4}[n])
+        k = ends_factor(aq, bq)
+        out.append(Fraction(0) if aq == bq else None if k == 0 else Lq * (bq - aq) ** 2 / k)
     return out
+
+
+def _enough(caps: list[Fraction | None], delta: Fraction) -> bool:
+    """sum_k c_k >= Delta, exactly."""
+    return any(c is None for c in caps) or sum((c for c in caps if c is not None), Fraction(0)) >= delta
 
 
 def separable_exists(xmin: FloatArray, xmax: FloatArray, L: float, delta: Fraction) -> bool:
     """sum_k c_k >= Delta (exact): separable members with the visualization exist."""
-    caps = heights_allowed(xmin, xmax, L)
-    return any(c is None for c in caps) or sum((c for c in caps if c is not None), Fraction(0)) >= delta
+    return _enough(heights_allowed(xmin, xmax, L), delta)
 
 
 def _value(anchor: FloatArray, x: FloatArray, L: float, heights: list[float]) -> float:
@@ -73,16 +73,14 @@ def _value(anchor: FloatArray, x: FloatArray, L: float, heights: list[float]) ->
     return sum(_rise_1d(float(a), float(t), L, h) for a, t, h in zip(anchor, x, heights, strict=True) if h > 0)
 
 
-def best_split(anchor: FloatArray, other: FloatArray, x: FloatArray, L: float, delta: float) -> list[float] | None:
-    """A split of Delta (floats, within the limits c_k) that makes sum_k P_k(|x_k - anchor_k|; Delta_k) large, or
-    None if no separable member has the visualization. The coordinates in which x moves get as much as the limits
-    allow (P_k does not decrease with Delta_k); the rest absorb what is left; exchanges between pairs of moving
+def best_split(anchor: FloatArray, x: FloatArray, L: float, delta: float, limits: list[Fraction | None]) -> list[float]:
+    """A split of Delta (floats, within the limits c_k, whose sum is at least Delta) that makes
+    sum_k P_k(|x_k - anchor_k|; Delta_k) large. The coordinates in which x moves get as much as the limits allow
+    (P_k does not decrease with Delta_k); the rest absorb what is left; exchanges between pairs of moving
     coordinates are then optimised by golden section."""
     d = len(x)
-    caps = [delta if c is None else min(float(c), delta) for c in heights_allowed(anchor, other, L)]
-    if sum(caps) < delta * (1 - 1e-12):
-        return None
-    caps = [c * (1 - 1e-12) for c in caps]  # stay inside the limits after rounding
+    # float limits, a little inside the exact ones (``exact_heights`` repairs the sum exactly)
+    caps = [(delta if c is None else min(float(c), delta)) * (1 - 1e-12) for c in limits]
     moving = [k for k in range(d) if x[k] != anchor[k] and caps[k] > 0]
     h = [0.0] * d
     left = delta
@@ -191,12 +189,10 @@ def separable_member(
     from theory.classes.smooth import SmoothWitness
 
     delta_q = to_fraction(fmax) - to_fraction(fmin)
-    if delta_q <= 0 or not separable_exists(anchor, other, L, delta_q):
+    limits = heights_allowed(anchor, other, L)
+    if delta_q <= 0 or not _enough(limits, delta_q):
         return None
-    split = best_split(anchor, other, x, L, float(delta_q))
-    if split is None:
-        return None
-    heights = exact_heights(split, heights_allowed(anchor, other, L), delta_q)
+    heights = exact_heights(best_split(anchor, x, L, float(delta_q), limits), limits, delta_q)
     d = len(x)
     parts = [SmoothWitness(d, k, float(anchor[k]), L, hk, Fraction(0), sign) for k, hk in enumerate(heights) if hk > 0]
     base = to_fraction(fmin if sign == 1 else fmax)

@@ -25,20 +25,33 @@ def is_separable(e: sympy.Expr) -> bool:
     return all(len(t.free_symbols) == 1 for t in terms) and len({s for t in terms for s in t.free_symbols}) >= 2
 
 
+def _groups(e: sympy.Expr) -> tuple[sympy.Expr, dict[sympy.Symbol, sympy.Expr]] | str:
+    """(constant, {variable: its folded part}) of a sum of terms in one variable each; a string naming a term in
+    several variables otherwise."""
+    const: sympy.Expr = sympy.Integer(0)
+    parts: dict[sympy.Symbol, list[sympy.Expr]] = {}
+    for term in sympy.Add.make_args(e):
+        free = term.free_symbols
+        if len(free) > 1:
+            return f"term {term} depends on more than one variable: not separable"
+        if free:
+            parts.setdefault(next(iter(free)), []).append(term)
+        else:
+            const += term
+    return const, {s: sympy.piecewise_fold(sympy.Add(*ts)) for s, ts in parts.items()}
+
+
 def separable_smooth(e: sympy.Expr, L: Fraction) -> tuple[bool, str]:
-    groups: dict[sympy.Symbol, list[sympy.Expr]] = {}
-    for term in e.args:
-        if len(term.free_symbols) > 1:
-            return False, f"term {term} depends on more than one variable: not separable"
-        for s in term.free_symbols:
-            groups.setdefault(s, []).append(term)
+    grouped = _groups(e)
+    if isinstance(grouped, str):
+        return False, grouped
     Lq = sympy.Rational(L.numerator, L.denominator)
     details = []
-    for s in sorted(groups, key=str):
-        g = sympy.piecewise_fold(sympy.Add(*groups[s]))
+    for s, g in sorted(grouped[1].items(), key=lambda item: str(item[0])):
+        degree = None if isinstance(g, sympy.Piecewise) else polynomial_degree(g, [s])
         if isinstance(g, sympy.Piecewise):
             ok, detail = piecewise_smooth(g, [s], L)
-        elif polynomial_degree(g, [s]) is not None and polynomial_degree(g, [s]) <= 2:  # type: ignore[operator]
+        elif degree is not None and degree <= 2:
             curv = sympy.Abs(sympy.diff(g, s, 2))
             ok, detail = bool(curv <= Lq), f"a quadratic with |g''| = {curv}"
         else:
@@ -47,18 +60,6 @@ def separable_smooth(e: sympy.Expr, L: Fraction) -> tuple[bool, str]:
             return False, f"the part in {s}: {detail}"
         details.append(f"{s}: {detail}")
     return True, "separable, sum of one-variable parts each L-smooth (" + "; ".join(details) + ")"
-
-
-def _groups(e: sympy.Expr) -> tuple[sympy.Expr, dict[sympy.Symbol, sympy.Expr]]:
-    """(constant, {variable: its folded part}) of a separable expression."""
-    const: sympy.Expr = sympy.Integer(0)
-    parts: dict[sympy.Symbol, list[sympy.Expr]] = {}
-    for term in e.args:
-        if not term.free_symbols:
-            const += term
-        else:
-            parts.setdefault(next(iter(term.free_symbols)), []).append(term)
-    return const, {s: sympy.piecewise_fold(sympy.Add(*ts)) for s, ts in parts.items()}
 
 
 def _part_extreme(g: sympy.Expr, s: sympy.Symbol, sense: str) -> sympy.Expr | None:
@@ -114,7 +115,10 @@ def separable_bound_holds(e: sympy.Expr, bound: sympy.Expr, sense: str) -> tuple
     """f <= bound ("max") or f >= bound ("min") on the box for a separable f, from the exact extremes of its parts
     (the extreme of a sum of functions of distinct variables is the sum of their extremes); None if a part is not
     a piecewise quadratic with conditions ``y_k <= b``."""
-    const, parts = _groups(e)
+    grouped = _groups(e)
+    if isinstance(grouped, str):
+        return None
+    const, parts = grouped
     total = const
     for s in sorted(parts, key=str):
         ext = _part_extreme(parts[s], s, sense)

@@ -42,7 +42,7 @@ from theory._numbers import exact_simplified, to_fraction
 from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
-from theory._smooth1d import capped_rise, critical_L, free_slope, rise
+from theory._smooth1d import capped_rise, critical_L, ends_factor, free_slope, rise
 from theory._smooth_separable import separable_exists, separable_member
 from theory._witness import Witness
 from theory.classes._base import FunctionClass, InconsistentVisualization
@@ -76,8 +76,7 @@ def consistent_1d(xmax: float, xmin: float, delta: float, L: float) -> bool:
         return True
     if xmax == xmin:
         return False
-    n = _interior(xmax) + _interior(xmin)
-    need = {2: 4.0, 1: 2.0, 0: 0.0}[n] * delta
+    need = ends_factor(xmax, xmin) * delta
     return L * (xmax - xmin) ** 2 >= need * (1 - 1e-12)
 
 
@@ -213,8 +212,7 @@ class Smooth(FunctionClass):
         D = float(abs(fv.x_max[0] - fv.x_min[0]))
         if fv.delta == 0 or D == 0:
             return 0.0
-        n = _interior(float(fv.x_max[0])) + _interior(float(fv.x_min[0]))
-        return {2: 4.0, 1: 2.0, 0: 0.0}[n] * fv.delta / D**2
+        return ends_factor(float(fv.x_max[0]), float(fv.x_min[0])) * fv.delta / D**2
 
     def critical_L(self, fv: FeatureVisualization, x: FloatArray) -> float:
         """L*(x) = max over the two anchors of the L at which P(|x - anchor|) = Delta/2 (``_smooth1d``)."""
@@ -269,10 +267,9 @@ class Smooth(FunctionClass):
         if delta <= TOL * obs.scale or self._axes(obs):
             return
         if self.d == 1:
-            n = _interior(float(xmax[0])) + _interior(float(xmin[0]))
             raise InconsistentVisualization(
                 f"no {self.L:g}-smooth function on [0,1] has f_max = {fmax:g} at {xmax[0]:g} and f_min = {fmin:g} at "
-                f"{xmin[0]:g}: that needs L |x_max - x_min|^2 >= {2 * n if n else 0} Delta"
+                f"{xmin[0]:g}: that needs L |x_max - x_min|^2 >= {ends_factor(float(xmax[0]), float(xmin[0]))} Delta"
             )
         # necessary: along the chord from x_min through x_max (and back), the fastest rise must reach Delta
         for a, b, what in ((xmin, xmax, "rises from"), (xmax, xmin, "falls from")):
@@ -326,16 +323,15 @@ class Smooth(FunctionClass):
                 up = (val, w) if up is None or val > up[0] else up  # type: ignore[assignment]
                 down = (val, w) if down is None or val < down[0] else down  # type: ignore[assignment]
             gain = TOL * obs.scale  # replace a member only by a strictly better one (not by rounding noise)
-            if up is not None and (best_hi is None or up[0] > best_hi[0] + gain):
-                best_hi = up  # type: ignore[assignment]
-            if down is not None and (best_lo is None or down[0] < best_lo[0] - gain):
-                best_lo = down  # type: ignore[assignment]
-            sep_up = separable_member(xmin, xmax, x, L, fmin, fmax, 1)
-            sep_down = separable_member(xmax, xmin, x, L, fmin, fmax, -1)
-            if sep_up is not None and (best_hi is None or sep_up[0] > best_hi[0] + gain):
-                best_hi = sep_up  # type: ignore[assignment]
-            if sep_down is not None and (best_lo is None or sep_down[0] < best_lo[0] - gain):
-                best_lo = sep_down  # type: ignore[assignment]
+            separable = (
+                separable_member(xmin, xmax, x, L, fmin, fmax, 1),
+                separable_member(xmax, xmin, x, L, fmin, fmax, -1),
+            )
+            for hi_member, lo_member in ((up, down), separable):  # ridges first: they win ties
+                if hi_member is not None and (best_hi is None or hi_member[0] > best_hi[0] + gain):
+                    best_hi = hi_member  # type: ignore[assignment]
+                if lo_member is not None and (best_lo is None or lo_member[0] < best_lo[0] - gain):
+                    best_lo = lo_member  # type: ignore[assignment]
         assert best_lo is not None and best_hi is not None
         extra: dict[str, Any] = {"exact_witnesses": True}
         if d == 1:
