@@ -73,6 +73,11 @@ def run(n_fv: int, seed: int) -> dict[str, Any]:
     }
 
 
+def config(n_fv: int, seed: int) -> dict[str, Any]:
+    """The settings a run records (and a baseline must share)."""
+    return {"visualizations": n_fv, "seed": seed, "L": 1.0, "eps": 0.1, "points_per_visualization": 5}
+
+
 def _provenance(n_fv: int, seed: int, wall: float, cpu: float) -> dict[str, Any]:
     """The commit and state of the checkout whose ``theory`` ran, settings, versions and times."""
     import platform
@@ -88,7 +93,7 @@ def _provenance(n_fv: int, seed: int, wall: float, cpu: float) -> dict[str, Any]
     return {
         "commit": git("rev-parse", "HEAD"),
         "dirty_theory": bool(git("status", "--porcelain", "--", "theory", "counterexamples")),
-        "config": {"visualizations": n_fv, "seed": seed, "L": 1.0, "eps": 0.1, "points_per_visualization": 5},
+        "config": config(n_fv, seed),
         "seeds": [seed],
         "python": platform.python_version(),
         "versions": {p: version(p) for p in ("numpy", "scipy", "sympy", "z3-solver")},
@@ -100,8 +105,8 @@ def _provenance(n_fv: int, seed: int, wall: float, cpu: float) -> dict[str, Any]
 def paired(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Instance by instance: the verdict counts of both runs on the instances consistent in both, the changes
     (old verdict, new verdict), and the verdicts on visualizations only the new run shows consistent."""
-    if old["provenance"]["config"] != new["provenance"]["config"]:
-        raise SystemExit(f"different settings: {old['provenance']['config']} vs {new['provenance']['config']}")
+    if old["provenance"]["config"] != new["provenance"]["config"]:  # main checks this before the run
+        raise ValueError(f"different settings: {old['provenance']['config']} vs {new['provenance']['config']}")
 
     def index(d: dict[str, Any]) -> tuple[dict[tuple[int, int], list[str]], dict[int, str]]:
         inst, status = {}, {}
@@ -146,11 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.visualizations < 1:
         ap.error(f"--visualizations {args.visualizations}: must be >= 1")
     old = None
-    if args.baseline is not None:
+    if args.baseline is not None:  # checked before the run: same settings, rows of this script
         try:
             old = json.loads(args.baseline.read_text())
         except (OSError, json.JSONDecodeError) as e:
             ap.error(f"--baseline {args.baseline}: not a result file of this script ({e})")
+        want = config(args.visualizations, args.seed)
+        got = old.get("provenance", {}).get("config") if isinstance(old, dict) else None
+        if got != want or not isinstance(old.get("rows"), list):
+            ap.error(f"--baseline {args.baseline}: settings {got} (and rows) must match this run's {want}")
     res = run(args.visualizations, args.seed)
     if old is not None:
         res["paired"] = paired(old, res)
