@@ -227,7 +227,20 @@ def evaluate_folder(
 ) -> dict[str, Any] | None:
     """``fvtrust evaluate``: the settings checked (:func:`check_evaluate_settings`), every file of the folder
     checked, the zoo model loaded, :func:`evaluate_model`, with the source and provenance. Under ``torchrun`` every
-    rank evaluates its share; rank 0 returns the record, the others None."""
+    rank evaluates its share; rank 0 returns the record, the others None. Every rank leaves the process group
+    before it returns (a rank that exits with the group still open can abort in gloo's teardown)."""
+    from empirical._distributed import finish
+
+    try:
+        return _evaluate_folder(model_name, imagenet_dir, weights, batch_size, workers, device, progress)
+    finally:
+        finish()
+
+
+def _evaluate_folder(
+    model_name: str, imagenet_dir: str | Path, weights: str | Path | None, batch_size: int, workers: int,
+    device: str | torch.device, progress: bool,
+) -> dict[str, Any] | None:  # fmt: skip
     from empirical._distributed import init_from_env, is_main, world_size
     from empirical._provenance import provenance, start_clock
     from empirical.data._imagenet import image_folder

@@ -295,7 +295,16 @@ def _metric_block(res: PathResult, summary: dict[str, Any]) -> dict[str, Any]:
 def run_paths(config: PathsConfig, log: Any = None) -> PathsReport:
     """Run the experiment of ``config`` and write its files to ``config.out`` (rank 0 under ``torchrun``).
 
-    Returns the result dict written as ``paths.json`` (schema ``fvtrust.paths/2``, see ``docs/paths.md``)."""
+    Returns the result dict written as ``paths.json`` (schema ``fvtrust.paths/2``, see ``docs/paths.md``). Under
+    ``torchrun`` every rank leaves the process group before it returns (a rank that exits with the group still
+    open can abort in gloo's teardown)."""
+    try:
+        return _run_paths(config, log)
+    finally:
+        dist.finish()
+
+
+def _run_paths(config: PathsConfig, log: Any) -> PathsReport:
     from empirical._provenance import provenance, start_clock
     from empirical.models import load_model
 

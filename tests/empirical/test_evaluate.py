@@ -159,7 +159,8 @@ def test_two_processes_give_the_numbers_of_one(tmp_path):
         cmd += ["-m", "fvtrust.cli", "evaluate", "--model", "mobilenet_v2", "--imagenet-dir", str(root)]
         cmd += ["--out", str(out), "--no-progress", "--batch-size", "2"]
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        subprocess.run(cmd, check=True, cwd=ROOT, env=env, capture_output=True, timeout=600)
+        run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, f"torchrun with {n} process(es) failed:\n{run.stderr[-4000:]}"
         recs.append(json.loads(out.read_text()))
     keys = ("n_images", "n_labelled", "top1_correct", "top5_correct", "top1", "top5")
     assert {k: recs[0][k] for k in keys} == {k: recs[1][k] for k in keys}
