@@ -175,9 +175,24 @@ def test_quadratic_bound_at_fixed_eps() -> None:
 
 # ---- float witnesses with a stated witness_tolerance -----------------------------------------------------------
 @cache
+def _tolerance_condition() -> str:
+    return json.dumps(check_class("convex_lipschitz", d=2, L=1.0, norm=2, eps=0.1)["approx"].certificate)
+
+
 def _tolerance_cert() -> str:
-    cert = check_class("convex_lipschitz", d=2, L=1.0, norm=2, eps=0.1)["approx"].certificate
-    return json.dumps(cert["above"])
+    return json.dumps(json.loads(_tolerance_condition())["above"])
+
+
+def test_the_whole_condition_with_float_witnesses_verifies() -> None:
+    """Both sides of the "depends" certificate: the answered instance below carries its float witnesses' stated
+    tolerance too (it had none, and the class report printed a certificate that failed verification)."""
+    cert = json.loads(_tolerance_condition())
+    assert cert["type"] == "condition"
+    assert (rep := verify_certificate(cert)).ok, failed(rep)
+    if "witness_tolerance" not in cert["below"]:
+        pytest.skip("the engine found exact witnesses for the answered instance")
+    del cert["below"]["witness_tolerance"]  # float witnesses are not exact members
+    assert any("below.witness" in m for m in failed(verify_certificate(cert)))
 
 
 def test_witness_tolerance_counterexample() -> None:

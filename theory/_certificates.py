@@ -39,6 +39,11 @@ def counterexample(cls: FunctionClass, question: str, fv: FeatureVisualization, 
     return cert
 
 
+def _tolerance(vr: ValueRange) -> dict[str, Any]:
+    """The stated tolerance of a range's float witnesses (``witness_tolerance``), if it has one."""
+    return {k: vr.extra[k] for k in ("witness_tolerance",) if k in vr.extra}
+
+
 def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     """The witness's value at x in exact form: a closed form for Euclidean cones (e.g. sqrt(2)/4); otherwise a
     fraction (piecewise-affine witnesses with rational data take rational values, which the snapped float
@@ -113,7 +118,7 @@ def approx_condition(
         "eps": eps,
         "condition": condition,
         "short": f"only for small L/Delta: {condition}",
-        "below": {"fv": fb.to_dict(), **vb.to_dict(), "approximable": True},
+        "below": {"fv": fb.to_dict(), **vb.to_dict(), **_tolerance(vb), "approximable": True},
         "above": counterexample(cls, "approx", fa, va),
     }
 

@@ -25,17 +25,23 @@ from counterexamples.verify._z3expr import Z3Expr
 
 
 def verify_witness(
-    spec: dict[str, Any], fv: dict[str, Any], cls: str, params: dict[str, Any], source: str = "witness"
+    spec: dict[str, Any],
+    fv: dict[str, Any],
+    cls: str,
+    params: dict[str, Any],
+    source: str = "witness",
+    tol: Fraction = Fraction(0),
 ) -> Report:
-    """One witness: member of the class, with exactly the visualization."""
+    """One witness: member of the class, with exactly the visualization, or within ``tol`` (absolute, in units of
+    f: a certificate's stated ``witness_tolerance`` times Delta) for float witnesses."""
     rep = Report(f"witness of {cls}")
     try:
         w = SpecWitness(spec, source=source)
     except (ValueError, KeyError, TypeError) as err:
         rep.add("spec parses", False, str(err))
         return rep
-    check_member(w, cls, params, rep, "witness")
-    check_fv(w, fv, rep, "witness")
+    check_member(w, cls, params, rep, "witness", slack=tol)
+    check_fv(w, fv, rep, "witness", tol=tol)
     return rep
 
 

@@ -28,6 +28,7 @@ from counterexamples.verify._certificates import (
     verify_lipschitz_region,
     verify_witness,
     verify_yes_proof,
+    witness_tolerance,
 )
 from counterexamples.verify._exact import frac, vec
 from counterexamples.verify._report import Report
@@ -166,7 +167,8 @@ def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
 def _answered_instance(inst: dict[str, Any], cls: str, params: dict[str, Any], eps: Fraction, rep: Report) -> None:
     """``below``: at this visualization and x, every member's f(x) is within eps Delta of the midpoint m of the
     stated range (z3 on necessary conditions of the class); the range's witnesses are members with the
-    visualization (so the claim is not vacuous)."""
+    visualization (so the claim is not vacuous), within the instance's stated ``witness_tolerance`` (relative to
+    Delta, at most 1e-7) when they are floats."""
     try:
         fv = inst["fv"]
         x, xmax, xmin = vec(inst["x"]), vec(fv["x_max"]), vec(fv["x_min"])
@@ -176,8 +178,10 @@ def _answered_instance(inst: dict[str, Any], cls: str, params: dict[str, Any], e
     except (ValueError, KeyError, TypeError) as err:
         rep.add("below: instance parses", False, f"{err.__class__.__name__}: {err}")
         return
+    rel_tol = witness_tolerance(inst, rep)
+    tau = Fraction(0) if rel_tol is None else rel_tol * (fmax - fmin)
     for name, spec in zip(("witness_lo", "witness_hi"), specs, strict=True):
-        rep.extend(verify_witness(spec, fv, cls, params, source=f"below.{name}"), f"below.{name}: ")
+        rep.extend(verify_witness(spec, fv, cls, params, source=f"below.{name}", tol=tau), f"below.{name}: ")
     half = eps * (fmax - fmin)
     if cls == "smooth" and int(params.get("d", 1)) >= 2:  # exact: the descent lemma at flat extrema
         answered_within({"fv": fv, "x": inst["x"], "params": params}, m, eps, rep)
