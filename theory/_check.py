@@ -418,12 +418,17 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
         # no parameter: ranges relative to Delta do not depend on the scale of f, so one instance whose range is
         # wider than 2 eps Delta is a proof of "no" for the class
         bad = [(f, v) for f, v in probes if not v.is_approximable(eps)]
+        attained = bound is not None and math.isclose(float(Fraction(bound["sup_width"])), w_star, rel_tol=1e-9)
+        if not bad and attained and 2 * Fraction(eps) < Fraction(bound["sup_width"]):
+            # eps within the float tolerance below the proved, attained bound: the widest probe (width exactly
+            # sup_width Delta, checked exactly by the verifier) still refutes it
+            bad = [max(probes, key=lambda p: _rel_width(*p))]
         if bad:
             f0, v0 = max(bad, key=lambda p: _rel_width(*p))
             answers["approx"] = Answer(
                 "approx",
                 "no",
-                f"half-width {v0.width / 2:.3g} > eps Delta = {eps * f0.delta:.3g} at x = {v0.x.tolist()}",
+                f"half-width {v0.width / 2:.10g} > eps Delta = {eps * f0.delta:.10g} at x = {v0.x.tolist()}",
                 {**certs.counterexample(fc, "approx", f0, v0), "eps": fraction_str(eps)},
             )
         elif w_star <= 1e-9 and decoder is not None:
@@ -437,7 +442,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
                 {**certs.bound_proof(fc, bound), "eps": fraction_str(eps)},
             )
         else:
-            answers["approx"] = _open("approx", f"no counterexample for eps = {eps:g} among the searched instances")
+            answers["approx"] = _open("approx", f"no counterexample for eps = {eps!r} among the searched instances")
 
     # min_or_max -------------------------------------------------------------------------------------------
     undecided = [(f, v) for f, v in probes if v.decision() is None]
