@@ -233,7 +233,7 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     if isinstance(fc, Lipschitz):
         return _lipschitz_abs(fc, eps_abs)
     if getattr(fc, "L", None) is not None:
-        return _open("approx", f"{fc!r}: the widest range over every visualization is not known in closed form")
+        return _subclass_abs(fc, eps_abs)
     for fv, vr in _probe(fc):
         w = _rel_width(fv, vr)
         if w > 1e-9:  # scale f so that this width exceeds 2 eps_abs
@@ -247,6 +247,29 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
                 {**certs.counterexample(fc, "approx", big, vb), "eps_abs": fraction_str(eps_abs)},
             )
     return _open("approx", "no range of positive width among the searched instances, and no decoder")
+
+
+def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
+    """A class with a fixed L, eps in units of f. An intersection with the L-Lipschitz class (it has a ``norm``)
+    inherits that class's proved "yes" (every member is L-Lipschitz, so every range is at most L T wide); a
+    searched range wider than 2 eps_abs is a "no" with its two witnesses; otherwise "open"."""
+    if hasattr(fc, "norm"):
+        sup = _lipschitz_abs(Lipschitz(fc.d, cast(Any, fc).L, cast(Any, fc).norm), eps_abs)
+        if sup.verdict == "yes":
+            cert = {**sup.certificate, "class": fc.name, "params": certs.exact_params(fc), "via_superclass": True}
+            return Answer("approx", "yes", f"{sup.reason} (every member is L-Lipschitz)", cert)
+    wide = [(f, v) for f, v in _probe(fc) if v.width > 2 * eps_abs + v.tol]
+    if wide:
+        f0, v0 = max(wide, key=lambda p: p[1].width)
+        return Answer(
+            "approx",
+            "no",
+            f"at x = {v0.x.tolist()} (Delta = {f0.delta:.6g}) the range is {v0.width:.6g} wide > 2 eps_abs",
+            {**certs.counterexample(fc, "approx", f0, v0), "eps_abs": fraction_str(eps_abs)},
+        )
+    return _open(
+        "approx", f"{fc!r}: no searched range is wider than 2 eps_abs, and the widest range is not known in closed form"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -280,13 +303,21 @@ def _instance(fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: f
     if vr.extra.get("exact_range") is False and isinstance(fc, Smooth):
         # a bracket (L-smooth, d >= 2): "yes" only where the proved outer bounds decide, "no" only where members
         # refute, "open" in between (theory/_smooth_region.py)
-        from theory._smooth_region import instance_verdicts
+        from theory._smooth_region import instance_verdicts, proved_range
 
+        olo, ohi = proved_range(vr, fv, fc.L)
+        bracket = f"members take f(x) in [{vr.lo:.6g}, {vr.hi:.6g}], proved bounds allow [{olo:.6g}, {ohi:.6g}]"
+        why = {
+            "exact": "the members found agree at x, the proved bounds do not pin f(x)",
+            "approx": f"the members' half-width {vr.width / 2:.6g} is within eps Delta = {e * fv.delta:.6g}, the "
+            f"proved bounds' {(ohi - olo) / 2:.6g} is not",
+            "min_or_max": f"c = {fv.midpoint:.6g} lies inside the proved range but not inside the members' range",
+        }
         for q, v in instance_verdicts(vr, fv, e, fc.L).items():
             a = answers[q]
             if v != a.verdict:
-                why = "the inner range (members) and the proved outer bounds disagree"
-                answers[q] = Answer(q, cast(Verdict, v), f"{a.reason}; {v}: {why}", a.certificate)
+                reason = f"open: {bracket}; {why[q]}" if v == "open" else f"{v}: {bracket}"
+                answers[q] = Answer(q, cast(Verdict, v), reason, a.certificate)
     return ClassReport(fc, answers, {"instance": True, "eps": e})
 
 
@@ -419,7 +450,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
         # wider than 2 eps Delta is a proof of "no" for the class
         bad = [(f, v) for f, v in probes if not v.is_approximable(eps)]
         attained = bound is not None and math.isclose(float(Fraction(bound["sup_width"])), w_star, rel_tol=1e-9)
-        if not bad and attained and 2 * Fraction(eps) < Fraction(bound["sup_width"]):
+        if not bad and bound is not None and attained and 2 * Fraction(eps) < Fraction(bound["sup_width"]):
             # eps within the float tolerance below the proved, attained bound: the widest probe (width exactly
             # sup_width Delta, checked exactly by the verifier) still refutes it
             bad = [max(probes, key=lambda p: _rel_width(*p))]

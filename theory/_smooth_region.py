@@ -179,14 +179,19 @@ def approx_fixed_eps(fc: Smooth, eps: float) -> tuple[str, dict[str, Any]]:
     return reason, certs.approx_condition(fc, eps, condition, (fb, vb), (fa, va))
 
 
+def proved_range(vr: ValueRange, fv: FeatureVisualization, L: float) -> tuple[float, float]:
+    """The outer range at x: the chord bounds (``extra["outer"]``) intersected with the descent bracket."""
+    olo, ohi = vr.extra.get("outer", (vr.lo, vr.hi))
+    dlo, dhi = descent_bracket(L, fv, vr.x)
+    return max(olo, dlo), min(ohi, dhi)
+
+
 def instance_verdicts(vr: ValueRange, fv: FeatureVisualization, eps: float, L: float) -> dict[str, str]:
     """Instance answers on a bracket (inner range of members, outer range of proved bounds): "yes" when the outer
     range decides, "no" when the inner range refutes, "open" in between (min_or_max is exact in the decided cases
     of the theorem, where both give the same answer)."""
     inner = (vr.lo, vr.hi)
-    olo, ohi = vr.extra.get("outer", inner)
-    dlo, dhi = descent_bracket(L, fv, vr.x)
-    olo, ohi = max(olo, dlo), min(ohi, dhi)
+    olo, ohi = proved_range(vr, fv, L)
     tol, c, delta = vr.tol, fv.midpoint, fv.delta
 
     def side(lo: float, hi: float) -> str | None:

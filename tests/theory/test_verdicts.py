@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from counterexamples.verify import verify_counterexample
+from counterexamples.verify import verify_bound, verify_counterexample
 from theory import FeatureVisualization, check_class, get_class, value_range
 from theory._check import _class_abs
 
@@ -209,6 +209,22 @@ def test_lipschitz_zero_delta_is_always_answered():
     assert rep["min_or_max"].verdict == "yes" and rep["approx"].verdict == "yes" and rep["exact"].verdict == "yes"
 
 
+@pytest.mark.parametrize(
+    "cls, fv, x, L, above",
+    [
+        ("monotone_lipschitz", FeatureVisualization([1.0, 1.0], 2**0.5, [0.0, 0.0], 0.0), [0.5, 0.5], 1.0, 1.001),
+        ("smooth", FeatureVisualization([0.75], 1.0, [0.25], 0.0), [0.5], 16.0, 16.02),
+    ],
+)
+def test_ties_at_L_star_are_answered_and_stated(cls, fv, x, L, above):
+    """At L = L*(x) with both bounds equal to c the answer is the tie, as the class's stated condition says; a
+    slightly larger L leaves the instance undecided."""
+    assert (ans := check_class(cls, fv=fv, x=x, L=L)["min_or_max"]).verdict == "yes" and "tie" in ans.reason
+    assert check_class(cls, fv=fv, x=x, L=above)["min_or_max"].verdict == "no"
+    condition = get_class(cls, d=fv.d, L=L).region_condition()
+    assert "only the tie" in condition and "Delta = 0 is always answered" in condition
+
+
 def test_tie_off_the_segment_needs_L_below_L_min():
     """In the 2-norm an equidistant x off the segment has r_min + r_max > ||x_max - x_min||: never a tie."""
     fv = FeatureVisualization([1.0, 0.0], 1.0, [0.0, 0.0], 0.0)
@@ -292,3 +308,15 @@ def test_absolute_eps_scale_free_classes_and_bad_input():
         check_class("lipschitz", d=1, eps=0.1, eps_abs=0.1)
     with pytest.raises(ValueError, match="eps_abs"):
         check_class("lipschitz", d=1, eps_abs=-1.0)
+
+
+@pytest.mark.parametrize("cls", ["convex_lipschitz", "monotone_lipschitz"])
+def test_lipschitz_subclasses_inherit_the_absolute_yes(cls):
+    """Every member is L-Lipschitz, so L T <= 2 eps_abs answers them too (it was "open"); a searched range wider
+    than 2 eps_abs is a verified "no"; in between the answer stays "open"."""
+    big = check_class(cls, d=2, L=1, eps_abs=10)["approx"]
+    assert big.verdict == "yes" and big.certificate["class"] == cls
+    assert verify_bound(big.certificate).ok
+    small = check_class(cls, d=2, L=1, eps_abs=0.01)["approx"]
+    assert small.verdict == "no" and verify_counterexample(small.certificate).ok
+    assert check_class(cls, d=2, L=1, eps_abs=0.5)["approx"].verdict == "open"

@@ -167,7 +167,7 @@ class Lipschitz(FunctionClass):
         )
 
     def region_short(self) -> str:
-        return f"only for small L: min(||x - x_max||, ||x - x_min||)_{self.norm} < Delta/(2L)"
+        return f"only for small L: min(||x - x_max||, ||x - x_min||)_{self.norm} < Delta/(2L), or a tie"
 
     def smallest_L(self, fv: FeatureVisualization) -> float:
         """The smallest Lipschitz constant the visualization allows: Delta / ||x_max - x_min||."""

@@ -63,7 +63,8 @@ class MonotoneLipschitz(FunctionClass):
         p = self.norm
         return (
             f"every member agrees at x iff ||(x - x_min)_+||_{p} < Delta/(2L) ('min') or ||(x_max - x)_+||_{p} < "
-            "Delta/(2L) ('max'), i.e. iff L < L*(x)"
+            "Delta/(2L) ('max'), i.e. iff L < L*(x); at L = L*(x) only the tie ||(x - x_min)_+|| = "
+            "||(x_max - x)_+|| = Delta/(2L) is answered (f(x) = c), and Delta = 0 is always answered"
         )
 
     def approx_condition(self) -> str:
@@ -74,7 +75,7 @@ class MonotoneLipschitz(FunctionClass):
         )
 
     def region_short(self) -> str:
-        return f"only for small L: min(||(x - x_min)_+||, ||(x_max - x)_+||)_{self.norm} < Delta/(2L)"
+        return f"only for small L: min(||(x - x_min)_+||, ||(x_max - x)_+||)_{self.norm} < Delta/(2L), or a tie"
 
     def check_consistent(self, obs: Observations) -> None:
         tol = TOL * obs.scale

@@ -227,7 +227,9 @@ class Smooth(FunctionClass):
         return (
             "every member agrees at x iff P(|x - x_min|) < Delta/2 ('min') or P(|x - x_max|) < Delta/2 ('max'), "
             "P the fastest L-smooth rise from the anchor; i.e. iff L < L*(x): Delta/u^2 from an interior anchor, "
-            "Delta (3 - 2 sqrt 2)/u^2 or Delta (1 - 2r)/(T^2 r (1 - r)) (r = u/T) from an end point"
+            "Delta (3 - 2 sqrt 2)/u^2 or Delta (1 - 2r)/(T^2 r (1 - r)) (r = u/T) from an end point; at "
+            "L = L*(x) only the tie P(|x - x_min|) = P(|x - x_max|) = Delta/2 is answered (f(x) = c), and Delta = 0 "
+            "is always answered"
         )
 
     def ranges_exact(self) -> bool:
@@ -240,7 +242,7 @@ class Smooth(FunctionClass):
         )
 
     def region_short(self) -> str:
-        return "only for small L: L < L*(x), e.g. Delta/|x - x_min|^2 near an interior minimiser"
+        return "only for small L: L < L*(x) or a tie, e.g. Delta/|x - x_min|^2 near an interior minimiser"
 
     # ---- consistency and ranges ----------------------------------------------------------------------------
     def _fv(self, obs: Observations) -> tuple[FloatArray, float, FloatArray, float]:
