@@ -655,11 +655,15 @@ def _parameter_dependence(
         detail["short"] = fc.region_short()  # type: ignore[attr-defined]
         detail["below"] = certs.region(below, fv, vr_below, str(vr_below.decision()))
     elif question == "min_or_max" and superclass is not None and L_min < L_below < cap:
-        detail["condition"] = (
-            f"at x: every member agrees on the side of c iff L < L*(x) (here L* = {lo_L:.6g}, "
-            "found by bisection on the engine)"
-        )
-        detail["short"] = "only for small L (L < L*(x), computed)"
+        if hasattr(fc, "region_condition"):  # an exact condition on the class's range (convex and Lipschitz)
+            detail["condition"] = f"{fc.region_condition()}; here L* = {lo_L:.6g} (bisection on that range)"
+            detail["short"] = fc.region_short()  # type: ignore[attr-defined]
+        else:
+            detail["condition"] = (
+                f"at x: every member agrees on the side of c iff L < L*(x) (here L* = {lo_L:.6g}, "
+                "found by bisection on the engine)"
+            )
+            detail["short"] = "only for small L (L < L*(x), computed)"
         sup = superclass.with_L(L_below)
         detail["below"] = certs.region(sup, fv, sup.value_range(fv, x), str(vr_below.decision()))
         detail["below"]["via_superclass"] = True
