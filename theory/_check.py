@@ -129,6 +129,12 @@ def check_class(
             )
         if not isinstance(cls, FunctionClass):
             params.setdefault("d", fv.d)  # the input dimension is the visualization's
+        d = cls.d if isinstance(cls, FunctionClass) else params["d"]
+        if not isinstance(d, bool) and isinstance(d, (int, np.integer)) and d != fv.d:
+            raise ValueError(
+                f"d = {d} conflicts with the visualization, whose points have dimension {fv.d}: leave d out (it is "
+                "taken from the visualization) or give a visualization in dimension d"
+            )
     if eps is not None:
         if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating, Fraction)):
             raise ValueError(f"eps = {eps!r} is not a number; eps is relative to Delta and must lie in (0, 1/2)")

@@ -320,3 +320,10 @@ def test_lipschitz_subclasses_inherit_the_absolute_yes(cls):
     small = check_class(cls, d=2, L=1, eps_abs=0.01)["approx"]
     assert small.verdict == "no" and verify_counterexample(small.certificate).ok
     assert check_class(cls, d=2, L=1, eps_abs=0.5)["approx"].verdict == "open"
+
+
+def test_a_d_that_conflicts_with_the_visualization_is_named():
+    fv = FeatureVisualization([1, 1], 1.0, [0, 0], 0)
+    with pytest.raises(ValueError, match=r"d = 3 conflicts with the visualization, whose points have dimension 2"):
+        check_class("convex", fv=fv, x=[0.5, 0.5], d=3)
+    assert check_class("convex", fv=fv, x=[0.5, 0.5], d=2).cls.d == 2
