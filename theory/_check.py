@@ -119,7 +119,12 @@ def check_class(
     eps_abs: float | None = None,
     **params: Any,
 ) -> ClassReport:
-    """Answer the three questions for a class (or, with ``fv`` and ``x``, for that instance)."""
+    """Answer the three questions for a class (or, with ``fv`` and ``x``, for that instance).
+
+    Defaults: the class answer to "approx" is for every eps (``eps=None``); an instance answer without ``eps``
+    uses eps = 1/4, which its reason states. ``d`` is the visualization's dimension for instances (a conflicting
+    ``d`` is refused) and 1 for class answers; other parameters take the class constructor's defaults (e.g.
+    L = 1, the 2-norm)."""
     if (fv is None) != (x is None):
         raise ValueError("give both fv= and x= to answer for one instance, or neither for the class-level answer")
     if fv is not None:
