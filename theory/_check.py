@@ -324,11 +324,18 @@ def _instance(fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: f
             f"proved bounds' {(ohi - olo) / 2:.6g} is not",
             "min_or_max": f"c = {fv.midpoint:.6g} lies inside the proved range but not inside the members' range",
         }
+        lp = vr.extra.get("outer_certificates")
+        if lp:  # the outer ends proved by the two-point LP travel with the answers
+            rng = {**rng, "outer": [olo, ohi], "outer_certificates": lp}
         for q, v in instance_verdicts(vr, fv, e, fc.L).items():
             a = answers[q]
             if v != a.verdict:
                 reason = f"open: {bracket}; {why[q]}" if v == "open" else f"{v}: {bracket}"
-                answers[q] = Answer(q, cast(Verdict, v), reason, a.certificate)
+            elif lp and v == "yes":
+                reason = f"{a.reason}; proved: {bracket} (outer ends by the two-point LP, exact dual certificates)"
+            else:
+                reason = a.reason
+            answers[q] = Answer(q, cast(Verdict, v), reason, rng)
     return ClassReport(fc, answers, {"instance": True, "eps": e})
 
 

@@ -15,6 +15,7 @@ from counterexamples.verify._pieces import parse_pieces, pieces_extrema, verify_
 from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, z3_bound_holds
 from counterexamples.verify._report import Check, Report, VerificationError
 from counterexamples.verify._smooth import verify_smooth_region
+from counterexamples.verify._smooth_lp import verify_smooth_lp_bound
 
 __all__ = [
     "Check",
@@ -37,6 +38,7 @@ __all__ = [
     "verify_file",
     "verify_lipschitz_region",
     "verify_pieces",
+    "verify_smooth_lp_bound",
     "verify_smooth_region",
     "verify_witness",
     "verify_yes_proof",

@@ -345,8 +345,12 @@ def test_radial_members_decide_consistency_in_d2():
     assert get_class("smooth", d=2, L=1.0).is_consistent(corner)
     r = value_range("smooth", corner, [0.3, 0.1], L=1.0)
     assert type(r.witness_hi).__name__ == "RidgeSmoothWitness" or type(r.witness_lo).__name__ == "RidgeSmoothWitness"
-    # x_min on an edge and x_max moving along it too: no member found and no contradiction: undecided
+    # x_min on an edge and x_max moving along it too: separable members up to Delta = 0.3425 (sum of c_k), the
+    # two-point LP on the grid refutes Delta = 0.35 (f(x_max) - f_min <= 0.98 Delta); in between: undecided
+    from theory.classes import InconsistentVisualization
+
+    fc = get_class("smooth", d=2, L=1.0)
     with pytest.raises(UndecidedConsistency):
-        get_class("smooth", d=2, L=1.0).check_consistent(
-            FeatureVisualization([0.8, 0.2], 0.35, [0.0, 0.5], 0.0).observations()
-        )
+        fc.check_consistent(FeatureVisualization([0.8, 0.2], 0.343, [0.0, 0.5], 0.0).observations())
+    with pytest.raises(InconsistentVisualization, match="two-point conditions"):
+        fc.check_consistent(FeatureVisualization([0.8, 0.2], 0.35, [0.0, 0.5], 0.0).observations())

@@ -6,6 +6,7 @@ proved bounds and the members disagree)."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -13,11 +14,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from counterexamples.verify import verify_certificate
+from counterexamples.verify._smooth_lp import verify_smooth_lp_bound
 from theory import FeatureVisualization, check_class, value_range
 from theory import _certificates as certs
 from theory._smooth_region import critical_L, decided_exactly, descent_bracket, flat_for
 from theory._smooth_ridge import chord_bound_attained
-from theory.classes.smooth import Smooth, _visualization_ridges
+from theory.classes.smooth import Smooth, _chord_rise, _visualization_ridges
 
 
 def _interior(d):
@@ -114,22 +116,28 @@ def test_ridge_member_decides_a_vertex_instance():
 def test_boundary_extremum_moving_an_interior_coordinate():
     """x_min on an edge and x moving along it as well as inward. The gradient at x_min is normal to the edge, so the
     chord's initial slope is capped at v0(1) ||e_B||: at L = 1 that bound (0.0957) is below c = 0.125 and the answer
-    is "yes"; at L = 2 the members (0.09) and the bound (0.1428) straddle c: "open", not a claim the proof does not
-    give. (Numbers quoted in docs/theory.md.)"""
+    is "yes". At L = 2 the members (0.09) and the chord bound (0.1428) straddle c; the two-point LP on the grid
+    proves f(x) <= 29/240 = 0.1208 < c (its certificate verifies), so the answer is "yes" there too. (Numbers
+    quoted in docs/theory.md.)"""
     fv = FeatureVisualization([1.0, 0.5], 0.25, [0.0, 0.5], 0.0)
     x = np.array([0.1, 0.7])
     assert not chord_bound_attained(fv.x_min, fv.x_max, x, 1.0, fv.delta)
     vr = value_range("smooth", fv, x, L=1.0)
     u = math.sqrt(0.05)
     cap = math.sqrt(0.5) * 0.1 / u  # v0(1) = sqrt(2 L Delta), ||e_B|| = 0.1/u
-    assert vr.extra["outer"][1] == pytest.approx(cap * u + u * u / 2, rel=1e-12)  # still accelerating at u
+    chord1 = fv.f_min + _chord_rise(fv.x_min, x, 1.0, fv.delta)
+    assert chord1 == pytest.approx(cap * u + u * u / 2, rel=1e-12)  # still accelerating at u
+    assert vr.hi <= vr.extra["outer"][1] <= chord1  # the two-point LP may tighten it further
     assert check_class("smooth", fv=fv, x=x, L=1.0)["min_or_max"].verdict == "yes"
     vr2 = value_range("smooth", fv, x, L=2.0)
-    assert not vr2.extra["exact_range"] and vr2.hi < fv.midpoint < vr2.extra["outer"][1]
-    assert (round(vr.extra["outer"][1], 4), round(vr2.hi, 4), round(vr2.extra["outer"][1], 4)) == (0.0957, 0.09, 0.1428)
+    assert not vr2.extra["exact_range"] and vr2.hi < vr2.extra["outer"][1] < fv.midpoint
+    chord = fv.f_min + _chord_rise(fv.x_min, x, 2.0, fv.delta)
+    assert (round(chord1, 4), round(vr2.hi, 4), round(chord, 4)) == (0.0957, 0.09, 0.1428)
+    cert = vr2.extra["outer_certificates"]["hi"]
+    rep, proved = verify_smooth_lp_bound(cert, fv.to_dict())
+    assert rep.ok and proved == Fraction(29, 60) and vr2.extra["outer"][1] == pytest.approx(0.25 * 29 / 60)
     ans = check_class("smooth", fv=fv, x=x, L=2.0)["min_or_max"]
-    assert ans.verdict == "open"  # the reason states both ranges and does not claim what the members give
-    assert "[0, 0.09]" in ans.reason and "[0, 0.14282]" in ans.reason and "every member" not in ans.reason
+    assert ans.verdict == "yes" and "two-point LP" in ans.reason
     # on the x_0 edge the bracket is exact and the answer decided
     assert check_class("smooth", fv=fv, x=[0.2, 0.5], L=1.0)["min_or_max"].verdict in ("yes", "no")
 

@@ -36,13 +36,15 @@ def test_heights_allowed_are_the_1d_consistency_limits():
 
 def test_separable_members_decide_consistency():
     """x_min = (0, 1/2) on an edge, x_max = (0.8, 0.2): sum_k c_k = 0.32 + 0.0225 = 0.3425. Delta = 0.34 is
-    consistent (a separable member has it), Delta = 0.35 stays undecided (no member known, the chord allows it)."""
+    consistent (a separable member has it), 0.343 stays undecided (no member known, no contradiction found), and
+    0.35 is refuted by the two-point LP (theory/_smooth_lp.py: f(x_max) - f_min <= 0.98 Delta)."""
     fc = Smooth(2, 1.0)
     assert fc.is_consistent(_fv((0.8, 0.2), 0.34, (0.0, 0.5)))
     assert separable_exists(np.array([0.0, 0.5]), np.array([0.8, 0.2]), 1.0, Fraction(34, 100))
     assert not separable_exists(np.array([0.0, 0.5]), np.array([0.8, 0.2]), 1.0, Fraction(35, 100))
     with pytest.raises(UndecidedConsistency):
-        fc.is_consistent(_fv((0.8, 0.2), 0.35, (0.0, 0.5)))
+        fc.is_consistent(_fv((0.8, 0.2), 0.343, (0.0, 0.5)))
+    assert not fc.is_consistent(_fv((0.8, 0.2), 0.35, (0.0, 0.5)))
     m = separable_member(np.array([0.0, 0.5]), np.array([0.8, 0.2]), np.array([0.3, 0.3]), 1.0, 0.0, 0.34, 1)
     assert m is not None
     w = m[1]

@@ -286,6 +286,17 @@ class Smooth(FunctionClass):
             return
         if separable_exists(xmin, xmax, self.L, to_fraction(fmax) - to_fraction(fmin)):
             return
+        if self.d <= 3:  # the two-point conditions on a grid (theory/_smooth_lp.py): an exact dual bound
+            from theory._smooth_lp import bound
+
+            proved = bound(xmin, xmax, self.L / delta, None, 1)
+            if proved is not None and proved[0] < 1:
+                raise InconsistentVisualization(
+                    f"no {self.L:g}-smooth function on [0,1]^{self.d} has this visualization: the two-point "
+                    f"conditions at {len(proved[1]['points'])} points (descent lemma both ways, first-order conditions "
+                    f"at the extrema) give f(x_max) - f_min <= {float(proved[0]):.6g} Delta < Delta (exact dual "
+                    "certificate, theory/_smooth_lp.py)"
+                )
         raise UndecidedConsistency(
             f"d = {self.d}: the visualization passes the necessary conditions along the chord, but no member of one "
             "coordinate, radial, ridge or separable member has it; its consistency is not decided"
@@ -344,6 +355,12 @@ class Smooth(FunctionClass):
             method = "inner range of one-coordinate, radial, ridge and separable witnesses; outer range from chords" + (
                 " (equal: exact)" if exact else ""
             )
+            if not exact and delta > 0 and d <= 3:
+                outer, certificates = _lp_outer(xmin, xmax, x, L, fmin, delta, outer, (best_lo[0], best_hi[0]), obs)
+                if certificates:
+                    extra["outer_certificates"] = certificates
+                    method += "; outer tightened by the two-point LP (exact dual certificates)"
+                exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
             extra.update(outer=[outer[0], outer[1]], exact_range=exact)
         return ValueRange(best_lo[0], best_hi[0], True, True, best_lo[1], best_hi[1], x, obs, method, extra=extra)
 
@@ -362,6 +379,28 @@ class Smooth(FunctionClass):
                             yield fv
                     except UndecidedConsistency:
                         continue
+
+
+def _lp_outer(
+    xmin: FloatArray, xmax: FloatArray, x: FloatArray, L: float, fmin: float, delta: float,
+    outer: tuple[float, float], inner: tuple[float, float], obs: Observations,
+) -> tuple[tuple[float, float], dict[str, Any]]:  # fmt: skip
+    """The outer range tightened, on each side where it is wider than the members' range, by the two-point LP
+    (``theory._smooth_lp.bound``; its certificates in units of Delta). A bound never cuts into the members' range
+    (it cannot, being proved; a rounding difference is clipped)."""
+    from theory._smooth_lp import bound
+
+    lo, hi = outer
+    certificates: dict[str, Any] = {}
+    if hi - inner[1] > TOL * obs.scale:
+        up = bound(xmin, xmax, L / delta, x, 1)
+        if up is not None and fmin + delta * float(up[0]) < hi:
+            hi, certificates["hi"] = max(inner[1], fmin + delta * float(up[0])), up[1]
+    if inner[0] - lo > TOL * obs.scale:
+        down = bound(xmin, xmax, L / delta, x, -1)
+        if down is not None and fmin - delta * float(down[0]) > lo:
+            lo, certificates["lo"] = min(inner[0], fmin - delta * float(down[0])), down[1]
+    return (lo, hi), certificates
 
 
 def _chord(anchor: FloatArray, x: FloatArray) -> tuple[float, float, bool]:

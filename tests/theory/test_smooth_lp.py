@@ -1,0 +1,92 @@
+"""The two-point LP for L-smooth functions (theory/_smooth_lp.py): its bounds are proved by exact dual
+certificates that the independent verifier accepts, they never cut into the members' range, and tampering with a
+certificate is caught."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from counterexamples.verify import verify_smooth_lp_bound
+from theory import FeatureVisualization, value_range
+from theory._smooth_lp import bound
+from theory.classes import InconsistentVisualization
+from theory.classes.smooth import Smooth, UndecidedConsistency
+
+EDGE = FeatureVisualization([1.0, 0.5], 0.25, [0.0, 0.5], 0.0)  # docs/theory.md: the edge example
+
+
+def _cert() -> dict:
+    out = bound(EDGE.x_min, EDGE.x_max, 2.0 / 0.25, np.array([0.1, 0.7]), 1)
+    assert out is not None
+    return json.loads(json.dumps(out[1]))
+
+
+def test_the_edge_example_is_proved_below_c():
+    rep, proved = verify_smooth_lp_bound(_cert(), EDGE.to_dict())
+    assert rep.ok and proved == Fraction(29, 60)  # f(x) <= f_min + 29/60 Delta = 0.1208 < c = 0.125
+
+
+@pytest.mark.parametrize(
+    "tamper, words",
+    [
+        (lambda c: c.update(bound=str(Fraction(c["bound"]) - Fraction(1, 10**6))), "stated bound"),
+        (lambda c: c["rows"][0].__setitem__(-1, "-1"), "multipliers of inequalities"),
+        (lambda c: c["rows"].pop(0), "equals the objective"),
+        (lambda c: c.update(L_over_delta="7"), "equals the stated bound"),
+        (lambda c: c["points"][c["x_min"]].__setitem__(0, "1/10"), "visualization's"),
+        (lambda c: c["rows"].append(["slack", 0, "1"]), "not allowed"),
+        (lambda c: c["rows"].append(["up", 3, 3, "1"]), "must differ"),
+        (lambda c: c.update(points="nonsense"), "parses"),
+    ],
+)
+def test_a_tampered_certificate_is_refused(tamper, words):
+    cert = _cert()
+    tamper(cert)
+    rep, proved = verify_smooth_lp_bound(cert, EDGE.to_dict())
+    assert not rep.ok and proved is None
+    assert any(words in f"{c.name} {c.detail}" for c in rep.checks if not c.ok), [c for c in rep.checks if not c.ok]
+
+
+coord = st.sampled_from([0.0, 0.2, 0.5, 0.8, 1.0])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    xmin=st.tuples(coord, coord),
+    xmax=st.tuples(coord, coord),
+    x=st.tuples(st.sampled_from([0.1, 0.3, 0.6, 0.9]), st.sampled_from([0.1, 0.4, 0.7])),
+    delta=st.sampled_from([0.05, 0.1, 0.25]),
+)
+def test_proved_ends_hold_the_members_and_verify(xmin, xmax, x, delta):
+    """Where the LP tightens the outer range, the members' range stays inside it and each certificate verifies."""
+    fv = FeatureVisualization(np.array(xmax), delta, np.array(xmin), 0.0) if xmin != xmax else None
+    if fv is None:
+        return
+    try:
+        vr = value_range("smooth", fv, np.array(x), L=1.0)
+    except (InconsistentVisualization, UndecidedConsistency):
+        return
+    lo, hi = vr.extra["outer"]
+    assert lo <= vr.lo + 1e-12 * delta and vr.hi <= hi + 1e-12 * delta
+    for side, cert in vr.extra.get("outer_certificates", {}).items():
+        rep, proved = verify_smooth_lp_bound(cert, fv.to_dict())
+        assert rep.ok, rep
+        end = delta * float(proved) if side == "hi" else -delta * float(proved)
+        assert end == pytest.approx(hi if side == "hi" else lo, abs=1e-12)
+
+
+def test_refuted_consistency_is_a_verified_bound_below_one():
+    fc = Smooth(2, 1.0)
+    fv = FeatureVisualization([0.0, 0.6], 0.286, [0.4, 1.0], 0.0)  # separable members reach only 0.16
+    with pytest.raises(InconsistentVisualization, match="two-point conditions"):
+        fc.check_consistent(fv.observations())
+    out = bound(fv.x_min, fv.x_max, 1.0 / 0.286, None, 1)
+    assert out is not None
+    rep, proved = verify_smooth_lp_bound(json.loads(json.dumps(out[1])), fv.to_dict())
+    assert rep.ok and proved is not None and proved * Fraction(286, 1000) == pytest.approx(0.16, abs=1e-9)
