@@ -159,7 +159,7 @@ def section_smooth_members(page: Page) -> None:
         base = str(pair.get("baseline_commit") or "")[:12]
         page.add(
             "",
-            f"Paired with the same sample run at the baseline `{base}` (before separable members): consistency "
+            f"Paired with the same sample run at the baseline `{base}`: consistency "
             + ", ".join(f"{k}: {v}" for k, v in (pair.get("visualizations") or {}).items())
             + f". On the {pair.get('instances_in_both')} instances consistent in both runs:",
             "",
