@@ -105,7 +105,12 @@ GRID = {2: 9, 3: 4}
 
 
 def bound(
-    xmin: FloatArray, xmax: FloatArray, L_over_delta: float, target: FloatArray | None, sense: int, n: int = 0
+    xmin: FloatArray,
+    xmax: FloatArray,
+    L_over_delta: Fraction | float,
+    target: FloatArray | None,
+    sense: int,
+    n: int = 0,
 ) -> tuple[Fraction, dict[str, Any]] | None:
     """A proved bound in units of Delta (f_min = 0, f_max = 1): with ``target`` x, an upper bound on f(x)
     (``sense`` +1) or on -f(x) (``sense`` -1); with ``target`` None, an upper bound on f(x_max) without the

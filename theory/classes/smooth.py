@@ -289,7 +289,7 @@ class Smooth(FunctionClass):
         if self.d <= 3:  # the two-point conditions on a grid (theory/_smooth_lp.py): an exact dual bound
             from theory._smooth_lp import bound
 
-            proved = bound(xmin, xmax, self.L / delta, None, 1)
+            proved = bound(xmin, xmax, to_fraction(self.L) / (to_fraction(fmax) - to_fraction(fmin)), None, 1)
             if proved is not None and proved[0] < 1:
                 raise InconsistentVisualization(
                     f"no {self.L:g}-smooth function on [0,1]^{self.d} has this visualization: the two-point "
@@ -356,7 +356,7 @@ class Smooth(FunctionClass):
                 " (equal: exact)" if exact else ""
             )
             if not exact and delta > 0 and d <= 3:
-                outer, certificates = _lp_outer(xmin, xmax, x, L, fmin, delta, outer, (best_lo[0], best_hi[0]), obs)
+                outer, certificates = _lp_outer(xmin, xmax, x, L, fmin, fmax, outer, (best_lo[0], best_hi[0]), obs)
                 if certificates:
                     extra["outer_certificates"] = certificates
                     method += "; outer tightened by the two-point LP (exact dual certificates)"
@@ -382,7 +382,7 @@ class Smooth(FunctionClass):
 
 
 def _lp_outer(
-    xmin: FloatArray, xmax: FloatArray, x: FloatArray, L: float, fmin: float, delta: float,
+    xmin: FloatArray, xmax: FloatArray, x: FloatArray, L: float, fmin: float, fmax: float,
     outer: tuple[float, float], inner: tuple[float, float], obs: Observations,
 ) -> tuple[tuple[float, float], dict[str, Any]]:  # fmt: skip
     """The outer range tightened, on each side where it is wider than the members' range, by the two-point LP
@@ -392,12 +392,14 @@ def _lp_outer(
 
     lo, hi = outer
     certificates: dict[str, Any] = {}
+    delta = fmax - fmin
+    L_over_delta = to_fraction(L) / (to_fraction(fmax) - to_fraction(fmin))  # the numbers as typed
     if hi - inner[1] > TOL * obs.scale:
-        up = bound(xmin, xmax, L / delta, x, 1)
+        up = bound(xmin, xmax, L_over_delta, x, 1)
         if up is not None and fmin + delta * float(up[0]) < hi:
             hi, certificates["hi"] = max(inner[1], fmin + delta * float(up[0])), up[1]
     if inner[0] - lo > TOL * obs.scale:
-        down = bound(xmin, xmax, L / delta, x, -1)
+        down = bound(xmin, xmax, L_over_delta, x, -1)
         if down is not None and fmin - delta * float(down[0]) > lo:
             lo, certificates["lo"] = min(inner[0], fmin - delta * float(down[0])), down[1]
     return (lo, hi), certificates
