@@ -477,7 +477,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
             answers["approx"] = Answer(
                 "approx",
                 "no",
-                f"half-width {v0.width / 2:.10g} > eps Delta = {eps * f0.delta:.10g} at x = {v0.x.tolist()}",
+                f"half-width {v0.width / 2:.10g} > eps Delta = {eps * f0.delta!r} at x = {v0.x.tolist()}",
                 {**certs.counterexample(fc, "approx", f0, v0), "eps": fraction_str(eps)},
             )
         elif w_star <= 1e-9 and decoder is not None:

@@ -111,10 +111,13 @@ def bound(
     target: FloatArray | None,
     sense: int,
     n: int = 0,
+    claim: dict[str, Any] | None = None,
 ) -> tuple[Fraction, dict[str, Any]] | None:
     """A proved bound in units of Delta (f_min = 0, f_max = 1): with ``target`` x, an upper bound on f(x)
     (``sense`` +1) or on -f(x) (``sense`` -1); with ``target`` None, an upper bound on f(x_max) without the
-    condition f(x_max) = 1 (below 1: no member). Returns (bound, certificate) or None if the LP fails."""
+    condition f(x_max) = 1 (below 1: no member). ``claim`` (the visualization, L, side and x the bound is about)
+    goes into the certificate, which the verifier checks against it. Returns (bound, certificate) or None if the LP
+    fails."""
     from scipy.optimize import linprog
     from scipy.sparse import coo_matrix
 
@@ -203,8 +206,28 @@ def bound(
         "objective": {"point": it, "sign": sense, "f_max_pinned": target is not None},
         "rows": [[*k, fraction_str(m)] for k, m in mult.items()],
         "bound": fraction_str(total),
+        **(claim or {}),
     }
     return total, cert
+
+
+def claim(
+    xmin: FloatArray, xmax: FloatArray, fmin: float, fmax: float, L: float, side: str, x: FloatArray | None = None
+) -> dict[str, Any]:
+    """What a bound is about, in the certificate's own terms (checked by the verifier)."""
+    out: dict[str, Any] = {
+        "fv": {
+            "x_max": [fraction_str(float(v)) for v in xmax],
+            "f_max": fraction_str(fmax),
+            "x_min": [fraction_str(float(v)) for v in xmin],
+            "f_min": fraction_str(fmin),
+        },
+        "L": fraction_str(L),
+        "side": side,
+    }
+    if x is not None:
+        out["x"] = [fraction_str(float(v)) for v in x]
+    return out
 
 
 def _residual(mult: dict[Row, Fraction], pts: list, imin: int, imax: int, L: Fraction, objective: dict) -> dict:

@@ -34,6 +34,7 @@ from counterexamples.verify._exact import frac, vec
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth import smooth_necessary, verify_smooth_region
 from counterexamples.verify._smooth_descent import answered_within
+from counterexamples.verify._smooth_lp import verify_smooth_lp_bound
 from counterexamples.verify._triangle import prove_lipschitz_width
 
 INTERSECTIONS = {"convex_lipschitz": ("convex", "lipschitz"), "monotone_lipschitz": ("monotonic", "lipschitz")}
@@ -281,6 +282,8 @@ def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Rep
             return verify_bound(cert)
         if kind == "condition":
             return verify_condition(cert)
+        if kind == "smooth_lp_bound":
+            return verify_smooth_lp_bound(cert)[0]
         if kind == "threshold":
             rep = Report(f"threshold on L ({source})")
             below, above = cert.get("below"), cert.get("above")

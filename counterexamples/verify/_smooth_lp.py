@@ -58,30 +58,51 @@ def _row(kind: list[Any], pts: list[list[Fraction]], imin: int, imax: int, L: Fr
     return {("g", at, k): Fraction(1 if s is None else s)}, Fraction(0), s is None
 
 
-def verify_smooth_lp_bound(cert: dict[str, Any], fv: dict[str, Any] | None = None) -> tuple[Report, Fraction | None]:
-    """The report and the proved bound (None if any check fails). With ``fv`` (strings or numbers, as in the
-    other certificates) the points at ``x_min`` and ``x_max`` must be the visualization's and ``L_over_delta``
-    its L / Delta is the caller's to compare."""
+def verify_smooth_lp_bound(cert: dict[str, Any]) -> tuple[Report, Fraction | None]:
+    """The report and the proved bound in units of Delta (None if any check fails).
+
+    The certificate names its claim: the visualization ``fv`` (x_max, f_max, x_min, f_min), the class's ``L`` and
+    the ``side``: "hi" (f(x) <= f_min + bound Delta at the point ``x``), "lo" (f(x) >= f_min - bound Delta) or
+    "consistency" (f(x_max) - f_min <= bound Delta without the condition f(x_max) = f_max; the claim is that no
+    member exists, so the bound must be < 1). The points at ``x_min``, ``x_max`` and the objective must be those
+    of the claim, ``L_over_delta`` must be L / (f_max - f_min) exactly, and the objective's sign and f_max
+    condition must match the side."""
     rep = Report("L-smooth outer bound (LP duality)")
     try:
         L = frac(cert["L_over_delta"])
         pts = [[frac(v) for v in p] for p in cert["points"]]
         imin, imax = int(cert["x_min"]), int(cert["x_max"])
         obj = cert["objective"]
-        it, sign, pinned = int(obj["point"]), int(obj["sign"]), bool(obj["f_max_pinned"])
+        it, sign, pinned = int(obj["point"]), int(obj["sign"]), obj["f_max_pinned"]
         claimed = frac(cert["bound"])
         rows = [(list(r[:-1]), frac(r[-1])) for r in cert["rows"]]
+        fv, side = cert["fv"], cert["side"]
+        xmax, xmin = [frac(v) for v in fv["x_max"]], [frac(v) for v in fv["x_min"]]
+        fmax, fmin, L_class = frac(fv["f_max"]), frac(fv["f_min"]), frac(cert["L"])
+        x = None if side == "consistency" else [frac(v) for v in cert["x"]]
     except (ValueError, KeyError, TypeError, IndexError) as err:
         rep.add("certificate parses", False, f"{err.__class__.__name__}: {err}")
         return rep, None
     d = len(pts[0]) if pts else 0
     ok_pts = d > 0 and all(len(p) == d and all(0 <= v <= 1 for v in p) for p in pts)
-    ok_idx = all(0 <= i < len(pts) for i in (imin, imax, it)) and sign in (1, -1) and L >= 0
-    if not rep.add("points in [0,1]^d, indices valid, L >= 0", ok_pts and ok_idx, f"{len(pts)} points, d = {d}"):
+    ok_idx = all(0 <= i < len(pts) for i in (imin, imax, it)) and imin != imax and sign in (1, -1)
+    if not rep.add("points in [0,1]^d, indices valid and distinct", ok_pts and ok_idx, f"{len(pts)} points, d = {d}"):
         return rep, None
-    if fv is not None:
-        same = [frac(v) for v in fv["x_min"]] == pts[imin] and [frac(v) for v in fv["x_max"]] == pts[imax]
-        rep.add("x_min and x_max are the visualization's", same, f"x_min = {pts[imin]}, x_max = {pts[imax]}")
+    if not isinstance(pinned, bool) or side not in ("hi", "lo", "consistency"):
+        rep.add("objective and side", False, f"f_max_pinned = {pinned!r}, side = {side!r}")
+        return rep, None
+    rep.add("x_min and x_max are the visualization's", pts[imin] == xmin and pts[imax] == xmax, f"{xmin}, {xmax}")
+    rep.add(
+        "L_over_delta = L / (f_max - f_min)",
+        fmax > fmin and L_class >= 0 and L_class / (fmax - fmin) == L,
+        f"{L} vs {L_class} / ({fmax} - {fmin})",
+    )
+    want = {"hi": (x, 1, True), "lo": (x, -1, True), "consistency": (xmax, 1, False)}[side]
+    rep.add(
+        f"the objective is the claim's ({side})",
+        (pts[it], sign, pinned) == want,
+        f"point {pts[it]}, sign {sign}, f_max pinned {pinned}",
+    )
     total: dict[Any, Fraction] = {}
     rhs = Fraction(0)
     for kind, y in rows:
@@ -99,12 +120,14 @@ def verify_smooth_lp_bound(cert: dict[str, Any], fv: dict[str, Any] | None = Non
         for var, v in coef.items():
             total[var] = total.get(var, Fraction(0)) + y * v
         rhs += y * b
-    want = {("f", it): Fraction(sign)}
-    diff = {var for var in set(total) | set(want) if total.get(var, Fraction(0)) != want.get(var, Fraction(0))}
+    target = {("f", it): Fraction(sign)}
+    diff = {var for var in set(total) | set(target) if total.get(var, Fraction(0)) != target.get(var, Fraction(0))}
     rep.add(
         "sum of y_r row_r equals the objective exactly",
         not diff,
         f"{len(rows)} rows; mismatched variables: {sorted(diff)[:4]}" if diff else f"{len(rows)} rows",
     )
     rep.add("sum of y_r rhs_r equals the stated bound", rhs == claimed, f"{rhs} vs {claimed}")
+    if side == "consistency":
+        rep.add("the bound is below 1: no member has the visualization", claimed < 1, f"bound {claimed}")
     return rep, (claimed if rep.ok else None)

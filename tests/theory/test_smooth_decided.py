@@ -134,7 +134,8 @@ def test_boundary_extremum_moving_an_interior_coordinate():
     chord = fv.f_min + _chord_rise(fv.x_min, x, 2.0, fv.delta)
     assert (round(chord1, 4), round(vr2.hi, 4), round(chord, 4)) == (0.0957, 0.09, 0.1428)
     cert = vr2.extra["outer_certificates"]["hi"]
-    rep, proved = verify_smooth_lp_bound(cert, fv.to_dict())
+    rep, proved = verify_smooth_lp_bound(cert)
+    assert verify_certificate(cert).ok and cert["side"] == "hi"
     assert rep.ok and proved == Fraction(29, 60) and vr2.extra["outer"][1] == pytest.approx(0.25 * 29 / 60)
     ans = check_class("smooth", fv=fv, x=x, L=2.0)["min_or_max"]
     assert ans.verdict == "yes" and "two-point LP" in ans.reason

@@ -12,24 +12,44 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from counterexamples.verify import verify_smooth_lp_bound
+from counterexamples.verify import verify_certificate, verify_smooth_lp_bound
 from theory import FeatureVisualization, value_range
-from theory._smooth_lp import bound
+from theory._smooth_lp import bound, claim
 from theory.classes import InconsistentVisualization
 from theory.classes.smooth import Smooth, UndecidedConsistency
 
 EDGE = FeatureVisualization([1.0, 0.5], 0.25, [0.0, 0.5], 0.0)  # docs/theory.md: the edge example
 
 
+X = np.array([0.1, 0.7])
+
+
 def _cert() -> dict:
-    out = bound(EDGE.x_min, EDGE.x_max, 2.0 / 0.25, np.array([0.1, 0.7]), 1)
+    about = claim(EDGE.x_min, EDGE.x_max, EDGE.f_min, EDGE.f_max, 2.0, "hi", X)
+    out = bound(EDGE.x_min, EDGE.x_max, Fraction(8), X, 1, claim=about)
     assert out is not None
     return json.loads(json.dumps(out[1]))
 
 
 def test_the_edge_example_is_proved_below_c():
-    rep, proved = verify_smooth_lp_bound(_cert(), EDGE.to_dict())
+    cert = _cert()
+    rep, proved = verify_smooth_lp_bound(cert)
     assert rep.ok and proved == Fraction(29, 60)  # f(x) <= f_min + 29/60 Delta = 0.1208 < c = 0.125
+    assert verify_certificate(cert).ok  # by its type, as every certificate the engine emits
+
+
+def _recompute(c: dict) -> None:
+    """Make the stated bound match the rows again (the tampering then has to be caught by the claim checks)."""
+    total = Fraction(0)
+    for r in c["rows"]:
+        kind, y = r[:-1], Fraction(r[-1])
+        if kind[0] in ("up", "down"):
+            p, q = c["points"][kind[1]], c["points"][kind[2]]
+            sq = sum((Fraction(b) - Fraction(a)) ** 2 for a, b in zip(p, q, strict=True))
+            total += y * Fraction(c["L_over_delta"]) * sq / 2
+        elif kind[0] in ("ceil", "eq_max"):
+            total += y
+    c["bound"] = str(total)
 
 
 @pytest.mark.parametrize(
@@ -43,12 +63,20 @@ def test_the_edge_example_is_proved_below_c():
         (lambda c: c["rows"].append(["slack", 0, "1"]), "not allowed"),
         (lambda c: c["rows"].append(["up", 3, 3, "1"]), "must differ"),
         (lambda c: c.update(points="nonsense"), "parses"),
+        # the review's attacks: a bound for another L, another point or another side, recomputed to match
+        (lambda c: (c.update(L_over_delta="1"), _recompute(c)), "L_over_delta = L / (f_max - f_min)"),
+        (lambda c: (c["objective"].update(point=c["x_min"]), c.update(rows=[["eq_min", "1"]], bound="0")), "claim's"),
+        (lambda c: c["objective"].update(sign=-1), "claim's"),
+        (lambda c: (c["objective"].update(sign=-1), c.update(side="lo")), "equals the objective"),
+        (lambda c: c.update(x_max=c["x_min"]), "distinct"),
+        (lambda c: c["objective"].update(f_max_pinned="false"), "objective and side"),
+        (lambda c: c["fv"].update(f_max=0.25), "parses"),
     ],
 )
 def test_a_tampered_certificate_is_refused(tamper, words):
     cert = _cert()
     tamper(cert)
-    rep, proved = verify_smooth_lp_bound(cert, EDGE.to_dict())
+    rep, proved = verify_smooth_lp_bound(cert)
     assert not rep.ok and proved is None
     assert any(words in f"{c.name} {c.detail}" for c in rep.checks if not c.ok), [c for c in rep.checks if not c.ok]
 
@@ -75,7 +103,7 @@ def test_proved_ends_hold_the_members_and_verify(xmin, xmax, x, delta):
     lo, hi = vr.extra["outer"]
     assert lo <= vr.lo + 1e-12 * delta and vr.hi <= hi + 1e-12 * delta
     for side, cert in vr.extra.get("outer_certificates", {}).items():
-        rep, proved = verify_smooth_lp_bound(cert, fv.to_dict())
+        rep, proved = verify_smooth_lp_bound(cert)
         assert rep.ok, rep
         end = delta * float(proved) if side == "hi" else -delta * float(proved)
         assert end == pytest.approx(hi if side == "hi" else lo, abs=1e-12)
@@ -84,9 +112,9 @@ def test_proved_ends_hold_the_members_and_verify(xmin, xmax, x, delta):
 def test_refuted_consistency_is_a_verified_bound_below_one():
     fc = Smooth(2, 1.0)
     fv = FeatureVisualization([0.0, 0.6], 0.286, [0.4, 1.0], 0.0)  # separable members reach only 0.16
-    with pytest.raises(InconsistentVisualization, match="two-point conditions"):
+    with pytest.raises(InconsistentVisualization, match="two-point conditions") as err:
         fc.check_consistent(fv.observations())
-    out = bound(fv.x_min, fv.x_max, 1.0 / 0.286, None, 1)
-    assert out is not None
-    rep, proved = verify_smooth_lp_bound(json.loads(json.dumps(out[1])), fv.to_dict())
-    assert rep.ok and proved is not None and proved * Fraction(286, 1000) == pytest.approx(0.16, abs=1e-9)
+    cert = json.loads(json.dumps(err.value.certificate))  # type: ignore[attr-defined]
+    rep, proved = verify_smooth_lp_bound(cert)
+    assert rep.ok and cert["side"] == "consistency"
+    assert proved is not None and proved * Fraction(286, 1000) == pytest.approx(0.16, abs=1e-9)

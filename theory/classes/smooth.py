@@ -287,16 +287,20 @@ class Smooth(FunctionClass):
         if separable_exists(xmin, xmax, self.L, to_fraction(fmax) - to_fraction(fmin)):
             return
         if self.d <= 3:  # the two-point conditions on a grid (theory/_smooth_lp.py): an exact dual bound
-            from theory._smooth_lp import bound
+            from theory._smooth_lp import bound, claim
 
-            proved = bound(xmin, xmax, to_fraction(self.L) / (to_fraction(fmax) - to_fraction(fmin)), None, 1)
+            ratio = to_fraction(self.L) / (to_fraction(fmax) - to_fraction(fmin))
+            about = claim(xmin, xmax, fmin, fmax, self.L, "consistency")
+            proved = bound(xmin, xmax, ratio, None, 1, claim=about)
             if proved is not None and proved[0] < 1:
-                raise InconsistentVisualization(
+                err = InconsistentVisualization(
                     f"no {self.L:g}-smooth function on [0,1]^{self.d} has this visualization: the two-point "
                     f"conditions at {len(proved[1]['points'])} points (descent lemma both ways, first-order conditions "
                     f"at the extrema) give f(x_max) - f_min <= {float(proved[0]):.6g} Delta < Delta (exact dual "
                     "certificate, theory/_smooth_lp.py)"
                 )
+                err.certificate = proved[1]  # type: ignore[attr-defined]
+                raise err
         raise UndecidedConsistency(
             f"d = {self.d}: the visualization passes the necessary conditions along the chord, but no member of one "
             "coordinate, radial, ridge or separable member has it; its consistency is not decided"
@@ -388,18 +392,18 @@ def _lp_outer(
     """The outer range tightened, on each side where it is wider than the members' range, by the two-point LP
     (``theory._smooth_lp.bound``; its certificates in units of Delta). A bound never cuts into the members' range
     (it cannot, being proved; a rounding difference is clipped)."""
-    from theory._smooth_lp import bound
+    from theory._smooth_lp import bound, claim
 
     lo, hi = outer
     certificates: dict[str, Any] = {}
     delta = fmax - fmin
     L_over_delta = to_fraction(L) / (to_fraction(fmax) - to_fraction(fmin))  # the numbers as typed
     if hi - inner[1] > TOL * obs.scale:
-        up = bound(xmin, xmax, L_over_delta, x, 1)
+        up = bound(xmin, xmax, L_over_delta, x, 1, claim=claim(xmin, xmax, fmin, fmax, L, "hi", x))
         if up is not None and fmin + delta * float(up[0]) < hi:
             hi, certificates["hi"] = max(inner[1], fmin + delta * float(up[0])), up[1]
     if inner[0] - lo > TOL * obs.scale:
-        down = bound(xmin, xmax, L_over_delta, x, -1)
+        down = bound(xmin, xmax, L_over_delta, x, -1, claim=claim(xmin, xmax, fmin, fmax, L, "lo", x))
         if down is not None and fmin - delta * float(down[0]) > lo:
             lo, certificates["lo"] = min(inner[0], fmin - delta * float(down[0])), down[1]
     return (lo, hi), certificates
