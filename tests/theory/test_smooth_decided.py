@@ -117,7 +117,7 @@ def test_boundary_extremum_moving_an_interior_coordinate():
     """x_min on an edge and x moving along it as well as inward. The gradient at x_min is normal to the edge, so the
     chord's initial slope is capped at v0(1) ||e_B||: at L = 1 that bound (0.0957) is below c = 0.125 and the answer
     is "yes". At L = 2 the members (0.09) and the chord bound (0.1428) straddle c; the two-point LP on the grid
-    proves f(x) <= 29/240 = 0.1208 < c (its certificate verifies), so the answer is "yes" there too. (Numbers
+    proves f(x) <= 7/60 = 0.1167 < c (its certificate verifies), so the answer is "yes" there too. (Numbers
     quoted in docs/theory.md.)"""
     fv = FeatureVisualization([1.0, 0.5], 0.25, [0.0, 0.5], 0.0)
     x = np.array([0.1, 0.7])
@@ -136,7 +136,7 @@ def test_boundary_extremum_moving_an_interior_coordinate():
     cert = vr2.extra["outer_certificates"]["hi"]
     rep, proved = verify_smooth_lp_bound(cert)
     assert verify_certificate(cert).ok and cert["side"] == "hi"
-    assert rep.ok and proved == Fraction(29, 60) and vr2.extra["outer"][1] == pytest.approx(0.25 * 29 / 60)
+    assert rep.ok and proved == Fraction(7, 15) and vr2.extra["outer"][1] == pytest.approx(0.25 * 7 / 15)
     ans = check_class("smooth", fv=fv, x=x, L=2.0)["min_or_max"]
     assert ans.verdict == "yes" and "two-point LP" in ans.reason
     # on the x_0 edge the bracket is exact and the answer decided

@@ -34,7 +34,7 @@ def _cert() -> dict:
 def test_the_edge_example_is_proved_below_c():
     cert = _cert()
     rep, proved = verify_smooth_lp_bound(cert)
-    assert rep.ok and proved == Fraction(29, 60)  # f(x) <= f_min + 29/60 Delta = 0.1208 < c = 0.125
+    assert rep.ok and proved == Fraction(7, 15)  # f(x) <= f_min + 7/15 Delta = 0.1167 < c = 0.125
     assert verify_certificate(cert).ok  # by its type, as every certificate the engine emits
 
 
@@ -118,3 +118,13 @@ def test_refuted_consistency_is_a_verified_bound_below_one():
     rep, proved = verify_smooth_lp_bound(cert)
     assert rep.ok and cert["side"] == "consistency"
     assert proved is not None and proved * Fraction(286, 1000) == pytest.approx(0.16, abs=1e-9)
+
+
+def test_d3_tightens_the_chord_bound_as_documented():
+    """docs/theory.md: in d = 3 the LP takes the chord bound 0.151 down to 37/70 Delta = 0.132 (still above c)."""
+    fv = FeatureVisualization([1.0, 0.5, 0.5], 0.25, [0.0, 0.5, 0.5], 0.0)
+    vr = value_range("smooth", fv, np.array([0.1, 0.7, 0.4]), L=2.0)
+    cert = vr.extra["outer_certificates"]["hi"]
+    rep, proved = verify_smooth_lp_bound(cert)
+    assert rep.ok and proved == Fraction(37, 70) and vr.extra["outer"][1] == pytest.approx(0.25 * 37 / 70)
+    assert vr.hi < fv.midpoint < vr.extra["outer"][1]
