@@ -107,9 +107,9 @@ def is_equality(kind: Row, pts: list[tuple[Fraction, ...]], imin: int, imax: int
     return False
 
 
-def _rows(N: int, d: int, pin_max: bool) -> list[Row]:
-    rows: list[Row] = [(k, i, j) for i in range(N) for j in range(N) if i != j for k in ("up", "down")]
-    rows += [("floor", i) for i in range(N)] + [("ceil", i) for i in range(N)]
+def _single_rows(N: int, d: int, pin_max: bool) -> list[Row]:
+    """Every row but the up/down pairs: value bounds, the pinned extrema, the first-order conditions."""
+    rows: list[Row] = [("floor", i) for i in range(N)] + [("ceil", i) for i in range(N)]
     rows += [("eq_min",)] + ([("eq_max",)] if pin_max else [])
     rows += [("cone_min", k) for k in range(d)] + [("cone_max", k) for k in range(d)]
     return rows
@@ -145,10 +145,9 @@ def bound(
     it = imax if target is None else index[tuple(to_fraction(float(v)) for v in target)]
     L = to_fraction(L_over_delta)
     N = len(pts)
-    kinds = _rows(N, d, target is not None)
     P = np.array([[float(v) for v in p] for p in pts])
     nv = N * (1 + d)
-    # the up/down rows, vectorised (the exact rows are rebuilt by ``row`` for the certificate only)
+    # the up/down rows in floats, pair by pair (the exact rows are rebuilt by ``row`` for the certificate only)
     I, J = (a.ravel() for a in np.meshgrid(np.arange(N), np.arange(N), indexing="ij"))
     keep = I != J
     I, J = I[keep], J[keep]
@@ -172,7 +171,7 @@ def bound(
             b_ub.append(b_)
             r += 1
     eq_rows, b_eq, ineq_kinds, eq_kinds = [], [], [], []
-    for kind in kinds[2 * len(I) :]:
+    for kind in _single_rows(N, d, target is not None):
         coef, b = row(kind, pts, imin, imax, L)
         cols = [c[1] if c[0] == "f" else N + c[1] * d + c[2] for c in coef]
         vals = [float(v) for v in coef.values()]
