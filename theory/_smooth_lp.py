@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from theory._boxquad import _solve_exact
 from theory._numbers import fraction_str, to_fraction
 from theory._setting import FloatArray
 
@@ -267,7 +268,10 @@ def _repair(
     for i in sorted({var[1] for var in res if var[0] == "g"}):
         r = [res.get(("g", i, k), Fraction(0)) for k in range(d)]
         js, dirs = _basis(pts, i)
-        a = _solve(dirs, r)  # r = sum_m a_m dirs_m; down(i, j) adds +dir on g_i, up(i, j) adds -dir
+        # r = sum_m a_m dirs_m (dirs a basis); down(i, j) adds +dir on g_i, up(i, j) adds -dir
+        a = _solve_exact([[v[k] for v in dirs] for k in range(d)], r) if len(dirs) == d else None
+        if a is None:
+            return  # no exact repair: bound() finds the residual and gives no bound
         for j, am in zip(js, a, strict=True):
             if am > 0:
                 _add(mult, ("down", i, j), am)
@@ -319,18 +323,3 @@ def _rank(rows: list[list[Fraction]]) -> int:
                 m[r] = [a - f * b for a, b in zip(m[r], m[rank], strict=True)]
         rank += 1
     return rank
-
-
-def _solve(dirs: list[list[Fraction]], r: list[Fraction]) -> list[Fraction]:
-    """a with sum_m a_m dirs[m] = r (dirs a basis), by exact Gauss-Jordan elimination."""
-    d = len(r)
-    m = [[dirs[col][row_] for col in range(d)] + [r[row_]] for row_ in range(d)]
-    for c in range(d):
-        piv = next(rr for rr in range(c, d) if m[rr][c] != 0)
-        m[c], m[piv] = m[piv], m[c]
-        m[c] = [v / m[c][c] for v in m[c]]
-        for rr in range(d):
-            if rr != c and m[rr][c] != 0:
-                f = m[rr][c]
-                m[rr] = [a - f * b for a, b in zip(m[rr], m[c], strict=True)]
-    return [m[rr][d] for rr in range(d)]
