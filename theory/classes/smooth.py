@@ -355,16 +355,15 @@ class Smooth(FunctionClass):
             method = "closed form (fastest L-smooth rise)"
         else:
             outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
-            exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
-            method = "inner range of one-coordinate, radial, ridge and separable witnesses; outer range from chords" + (
-                " (equal: exact)" if exact else ""
-            )
-            if not exact and delta > 0 and d <= 3:
+            certificates: dict[str, Any] = {}
+            if delta > 0 and d <= 3:  # the two-point LP, only on a side where the chord bound leaves a gap
                 outer, certificates = _lp_outer(xmin, xmax, x, L, fmin, fmax, outer, (best_lo[0], best_hi[0]), obs)
-                if certificates:
-                    extra["outer_certificates"] = certificates
-                    method += "; outer tightened by the two-point LP (exact dual certificates)"
-                exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
+            exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
+            method = "inner range of one-coordinate, radial, ridge and separable witnesses; outer range from chords"
+            if certificates:
+                extra["outer_certificates"] = certificates
+                method += ", tightened by the two-point LP (exact dual certificates)"
+            method += " (equal: exact)" if exact else ""
             extra.update(outer=[outer[0], outer[1]], exact_range=exact)
         return ValueRange(best_lo[0], best_hi[0], True, True, best_lo[1], best_hi[1], x, obs, method, extra=extra)
 
