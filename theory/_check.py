@@ -429,6 +429,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
     # approx -----------------------------------------------------------------------------------------------
     w_star = _rel_width(fv, vr)
     bound = fc.approx_bound()
+    attained = bound is not None and math.isclose(float(Fraction(bound["sup_width"])), w_star, rel_tol=1e-9)
     if eps is None:
         if w_star >= 1 - 1e-9:
             answers["approx"] = Answer(
@@ -440,7 +441,7 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
             )
         elif w_star <= 1e-9:
             answers["approx"] = yes("approx", "exact prediction")
-        elif bound is not None and math.isclose(float(Fraction(bound["sup_width"])), w_star, rel_tol=1e-9):
+        elif bound is not None and attained:
             half = Fraction(bound["sup_width"]) / 2
             answers["approx"] = Answer(
                 "approx",
@@ -467,7 +468,6 @@ def _class_level(fc: FunctionClass, eps: float | None) -> ClassReport:
         # no parameter: ranges relative to Delta do not depend on the scale of f, so one instance whose range is
         # wider than 2 eps Delta is a proof of "no" for the class
         bad = [(f, v) for f, v in probes if not v.is_approximable(eps)]
-        attained = bound is not None and math.isclose(float(Fraction(bound["sup_width"])), w_star, rel_tol=1e-9)
         if not bad and bound is not None and attained and 2 * Fraction(eps) < Fraction(bound["sup_width"]):
             # eps within the float tolerance below the proved, attained bound: the widest probe (width exactly
             # sup_width Delta, checked exactly by the verifier) still refutes it
@@ -673,15 +673,9 @@ def _parameter_dependence(
         detail["short"] = fc.region_short()  # type: ignore[attr-defined]
         detail["below"] = certs.region(below, fv, vr_below, str(vr_below.decision()))
     elif question == "min_or_max" and superclass is not None and L_min < L_below < cap:
-        if hasattr(fc, "region_condition"):  # an exact condition on the class's range (convex and Lipschitz)
-            detail["condition"] = f"{fc.region_condition()}; here L* = {lo_L:.6g} (bisection on that range)"
-            detail["short"] = fc.region_short()  # type: ignore[attr-defined]
-        else:
-            detail["condition"] = (
-                f"at x: every member agrees on the side of c iff L < L*(x) (here L* = {lo_L:.6g}, "
-                "found by bisection on the engine)"
-            )
-            detail["short"] = "only for small L (L < L*(x), computed)"
+        # an exact condition on the class's range without a closed-form L* (convex and Lipschitz)
+        detail["condition"] = f"{fc.region_condition()}; here L* = {lo_L:.6g} (bisection on that range)"  # type: ignore[attr-defined]
+        detail["short"] = fc.region_short()  # type: ignore[attr-defined]
         sup = superclass.with_L(L_below)
         detail["below"] = certs.region(sup, fv, sup.value_range(fv, x), str(vr_below.decision()))
         detail["below"]["via_superclass"] = True
