@@ -116,9 +116,15 @@ def _single_rows(N: int, d: int, pin_max: bool) -> list[Row]:
     return rows
 
 
-#: Grid points per axis, for a bound at x (points near x are added) and for consistency, in d = 2 and 3 (the LP
-#: has 2 N (N - 1) rows for N points; grids of step 1/6 with the points near x did best in d = 2 per second).
-GRID = {"range": {2: 7, 3: 4}, "consistency": {2: 9, 3: 4}}
+#: Grid points per axis, for a bound at x (points near x are added; d = 2, 3) and for consistency (d = 2 to 5).
+#: The LP has 2 N (N - 1) rows for N points; grids of step 1/6 with the points near x did best in d = 2 per second.
+#: The engine asks for a bound only in the dimensions listed here (``available``).
+GRID = {"range": {2: 7, 3: 4}, "consistency": {2: 9, 3: 4, 4: 3, 5: 3}}
+
+
+def available(d: int, use: str) -> bool:
+    """Whether the engine tries the LP in dimension d for ``use`` ("range" or "consistency")."""
+    return d in GRID[use]
 
 
 def bound(
@@ -135,65 +141,9 @@ def bound(
     condition f(x_max) = 1 (below 1: no member). ``claim`` (the visualization, L, side and x the bound is about)
     goes into the certificate, which the verifier checks against it. Returns (bound, certificate) or None if the LP
     fails."""
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix
-
-    d = xmin.shape[0]
-    n = n or GRID["consistency" if target is None else "range"].get(d, 3)
-    pts = grid(d, n, [xmin, xmax] + ([] if target is None else [target, *_near(xmin, xmax, target)]))
-    index = {p: i for i, p in enumerate(pts)}
-    imin, imax = index[tuple(to_fraction(float(v)) for v in xmin)], index[tuple(to_fraction(float(v)) for v in xmax)]
-    it = imax if target is None else index[tuple(to_fraction(float(v)) for v in target)]
-    L = to_fraction(L_over_delta)
-    N = len(pts)
-    P = np.array([[float(v) for v in p] for p in pts])
-    nv = N * (1 + d)
-    # the up/down rows in floats, pair by pair (the exact rows are rebuilt by ``row`` for the certificate only)
-    I, J = (a.ravel() for a in np.meshgrid(np.arange(N), np.arange(N), indexing="ij"))
-    keep = I != J
-    I, J = I[keep], J[keep]
-    D = P[J] - P[I]
-    rhs = float(L) * np.sum(D * D, axis=1) / 2
-    data: list[float] = []
-    ri: list[int] = []
-    ci: list[int] = []
-    b_ub: list[float] = []
-    r = 0
-    for i_, j_, d_, b_ in zip(I, J, D, rhs, strict=True):
-        for s in (1, -1):
-            ri += [r, r]
-            ci += [j_, i_]
-            data += [s, -s]
-            for k in range(d):
-                if d_[k]:
-                    ri.append(r)
-                    ci.append(N + i_ * d + k)
-                    data.append(-s * d_[k])
-            b_ub.append(b_)
-            r += 1
-    eq_rows, b_eq, ineq_kinds, eq_kinds = [], [], [], []
-    for kind in _single_rows(N, d, target is not None):
-        coef, b = row(kind, pts, imin, imax, L)
-        cols = [c[1] if c[0] == "f" else N + c[1] * d + c[2] for c in coef]
-        vals = [float(v) for v in coef.values()]
-        if is_equality(kind, pts, imin, imax):
-            eq_rows.append((cols, vals))
-            b_eq.append(float(b))
-            eq_kinds.append(kind)
-        else:
-            ri += [r] * len(cols)
-            ci += cols
-            data += vals
-            b_ub.append(float(b))
-            ineq_kinds.append(kind)
-            r += 1
-    A_ub = coo_matrix((data, (ri, ci)), shape=(r, nv)).tocsr()
-    A_eq = np.zeros((len(eq_rows), nv))
-    for m, (cols, vals) in enumerate(eq_rows):
-        A_eq[m, cols] = vals
-    c = np.zeros(nv)
-    c[it] = -sense  # linprog minimises
-    res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=(None, None), method="highs")
+    lp = _LP(xmin, xmax, L_over_delta, target, sense, n)
+    res, pts, imin, imax, it, L, I, J = lp.res, lp.pts, lp.imin, lp.imax, lp.it, lp.L, lp.I, lp.J
+    ineq_kinds, eq_kinds = lp.ineq_kinds, lp.eq_kinds
     if res.status != 0:
         return None
     all_kinds = [(k, i, j) for i, j in zip(I.tolist(), J.tolist(), strict=True) for k in ("up", "down")]
@@ -225,6 +175,89 @@ def bound(
         **(claim or {}),
     }
     return total, cert
+
+
+def relaxation(
+    xmin: FloatArray, xmax: FloatArray, L_over_delta: Fraction | float, target: FloatArray | None, sense: int, n: int
+) -> float | None:
+    """The LP's optimum in floats (units of Delta), without a certificate: not a proof (a diagnostic of how a
+    finer grid would move the bound); None if the LP fails."""
+    lp = _LP(xmin, xmax, L_over_delta, target, sense, n)
+    return float(-lp.res.fun) if lp.res.status == 0 else None
+
+
+class _LP:
+    """The two-point LP on the grid (``GRID`` or n points per axis) plus x_min, x_max and the target's points,
+    solved by HiGHS in floats: the rows' kinds, the points and the result (``res``)."""
+
+    def __init__(
+        self, xmin: FloatArray, xmax: FloatArray, L_over_delta: Fraction | float, target: FloatArray | None,
+        sense: int, n: int,
+    ) -> None:  # fmt: skip
+        from scipy.optimize import linprog
+        from scipy.sparse import coo_matrix
+
+        d = xmin.shape[0]
+        n = n or GRID["consistency" if target is None else "range"].get(d, 3)  # 3: the coarsest grid
+        pts = grid(d, n, [xmin, xmax] + ([] if target is None else [target, *_near(xmin, xmax, target)]))
+        index = {p: i for i, p in enumerate(pts)}
+        imin, imax = (
+            index[tuple(to_fraction(float(v)) for v in xmin)],
+            index[tuple(to_fraction(float(v)) for v in xmax)],
+        )
+        it = imax if target is None else index[tuple(to_fraction(float(v)) for v in target)]
+        L = to_fraction(L_over_delta)
+        N = len(pts)
+        P = np.array([[float(v) for v in p] for p in pts])
+        nv = N * (1 + d)
+        # the up/down rows in floats, pair by pair (the exact rows are rebuilt by ``row`` for the certificate only)
+        I, J = (a.ravel() for a in np.meshgrid(np.arange(N), np.arange(N), indexing="ij"))
+        keep = I != J
+        I, J = I[keep], J[keep]
+        D = P[J] - P[I]
+        rhs = float(L) * np.sum(D * D, axis=1) / 2
+        data: list[float] = []
+        ri: list[int] = []
+        ci: list[int] = []
+        b_ub: list[float] = []
+        r = 0
+        for i_, j_, d_, b_ in zip(I, J, D, rhs, strict=True):
+            for s in (1, -1):
+                ri += [r, r]
+                ci += [j_, i_]
+                data += [s, -s]
+                for k in range(d):
+                    if d_[k]:
+                        ri.append(r)
+                        ci.append(N + i_ * d + k)
+                        data.append(-s * d_[k])
+                b_ub.append(b_)
+                r += 1
+        eq_rows, b_eq, ineq_kinds, eq_kinds = [], [], [], []
+        for kind in _single_rows(N, d, target is not None):
+            coef, b = row(kind, pts, imin, imax, L)
+            cols = [c[1] if c[0] == "f" else N + c[1] * d + c[2] for c in coef]
+            vals = [float(v) for v in coef.values()]
+            if is_equality(kind, pts, imin, imax):
+                eq_rows.append((cols, vals))
+                b_eq.append(float(b))
+                eq_kinds.append(kind)
+            else:
+                ri += [r] * len(cols)
+                ci += cols
+                data += vals
+                b_ub.append(float(b))
+                ineq_kinds.append(kind)
+                r += 1
+        A_ub = coo_matrix((data, (ri, ci)), shape=(r, nv)).tocsr()
+        A_eq = np.zeros((len(eq_rows), nv))
+        for m, (cols, vals) in enumerate(eq_rows):
+            A_eq[m, cols] = vals
+        c = np.zeros(nv)
+        c[it] = -sense  # linprog minimises
+        res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=(None, None), method="highs")
+        self.res, self.pts, self.imin, self.imax, self.it, self.L = res, pts, imin, imax, it, L
+        self.I, self.J, self.ineq_kinds, self.eq_kinds = I, J, ineq_kinds, eq_kinds
 
 
 def claim(

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from counterexamples.verify import verify_certificate, verify_smooth_lp_bound
 from theory import FeatureVisualization, value_range
-from theory._smooth_lp import bound, claim
+from theory._smooth_lp import bound, claim, relaxation
 from theory.classes import InconsistentVisualization
 from theory.classes.smooth import Smooth, UndecidedConsistency
 
@@ -36,6 +36,15 @@ def test_the_edge_example_is_proved_below_c():
     rep, proved = verify_smooth_lp_bound(cert)
     assert rep.ok and proved == Fraction(7, 15)  # f(x) <= f_min + 7/15 Delta = 0.1167 < c = 0.125
     assert verify_certificate(cert).ok  # by its type, as every certificate the engine emits
+
+
+def test_the_relaxation_is_the_lp_optimum_the_proof_rounds():
+    """The float optimum (no certificate) is the proved bound up to the dual's rounding; on nested grids (step 1/3
+    inside step 1/6, with the same points near x) the finer one can only be lower."""
+    engine = relaxation(EDGE.x_min, EDGE.x_max, 8.0, X, 1, 7)
+    coarse = relaxation(EDGE.x_min, EDGE.x_max, 8.0, X, 1, 4)
+    assert engine == pytest.approx(7 / 15, abs=1e-7)
+    assert coarse is not None and coarse >= engine - 1e-9
 
 
 def _recompute(c: dict) -> None:
@@ -128,3 +137,23 @@ def test_d3_tightens_the_chord_bound_as_documented():
     rep, proved = verify_smooth_lp_bound(cert)
     assert rep.ok and proved == Fraction(37, 70) and vr.extra["outer"][1] == pytest.approx(0.25 * 37 / 70)
     assert vr.hi < fv.midpoint < vr.extra["outer"][1]
+
+
+@pytest.mark.parametrize(
+    "xmin, xmax, delta, proved_bound",
+    [
+        ([1.0, 0.5, 0.25, 0.25], [0.75, 0.0, 0.5, 0.25], 0.375, Fraction(2, 3)),
+        ([0.75, 0.75, 0.25, 0.75, 1.0], [0.0, 0.25, 0.75, 0.25, 1.0], 0.5, Fraction(15, 16)),
+    ],
+)
+def test_consistency_is_refuted_in_d4_and_d5(xmin, xmax, delta, proved_bound):
+    """d = 4, 5: visualizations that pass the chord conditions but no member has are refuted by the consistency LP
+    (grid step 1/2), with a certificate the verifier accepts."""
+    d = len(xmin)
+    fv = FeatureVisualization(xmax, delta, xmin, 0.0)
+    with pytest.raises(InconsistentVisualization, match="two-point conditions") as err:
+        Smooth(d, 1.0).check_consistent(fv.observations())
+    cert = json.loads(json.dumps(err.value.certificate))  # type: ignore[attr-defined]
+    rep, proved = verify_smooth_lp_bound(cert)
+    assert rep.ok and cert["side"] == "consistency" and proved == proved_bound < 1
+    assert len(cert["points"]) == 3**d + 2  # the grid of step 1/2, then x_min and x_max (both off the grid)

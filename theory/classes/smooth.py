@@ -43,6 +43,7 @@ from theory._quad_witness import PiecewiseQuadraticWitness
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, TOL, FeatureVisualization, FloatArray, Observations
 from theory._smooth1d import capped_rise, critical_L, ends_factor, free_slope, rise
+from theory._smooth_lp import available as lp_available
 from theory._smooth_separable import separable_exists, separable_member
 from theory._witness import Witness
 from theory.classes._base import FunctionClass, InconsistentVisualization
@@ -286,7 +287,7 @@ class Smooth(FunctionClass):
             return
         if separable_exists(xmin, xmax, self.L, to_fraction(fmax) - to_fraction(fmin)):
             return
-        if self.d <= 3:  # the two-point conditions on a grid (theory/_smooth_lp.py): an exact dual bound
+        if lp_available(self.d, "consistency"):  # the two-point conditions on a grid: an exact dual bound
             from theory._smooth_lp import bound, claim
 
             ratio = to_fraction(self.L) / (to_fraction(fmax) - to_fraction(fmin))
@@ -356,7 +357,7 @@ class Smooth(FunctionClass):
         else:
             outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
             certificates: dict[str, Any] = {}
-            if delta > 0 and d <= 3:  # the two-point LP, only on a side where the chord bound leaves a gap
+            if delta > 0 and lp_available(d, "range"):  # the two-point LP, only on a side where the chord leaves a gap
                 outer, certificates = _lp_outer(xmin, xmax, x, L, fmin, fmax, outer, (best_lo[0], best_hi[0]), obs)
             exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
             method = "inner range of one-coordinate, radial, ridge and separable witnesses; outer range from chords"
