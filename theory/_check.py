@@ -158,10 +158,7 @@ def check_class(
         eps_abs = float(eps_abs)
     fc = get_class(cls, **params)
     if fv is not None:
-        report = _instance(fc, fv, as_point(x, fc.d), eps)  # type: ignore[arg-type]
-        if eps_abs is not None:
-            report.answers["approx"] = _instance_abs(report, eps_abs)
-        return report
+        return _instance(fc, fv, as_point(x, fc.d), eps, eps_abs)  # type: ignore[arg-type]
     report = _class_level(fc, eps)
     if eps_abs is not None:
         report.answers["approx"] = _class_abs(fc, eps_abs)
@@ -169,12 +166,30 @@ def check_class(
     return report
 
 
-def _instance_abs(report: ClassReport, eps_abs: float) -> Answer:
-    """eps in units of f: answered iff hi - lo <= 2 eps_abs."""
-    rng = report["exact"].certificate
-    lo, hi = float(rng["lo"]), float(rng["hi"])
-    ok = hi - lo <= 2 * eps_abs * (1 + 1e-9)
-    return Answer("approx", "yes" if ok else "no", f"half-width {(hi - lo) / 2:.6g} vs eps_abs = {eps_abs:.6g}", rng)
+def _approx_abs(
+    fc: FunctionClass, fv: FeatureVisualization, vr: ValueRange, rng: dict[str, Any], eps_abs: float
+) -> Answer:
+    """eps in units of f: answered iff hi - lo <= 2 eps_abs. On a bracket (L-smooth, d >= 2) "yes" needs the proved
+    outer range, "no" the members' range, and "open" is left in between."""
+    limit = 2 * eps_abs * (1 + 1e-9)
+    inner = f"half-width {vr.width / 2:.6g} vs eps_abs = {eps_abs:.6g}"
+    if vr.extra.get("exact_range") is False and isinstance(fc, Smooth):
+        from theory._smooth_region import proved_range
+
+        olo, ohi = proved_range(vr, fv, fc.L)
+        if ohi - olo <= limit + vr.tol:
+            return Answer("approx", "yes", f"proved bounds allow [{olo:.6g}, {ohi:.6g}]: half-width "
+                          f"{(ohi - olo) / 2:.6g} vs eps_abs = {eps_abs:.6g}", rng)  # fmt: skip
+        if vr.width > limit + vr.tol:
+            return Answer("approx", "no", f"members: {inner}", rng)
+        return Answer(
+            "approx",
+            "open",
+            f"open: the members' {inner}, the proved bounds [{olo:.6g}, {ohi:.6g}] allow half-width "
+            f"{(ohi - olo) / 2:.6g}",
+            rng,
+        )
+    return Answer("approx", "yes" if vr.width <= limit else "no", inner, rng)
 
 
 def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
@@ -284,7 +299,9 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
 
 
 # ---------------------------------------------------------------------------------------------------------
-def _instance(fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: float | None) -> ClassReport:
+def _instance(
+    fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: float | None, eps_abs: float | None = None
+) -> ClassReport:
     vr = fc.value_range(fv, x)
     rng = vr.to_dict()
     e = 0.25 if eps is None else float(eps)
@@ -336,6 +353,9 @@ def _instance(fc: FunctionClass, fv: FeatureVisualization, x: FloatArray, eps: f
             else:
                 reason = a.reason
             answers[q] = Answer(q, cast(Verdict, v), reason, rng)
+    if eps_abs is not None:
+        answers["approx"] = _approx_abs(fc, fv, vr, answers["approx"].certificate, eps_abs)
+        return ClassReport(fc, answers, {"instance": True, "eps_abs": eps_abs})
     return ClassReport(fc, answers, {"instance": True, "eps": e})
 
 

@@ -247,3 +247,36 @@ def test_ridge_consistency_certificate_verifies():
     vr = fc.value_range(fv, np.array([0.3, 0.1]))
     rep = verify_certificate(certs.counterexample(fc, "exact", fv, vr))
     assert rep.ok, [c for c in rep.checks if not c.ok]
+
+
+# an instance the members answer within eps Delta = 0.1 Delta but the proved bounds do not (open at eps = 0.1)
+OPEN_FV = FeatureVisualization([1.0, 0.08], 0.217, [1.0, 1.0], 0.0)
+OPEN_X = [0.56, 0.29]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    xmin=st.tuples(st.sampled_from([0.0, 0.3, 1.0]), st.sampled_from([0.0, 0.6, 1.0])),
+    xmax=st.tuples(st.sampled_from([0.0, 0.7, 1.0]), st.sampled_from([0.0, 0.4, 1.0])),
+    x=st.tuples(st.sampled_from([0.1, 0.45, 0.8]), st.sampled_from([0.2, 0.55, 0.9])),
+    delta=st.sampled_from([0.05, 0.2, 0.4]),
+    eps=st.sampled_from([0.05, 0.1, 0.2, 0.3]),
+)
+def test_absolute_eps_on_a_bracket_is_the_relative_answer(xmin, xmax, x, delta, eps):
+    """eps_abs = eps Delta gives the relative answer (yes / no / open), also where the range is only bracketed."""
+    assume(xmin != xmax)
+    fv = FeatureVisualization(list(xmax), delta, list(xmin), 0.0)
+    try:
+        rel = check_class("smooth", fv=fv, x=list(x), L=1.0, eps=eps)["approx"].verdict
+    except ValueError:  # inconsistent or undecided visualization
+        return
+    assert check_class("smooth", fv=fv, x=list(x), L=1.0, eps_abs=eps * delta)["approx"].verdict == rel
+
+
+def test_absolute_eps_keeps_open_open():
+    """The members alone would say "yes"; the proved bounds do not, so the absolute answer is "open" too."""
+    rel = check_class("smooth", fv=OPEN_FV, x=OPEN_X, L=1.0, eps=0.1)["approx"]
+    ans = check_class("smooth", fv=OPEN_FV, x=OPEN_X, L=1.0, eps_abs=0.1 * 0.217)["approx"]
+    assert rel.verdict == ans.verdict == "open" and "proved bounds" in ans.reason
+    vr = value_range("smooth", OPEN_FV, np.array(OPEN_X), L=1.0)
+    assert vr.width / 2 <= 0.1 * 0.217  # what the old answer read as "yes"
