@@ -184,12 +184,13 @@ def _smooth_members(page: Page, name: str, r: dict[str, Any]) -> None:
         dec, still = fine.get("decided") or {}, fine.get("still_open") or {}
         page.add(
             "",
-            f"Where the gap lies (diagnostic, float LP optima without certificates, {fx(fine.get('wall_s'), 0)} s): "
-            f"the two-point LP on a grid of {fine.get('n')} points per axis (plus the points near x) at every open "
-            "instance, on its open sides. The LP bound tends to the exact end of the range as nested grids are "
-            "refined (docs/theory.md), so what a finer grid leaves open is open because the members fall short.",
+            f"Where the gap lies (a diagnostic: float LP optima, no certificates; {fx(fine.get('wall_s'), 0)} s): the "
+            f"two-point LP on a grid of {fine.get('n')} points per axis (plus the points near x), solved at every open "
+            "instance on its open sides. The LP bound decreases to the exact end of the range as nested grids are "
+            "refined (docs/theory.md); an instance this grid still leaves open points to members that fall short "
+            "rather than to the engine's grid.",
             "",
-            "| question | open | decided by the finer grid | still open |",
+            "| question | open | decided on this grid | still open |",
             "|---|---|---|---|",
         )
         for q in sorted(set(dec) | set(still)):
