@@ -177,18 +177,12 @@ def _approx_abs(
         from theory._smooth_region import proved_range
 
         olo, ohi = proved_range(vr, fv, fc.L)
+        proved = f"proved bounds allow [{olo:.6g}, {ohi:.6g}], half-width {(ohi - olo) / 2:.6g}"
         if ohi - olo <= limit + vr.tol:
-            return Answer("approx", "yes", f"proved bounds allow [{olo:.6g}, {ohi:.6g}]: half-width "
-                          f"{(ohi - olo) / 2:.6g} vs eps_abs = {eps_abs:.6g}", rng)  # fmt: skip
+            return Answer("approx", "yes", f"{proved} vs eps_abs = {eps_abs:.6g}", rng)
         if vr.width > limit + vr.tol:
             return Answer("approx", "no", f"members: {inner}", rng)
-        return Answer(
-            "approx",
-            "open",
-            f"open: the members' {inner}, the proved bounds [{olo:.6g}, {ohi:.6g}] allow half-width "
-            f"{(ohi - olo) / 2:.6g}",
-            rng,
-        )
+        return Answer("approx", "open", f"open: the members' {inner}; the {proved}", rng)
     return Answer("approx", "yes" if vr.width <= limit else "no", inner, rng)
 
 
