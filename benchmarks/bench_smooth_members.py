@@ -15,7 +15,7 @@ With ``--fine-grid N`` the file also gets ``fine_grid``: for every instance left
 optimum (``theory._smooth_lp.relaxation``, no certificate) on a grid of N points per axis plus the points near x,
 on each side where the range is open, and whether that bound would decide the instance. This is a diagnostic of
 where the gap lies, not a verdict: the LP bound decreases to the exact end of the range as nested grids are
-refined (docs/theory.md), so an instance a much finer grid leaves open is open because the members fall short.
+refined (docs/theory.md), so an instance a much finer grid still leaves open points to members that fall short.
 
     PYTHONPATH=/path/to/old/checkout python benchmarks/bench_smooth_members.py --out /tmp/old.json
     python benchmarks/bench_smooth_members.py --baseline /tmp/old.json --fine-grid 11 \
