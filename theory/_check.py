@@ -273,6 +273,8 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     """A class with a fixed L, eps in units of f. An intersection with the L-Lipschitz class (it has a ``norm``)
     inherits that class's proved "yes" (every member is L-Lipschitz, so every range is at most L T wide); a
     searched range wider than 2 eps_abs is a "no" with its two witnesses; otherwise "open"."""
+    if isinstance(fc, Smooth):
+        return _smooth_abs(fc, eps_abs)
     if hasattr(fc, "norm"):
         sup = _lipschitz_abs(Lipschitz(fc.d, cast(Any, fc).L, cast(Any, fc).norm), eps_abs)
         if sup.verdict == "yes":
@@ -289,6 +291,58 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
         )
     return _open(
         "approx", f"{fc!r}: no searched range is wider than 2 eps_abs, and the widest range is not known in closed form"
+    )
+
+
+def _smooth_abs(fc: Smooth, eps_abs: float) -> Answer:
+    """L-smooth, eps in units of f (docs/theory.md, "Absolute eps"). d = 1: every range is at most L/4 wide, attained
+    at x = 1/2 for x_min = 0, x_max = 1, Delta >= L/2, so "yes" iff L <= 8 eps_abs. d >= 2: f_min + Delta y_k is a
+    member for every Delta (L-smooth for every L), so with x_min = 0, x_max = (1, ..., 1) the range at x = e_1 is all
+    of [f_min, f_max]: "no" for every eps_abs."""
+    L, e = to_fraction(fc.L), to_fraction(eps_abs)
+    condition = "L/4 <= 2 eps_abs" if fc.d == 1 else "never (Delta is unbounded)"
+    if fc.d == 1 and 8 * e >= L:  # L/4 <= 2 eps_abs
+        return Answer(
+            "approx",
+            "yes",
+            f"every range is at most L/4 = {fc.L / 4:.6g} wide <= 2 eps_abs ({condition}); predict the midpoint",
+            {
+                "type": "bound",
+                "class": fc.name,
+                "params": certs.exact_params(fc),
+                "question": "approx",
+                "sup_width": fraction_str(L / 4),
+                "eps_abs": fraction_str(eps_abs),
+                "argument": "h = f - g has |h''| <= 2L and vanishes at x_min and x_max (with h' = 0 at an interior "
+                "one); with Delta <= L D^2/2 (one interior extremum) this bounds |h| by L/4 (docs/theory.md)",
+                "condition": condition,
+            },
+        )
+    # a counterexample wider than 2 eps_abs: Delta the simplest rational in [max(L, 4 eps_abs), 2 max(...)]
+    top = max(L, 4 * e)
+    delta = simplest_between(top, 2 * top)
+    if fc.d == 1:
+        fv = FeatureVisualization([1.0], float(delta), [0.0], 0.0)
+        x = np.array([0.5])
+    else:
+        fv = FeatureVisualization(np.ones(fc.d), float(delta), np.zeros(fc.d), 0.0)
+        x = np.eye(fc.d)[0]
+    if delta > MAX_MAGNITUDE:
+        return _open("approx", f"{fc!r}: the counterexample needs Delta > {MAX_MAGNITUDE:g} ({condition})")
+    vr = fc.value_range(fv, x)
+    if not vr.width > 2 * eps_abs + vr.tol:
+        return _open("approx", f"{fc!r}: L/4 exceeds 2 eps_abs by less than the witnesses' rounding ({condition})")
+    why = (
+        f"only for small L ({condition}); here L/4 = {fc.L / 4:.6g} > 2 eps_abs"
+        if fc.d == 1
+        else "never in d >= 2: f_min + Delta y_1 is a member for every Delta, so ranges are unbounded"
+    )
+    return Answer(
+        "approx",
+        "no",
+        f"{why}: at x = {x.tolist()} with x_min = {fv.x_min.tolist()}, x_max = {fv.x_max.tolist()}, "
+        f"Delta = {fv.delta:.6g} the range is {vr.width:.6g} wide > 2 eps_abs",
+        {**certs.counterexample(fc, "approx", fv, vr), "condition": condition, "eps_abs": fraction_str(eps_abs)},
     )
 
 

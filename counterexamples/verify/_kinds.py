@@ -17,6 +17,7 @@ Nothing here imports the engine; stored verdicts, widths and arguments are never
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from typing import Any
 
@@ -94,6 +95,38 @@ def _quadratic_member(a: Any, b: Any, c: Any, xmax: Any, xmin: Any) -> tuple[lis
     return cons, f
 
 
+def _prove_smooth_width(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """z3: two L-smooth members f, g on [0,1] with one visualization (f_min = 0 by a shift, Delta >= 0 free, x_min
+    = a, x_max = b anywhere) differ at x by at most ``sup``. Necessary conditions used, for each of f and g at the
+    points a, b, x, 0, 1: the values (0 at a, Delta at b, all in [0, Delta]), the first-order conditions at the
+    extrema (zero derivative inside, the sign at an end) and the descent lemma both ways for every ordered pair,
+    |F_q - F_p - G_p (q - p)| <= L (q - p)^2 / 2."""
+    s = _solver(timeout_ms)
+    a, b, x, delta = z3.Reals("a b x delta")
+    s.add(*[c for v in (a, b, x) for c in (v >= 0, v <= 1)], delta >= 0)
+    pts = {"a": a, "b": b, "x": x, "0": z3.RealVal(0), "1": z3.RealVal(1)}
+    at_x = []
+    for fn in ("f", "g"):
+        F = {k: z3.Real(f"{fn}_F{k}") for k in pts}
+        G = {k: z3.Real(f"{fn}_G{k}") for k in pts}
+        s.add(F["a"] == 0, F["b"] == delta, *[c for k in pts for c in (F[k] >= 0, F[k] <= delta)])
+        for p, sign in (("a", 1), ("b", -1)):  # a minimum: G >= 0 at 0, <= 0 at 1; a maximum: the reverse
+            t = pts[p]
+            s.add(z3.Implies(z3.And(t > 0, t < 1), G[p] == 0))
+            s.add(z3.Implies(t == 0, sign * G[p] >= 0), z3.Implies(t == 1, sign * G[p] <= 0))
+        for p, q in itertools.permutations(pts, 2):
+            h = pts[q] - pts[p]
+            s.add(F[q] - F[p] - G[p] * h <= _q(L) * h * h / 2, F[q] - F[p] - G[p] * h >= -_q(L) * h * h / 2)
+        at_x.append(F["x"])
+    s.add(at_x[0] - at_x[1] > _q(sup))
+    res = s.check()
+    return res == z3.unsat, (
+        f"z3 (nonlinear real arithmetic): no two {L}-smooth functions on [0,1] with one visualization (any x_min, "
+        f"x_max, Delta; values, first-order conditions and the descent lemma at x_min, x_max, x, 0, 1) differ at x "
+        f"by more than {sup}: {res}"
+    )
+
+
 def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
     """z3: every two members with one visualization differ at every x by at most ``sup`` (relative to Delta for
     the quadratic class, in units of f for the Lipschitz classes): the negation is unsat."""
@@ -112,6 +145,8 @@ def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_
             f"z3 (nonlinear real arithmetic): no two quadratics on [0,1] with one visualization (Delta = 1, f_min = 0, "
             f"extrema by end points and vertex) differ by more than {sup} at any t: {res}"
         )
+    if cls == "smooth" and d == 1:
+        return _prove_smooth_width(frac(str(params["L"])), sup, timeout_ms)
     if cls in LIPSCHITZ_TYPE:
         # a member of an intersection is L-Lipschitz, so a bound for every L-Lipschitz function holds for it
         L, p = frac(str(params["L"])), str(params.get("norm", "2"))

@@ -322,6 +322,48 @@ def test_lipschitz_subclasses_inherit_the_absolute_yes(cls):
     assert check_class(cls, d=2, L=1, eps_abs=0.5)["approx"].verdict == "open"
 
 
+@pytest.mark.parametrize("L", [0.5, 1.0, 7.0])
+def test_smooth_absolute_eps_d1_is_yes_exactly_for_L_at_most_8_eps_abs(L):
+    """d = 1: every range is at most L/4 wide (z3 re-proves it), attained at x = 1/2 for x_min = 0, x_max = 1,
+    Delta >= L/2; so "yes" iff L/4 <= 2 eps_abs, a verified bound at the threshold and a verified counterexample of
+    width L/4 just above it."""
+    at = check_class("smooth", d=1, L=L, eps_abs=L / 8)["approx"]
+    assert at.verdict == "yes" and Fraction(at.certificate["sup_width"]) == Fraction(L) / 4
+    assert verify_bound(at.certificate).ok
+    below = check_class("smooth", d=1, L=L, eps_abs=L / 8 * (1 - 1e-6))["approx"]
+    assert below.verdict == "no" and verify_counterexample(below.certificate).ok
+    assert float(Fraction(below.certificate["fv"]["f_max"])) * below.certificate["disagreement"] == pytest.approx(L / 4)
+    tight = {**at.certificate, "sup_width": str(Fraction(L) / 4 * Fraction(99, 100))}
+    assert not verify_bound(tight).ok  # a bound below L/4 is false, and z3 finds the pair
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_smooth_absolute_eps_is_no_in_d2_and_up(d):
+    """f_min + Delta y_1 is L-smooth for every Delta: the range at e_1 is all of [f_min, f_max], any width."""
+    ans = check_class("smooth", d=d, L=1.0, eps_abs=50.0)["approx"]
+    assert ans.verdict == "no" and verify_counterexample(ans.certificate).ok
+    assert float(Fraction(ans.certificate["fv"]["f_max"])) > 100.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    xmin=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+    xmax=st.sampled_from([0.0, 0.3, 0.8, 1.0]),
+    delta=st.sampled_from([0.01, 0.1, 0.5, 2.0, 30.0]),
+    x=st.floats(0.0, 1.0),
+    L=st.sampled_from([0.5, 1.0, 4.0]),
+)
+def test_smooth_d1_ranges_are_at_most_L_over_4_wide(xmin, xmax, delta, x, L):
+    """The engine's closed-form ranges (d = 1) never exceed the proved width L/4, and the class's absolute "yes"
+    implies the instance's."""
+    assume(xmin != xmax)
+    fv = FeatureVisualization([xmax], delta, [xmin], 0.0)
+    if not get_class("smooth", d=1, L=L).is_consistent(fv):
+        return
+    assert value_range("smooth", fv, np.array([x]), L=L).width <= L / 4 * (1 + 1e-9)
+    assert check_class("smooth", fv=fv, x=[x], L=L, eps_abs=L / 8)["approx"].verdict == "yes"
+
+
 def test_a_d_that_conflicts_with_the_visualization_is_named():
     fv = FeatureVisualization([1, 1], 1.0, [0, 0], 0)
     with pytest.raises(ValueError, match=r"d = 3 conflicts with the visualization, whose points have dimension 2"):
