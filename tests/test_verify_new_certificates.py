@@ -55,6 +55,25 @@ def test_lipschitz_eps_abs_bound_verifies(d: int, norm: Any) -> None:
     assert any("sup_width" in c.name for c in rep.checks)
 
 
+@pytest.mark.parametrize(
+    ("cls", "d", "L"), [("lipschitz", 1, "-3"), ("lipschitz", 2, "0"), ("smooth", 1, "-1"), ("smooth", 1, "0")]
+)
+def test_a_bound_for_a_nonpositive_L_is_refused(cls: str, d: int, L: str) -> None:
+    """With L <= 0 the necessary conditions contradict each other, so any width would be 'proved' (and L = 0 used
+    to end the verifier with ZeroDivisionError): the parameter is checked first."""
+    cert = approx_cert(cls, {"eps_abs": 10.0}, d=d, L=1.0)
+    assert cert["type"] == "bound"
+    assert_fails_naming({**cert, "params": {**cert["params"], "L": L}, "sup_width": "0"}, "L > 0")
+
+
+def test_a_nested_nonpositive_L_is_refused() -> None:
+    """The check reaches the parts of a certificate (here the region claim below L* of a threshold)."""
+    cert = json.loads(json.dumps(check_class("lipschitz", d=1, L=1.0)["min_or_max"].certificate))
+    assert cert["type"] == "threshold" and verify_certificate(cert).ok
+    cert["below"]["params"]["L"] = True
+    assert_fails_naming(cert, "L > 0")
+
+
 def test_lipschitz_bound_tampered() -> None:
     cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=1, L=1.0)
     smaller = {**cert, "sup_width": "49/100"}  # below the true supremum L T = 1/2: z3 finds two members

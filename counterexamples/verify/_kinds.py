@@ -129,7 +129,7 @@ def _prove_smooth_width(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bo
 
 def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
     """z3: every two members with one visualization differ at every x by at most ``sup`` (relative to Delta for
-    the quadratic class, in units of f for the Lipschitz classes): the negation is unsat."""
+    the quadratic class, in units of f for the Lipschitz classes and L-smooth d = 1): the negation is unsat."""
     d = int(params["d"])
     if cls == "quadratic" and d == 1:
         # quadratics are closed under f -> (f - f_min)/Delta, so Delta = 1, f_min = 0 loses nothing (Delta = 0:
@@ -182,8 +182,12 @@ def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
         eps = None if cert.get("eps") is None else read_number(cert["eps"], "eps")
         eps_abs = None if cert.get("eps_abs") is None else read_number(cert["eps_abs"], "eps_abs")
         int(params["d"])
+        L = None if params.get("L") is None else read_number(params["L"], "L")
     except (ValueError, KeyError, TypeError) as err:
         rep.add("sup_width, eps and params parse", False, f"{err.__class__.__name__}: {err}")
+        return rep
+    if L is not None and L <= 0:  # with L <= 0 the necessary conditions are contradictory: any bound would pass
+        rep.add("params: L > 0", False, f"L = {L}: the class needs L > 0")
         return rep
     rep.add(
         "question", cert.get("question") == "approx", f"a width bound answers 'approx', not {cert.get('question')!r}"
@@ -299,6 +303,28 @@ def _region(cert: dict[str, Any]) -> Report:
     return verify_smooth_region(cert) if cert.get("class") == "smooth" else verify_lipschitz_region(cert)
 
 
+def _nonpositive_L(obj: Any) -> Any:
+    """The first ``params["L"]`` anywhere in the certificate that is not a number > 0 (None if there is none)."""
+    if isinstance(obj, dict):
+        params = obj.get("params")
+        if isinstance(params, dict) and "L" in params:
+            try:
+                if read_number(params["L"], "L") <= 0:
+                    return params["L"]
+            except (ValueError, TypeError):
+                return params["L"]
+        for v in obj.values():
+            found = _nonpositive_L(v)
+            if found is not None:
+                return found
+    elif isinstance(obj, list):
+        for v in obj:
+            found = _nonpositive_L(v)
+            if found is not None:
+                return found
+    return None
+
+
 def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Report:
     """Verify any certificate ``theory.check_class`` emits, by its ``type``; ``open`` and unknown types fail."""
     if not isinstance(cert, dict):
@@ -306,6 +332,11 @@ def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Rep
         rep.add("certificate is a JSON object", False, type(cert).__name__)
         return rep
     kind = cert.get("type")
+    bad_L = _nonpositive_L(cert)
+    if bad_L is not None:  # with L <= 0 the classes' necessary conditions contradict each other: anything follows
+        rep = Report(f"{kind} certificate ({source})")
+        rep.add("params: L > 0", False, f"L = {bad_L!r}: the Lipschitz and smoothness constants must be numbers > 0")
+        return rep
     try:
         if kind == "counterexample":
             return verify_counterexample(cert, source)
