@@ -321,14 +321,14 @@ def _smooth_abs(fc: Smooth, eps_abs: float) -> Answer:
     # a counterexample wider than 2 eps_abs: Delta the simplest rational in [max(L, 4 eps_abs), 2 max(...)]
     top = max(L, 4 * e)
     delta = simplest_between(top, 2 * top)
+    if delta > MAX_MAGNITUDE:  # before building the visualization, which refuses such values
+        return _open("approx", f"{fc!r}: the counterexample needs Delta > {MAX_MAGNITUDE:g} ({condition})")
     if fc.d == 1:
         fv = FeatureVisualization([1.0], float(delta), [0.0], 0.0)
         x = np.array([0.5])
     else:
         fv = FeatureVisualization(np.ones(fc.d), float(delta), np.zeros(fc.d), 0.0)
         x = np.eye(fc.d)[0]
-    if delta > MAX_MAGNITUDE:
-        return _open("approx", f"{fc!r}: the counterexample needs Delta > {MAX_MAGNITUDE:g} ({condition})")
     vr = fc.value_range(fv, x)
     if not vr.width > 2 * eps_abs + vr.tol:
         return _open("approx", f"{fc!r}: L/4 exceeds 2 eps_abs by less than the witnesses' rounding ({condition})")

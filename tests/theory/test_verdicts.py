@@ -345,6 +345,12 @@ def test_smooth_absolute_eps_is_no_in_d2_and_up(d):
     assert float(Fraction(ans.certificate["fv"]["f_max"])) > 100.0
 
 
+def test_smooth_absolute_eps_at_the_largest_magnitude_is_open_not_an_error():
+    """eps_abs = 1e150 (allowed) would need Delta > 1e150, which a visualization cannot hold: "open", no error."""
+    ans = check_class("smooth", d=2, L=1.0, eps_abs=1e150)["approx"]
+    assert ans.verdict == "open" and "needs Delta" in ans.reason
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     xmin=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
