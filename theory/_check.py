@@ -174,15 +174,17 @@ def _approx_abs(
     limit = 2 * eps_abs * (1 + 1e-9)
     inner = f"half-width {vr.width / 2:.6g} vs eps_abs = {eps_abs:.6g}"
     if vr.extra.get("exact_range") is False and isinstance(fc, Smooth):
-        from theory._smooth_region import proved_range
+        from theory._smooth_region import approx_on_bracket, proved_range
 
         olo, ohi = proved_range(vr, fv, fc.L)
         proved = f"proved bounds allow [{olo:.6g}, {ohi:.6g}], half-width {(ohi - olo) / 2:.6g}"
-        if ohi - olo <= limit + vr.tol:
-            return Answer("approx", "yes", f"{proved} vs eps_abs = {eps_abs:.6g}", rng)
-        if vr.width > limit + vr.tol:
-            return Answer("approx", "no", f"members: {inner}", rng)
-        return Answer("approx", "open", f"open: the members' {inner}; the {proved}", rng)
+        verdict = approx_on_bracket(vr, olo, ohi, limit)
+        reason = {
+            "yes": f"{proved} vs eps_abs = {eps_abs:.6g}",
+            "no": f"members: {inner}",
+            "open": f"open: the members' {inner}; the {proved}",
+        }[verdict]
+        return Answer("approx", cast(Verdict, verdict), reason, rng)
     return Answer("approx", "yes" if vr.width <= limit else "no", inner, rng)
 
 
@@ -205,22 +207,15 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
             sup = simplest_between(lo, min(2 * e, lo * (1 + Fraction(1, 10**6)))) if lo < 2 * e else 2 * e
             if not tri.at_most(sup / L):
                 sup = 2 * e
-        return Answer(
-            "approx",
-            "yes",
+        return _abs_bound(
+            fc,
             f"every range is at most L T <= {fc.L * tri.upper:.6g} wide <= 2 eps_abs ({condition}); predict the "
             "midpoint",
-            {
-                "type": "bound",
-                "class": fc.name,
-                "params": certs.exact_params(fc),
-                "question": "approx",
-                "sup_width": fraction_str(sup),
-                "eps_abs": fraction_str(eps_abs),
-                "argument": "hi - lo <= min(Delta, L r_min, L r_max) <= L min(||x_max - x_min||, r_min, r_max) "
-                "<= L T (Delta <= L ||x_max - x_min|| by consistency)",
-                "condition": condition,
-            },
+            sup,
+            eps_abs,
+            "hi - lo <= min(Delta, L r_min, L r_max) <= L min(||x_max - x_min||, r_min, r_max) <= L T (Delta <= "
+            "L ||x_max - x_min|| by consistency)",
+            condition,
         )
     # x_min = a, x_max = b and Delta the simplest rational in (2 eps_abs, L m], m <= the smallest side of the
     # witness triangle (exactly, by squares for the 2-norm): the range at x is then [f_min, f_max], Delta wide
@@ -234,13 +229,38 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     vr = fc.value_range(fv, x)
     if not vr.width > 2 * eps_abs:  # float rounding at a near-tie: no counterexample to print
         return _open("approx", f"{fc!r}: L T exceeds 2 eps_abs by less than the witness's rounding ({condition})")
-    return Answer(
-        "approx",
-        "no",
+    return _abs_counterexample(
+        fc,
         f"only for small L: {condition}; here L T >= {fc.L * tri.lower:.6g}: at x = {x.tolist()} the range has "
         f"width {vr.width:.6g} > 2 eps_abs",
-        {**certs.counterexample(fc, "approx", fv, vr), "condition": condition, "eps_abs": fraction_str(eps_abs)},
+        fv,
+        vr,
+        eps_abs,
+        condition,
     )
+
+
+def _abs_bound(fc: FunctionClass, reason: str, sup: Fraction, eps_abs: float, argument: str, condition: str) -> Answer:
+    """A "yes" for eps in units of f: every range is at most ``sup`` wide (the verifier re-proves it) <= 2 eps_abs."""
+    cert = {
+        "type": "bound",
+        "class": fc.name,
+        "params": certs.exact_params(fc),
+        "question": "approx",
+        "sup_width": fraction_str(sup),
+        "eps_abs": fraction_str(eps_abs),
+        "argument": argument,
+        "condition": condition,
+    }
+    return Answer("approx", "yes", reason, cert)
+
+
+def _abs_counterexample(
+    fc: FunctionClass, reason: str, fv: FeatureVisualization, vr: ValueRange, eps_abs: float, condition: str = ""
+) -> Answer:
+    """A "no" for eps in units of f: the range at ``vr.x`` is wider than 2 eps_abs (its two witnesses)."""
+    cert = {**certs.counterexample(fc, "approx", fv, vr), "eps_abs": fraction_str(eps_abs)}
+    return Answer("approx", "no", reason, {**cert, "condition": condition} if condition else cert)
 
 
 def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
@@ -252,6 +272,8 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
         return Answer("approx", "yes", f"exact prediction: {dec['expr']}", certs.proof(fc, "approx", dec))
     if isinstance(fc, Lipschitz):
         return _lipschitz_abs(fc, eps_abs)
+    if isinstance(fc, Smooth):
+        return _smooth_abs(fc, eps_abs)
     if getattr(fc, "L", None) is not None:
         return _subclass_abs(fc, eps_abs)
     for fv, vr in _probe(fc):
@@ -259,12 +281,13 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
         if w > 1e-9:  # scale f so that this width exceeds 2 eps_abs
             big = FeatureVisualization(fv.x_max, fv.f_min + 4 * eps_abs / w, fv.x_min, fv.f_min)
             vb = fc.value_range(big, vr.x)
-            return Answer(
-                "approx",
-                "no",
+            return _abs_counterexample(
+                fc,
                 f"scaling f is free in this class: at x = {vr.x.tolist()} with Delta = {big.delta:.6g} the range is "
                 f"{vb.width:.6g} wide > 2 eps_abs",
-                {**certs.counterexample(fc, "approx", big, vb), "eps_abs": fraction_str(eps_abs)},
+                big,
+                vb,
+                eps_abs,
             )
     return _open("approx", "no range of positive width among the searched instances, and no decoder")
 
@@ -273,8 +296,6 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     """A class with a fixed L, eps in units of f. An intersection with the L-Lipschitz class (it has a ``norm``)
     inherits that class's proved "yes" (every member is L-Lipschitz, so every range is at most L T wide); a
     searched range wider than 2 eps_abs is a "no" with its two witnesses; otherwise "open"."""
-    if isinstance(fc, Smooth):
-        return _smooth_abs(fc, eps_abs)
     if hasattr(fc, "norm"):
         sup = _lipschitz_abs(Lipschitz(fc.d, cast(Any, fc).L, cast(Any, fc).norm), eps_abs)
         if sup.verdict == "yes":
@@ -283,12 +304,8 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     wide = [(f, v) for f, v in _probe(fc) if v.width > 2 * eps_abs + v.tol]
     if wide:
         f0, v0 = max(wide, key=lambda p: p[1].width)
-        return Answer(
-            "approx",
-            "no",
-            f"at x = {v0.x.tolist()} (Delta = {f0.delta:.6g}) the range is {v0.width:.6g} wide > 2 eps_abs",
-            {**certs.counterexample(fc, "approx", f0, v0), "eps_abs": fraction_str(eps_abs)},
-        )
+        reason = f"at x = {v0.x.tolist()} (Delta = {f0.delta:.6g}) the range is {v0.width:.6g} wide > 2 eps_abs"
+        return _abs_counterexample(fc, reason, f0, v0, eps_abs)
     return _open(
         "approx", f"{fc!r}: no searched range is wider than 2 eps_abs, and the widest range is not known in closed form"
     )
@@ -302,21 +319,14 @@ def _smooth_abs(fc: Smooth, eps_abs: float) -> Answer:
     L, e = to_fraction(fc.L), to_fraction(eps_abs)
     condition = "L/4 <= 2 eps_abs" if fc.d == 1 else "never (Delta is unbounded)"
     if fc.d == 1 and 8 * e >= L:  # L/4 <= 2 eps_abs
-        return Answer(
-            "approx",
-            "yes",
+        return _abs_bound(
+            fc,
             f"every range is at most L/4 = {fc.L / 4:.6g} wide <= 2 eps_abs ({condition}); predict the midpoint",
-            {
-                "type": "bound",
-                "class": fc.name,
-                "params": certs.exact_params(fc),
-                "question": "approx",
-                "sup_width": fraction_str(L / 4),
-                "eps_abs": fraction_str(eps_abs),
-                "argument": "h = f - g has |h''| <= 2L and vanishes at x_min and x_max (with h' = 0 at an interior "
-                "one); with Delta <= L D^2/2 (one interior extremum) this bounds |h| by L/4 (docs/theory.md)",
-                "condition": condition,
-            },
+            L / 4,
+            eps_abs,
+            "h = f - g has |h''| <= 2L and vanishes at x_min and x_max (with h' = 0 at an interior one); with "
+            "Delta <= L D^2/2 (one interior extremum) this bounds |h| by L/4 (docs/theory.md)",
+            condition,
         )
     # a counterexample wider than 2 eps_abs: Delta the simplest rational in [max(L, 4 eps_abs), 2 max(...)]
     top = max(L, 4 * e)
@@ -337,12 +347,14 @@ def _smooth_abs(fc: Smooth, eps_abs: float) -> Answer:
         if fc.d == 1
         else "never in d >= 2: f_min + Delta y_1 is a member for every Delta, so ranges are unbounded"
     )
-    return Answer(
-        "approx",
-        "no",
+    return _abs_counterexample(
+        fc,
         f"{why}: at x = {x.tolist()} with x_min = {fv.x_min.tolist()}, x_max = {fv.x_max.tolist()}, "
         f"Delta = {fv.delta:.6g} the range is {vr.width:.6g} wide > 2 eps_abs",
-        {**certs.counterexample(fc, "approx", fv, vr), "condition": condition, "eps_abs": fraction_str(eps_abs)},
+        fv,
+        vr,
+        eps_abs,
+        condition,
     )
 
 

@@ -186,6 +186,14 @@ def proved_range(vr: ValueRange, fv: FeatureVisualization, L: float) -> tuple[fl
     return max(olo, dlo), min(ohi, dhi)
 
 
+def approx_on_bracket(vr: ValueRange, olo: float, ohi: float, allowed: float) -> str:
+    """The "approx" verdict on a bracket, for an allowed width (2 eps Delta, or 2 eps_abs): "yes" when the proved range
+    [olo, ohi] fits, "no" when the members' range does not, "open" in between."""
+    if ohi - olo <= allowed + vr.tol:
+        return "yes"
+    return "no" if vr.width > allowed + vr.tol else "open"
+
+
 def instance_verdicts(vr: ValueRange, fv: FeatureVisualization, eps: float, L: float) -> dict[str, str]:
     """Instance answers on a bracket (inner range of members, outer range of proved bounds): "yes" when the outer
     range decides, "no" when the inner range refutes, "open" in between (min_or_max is exact in the decided cases
@@ -205,9 +213,7 @@ def instance_verdicts(vr: ValueRange, fv: FeatureVisualization, eps: float, L: f
 
     out = {}
     out["exact"] = "yes" if ohi - olo <= tol else "no" if vr.width > tol else "open"
-    out["approx"] = (
-        "yes" if ohi - olo <= 2 * eps * delta + tol else "no" if vr.width > 2 * eps * delta + tol else "open"
-    )
+    out["approx"] = approx_on_bracket(vr, olo, ohi, 2 * eps * delta)
     outer_side, inner_side = side(olo, ohi), side(*inner)
     out["min_or_max"] = "yes" if outer_side else "no" if inner_side is None else "open"
     return out
