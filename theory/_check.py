@@ -293,21 +293,91 @@ def _class_abs(fc: FunctionClass, eps_abs: float) -> Answer:
 
 
 def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
-    """A class with a fixed L, eps in units of f. An intersection with the L-Lipschitz class (it has a ``norm``)
-    inherits that class's proved "yes" (every member is L-Lipschitz, so every range is at most L T wide); a
-    searched range wider than 2 eps_abs is a "no" with its two witnesses; otherwise "open"."""
+    """A class with a fixed L, eps in units of f. For the Lipschitz intersections the widest range W over every
+    visualization and x is known (``theory._widest``: exactly, or bracketed with L T above): "yes" iff W <= 2 eps_abs
+    (a bound certificate), "no" by the instance attaining the lower end, "open" inside a bracket. An intersection
+    with the L-Lipschitz class also inherits that class's "yes" (every range is at most L T wide). Otherwise a
+    searched range wider than 2 eps_abs is a "no" with its two witnesses, and the answer is "open" without one."""
+    from theory import _widest
+
+    L, e = to_fraction(cast(Any, fc).L), to_fraction(eps_abs)
+    wide = _widest.for_class(fc.name, fc.d, str(getattr(fc, "norm", "2")))
+    if wide is not None and wide.exact and (2 * e) ** 2 >= L * L * wide.lower_sq:
+        return _widest_bound(fc, wide, L, e, eps_abs)
     if hasattr(fc, "norm"):
         sup = _lipschitz_abs(Lipschitz(fc.d, cast(Any, fc).L, cast(Any, fc).norm), eps_abs)
         if sup.verdict == "yes":
             cert = {**sup.certificate, "class": fc.name, "params": certs.exact_params(fc), "via_superclass": True}
             return Answer("approx", "yes", f"{sup.reason} (every member is L-Lipschitz)", cert)
-    wide = [(f, v) for f, v in _probe(fc) if v.width > 2 * eps_abs + v.tol]
-    if wide:
-        f0, v0 = max(wide, key=lambda p: p[1].width)
+    if wide is not None and L * L * wide.lower_sq > (2 * e) ** 2:
+        answer = _widest_counterexample(fc, wide, L, e, eps_abs)
+        if answer is not None:
+            return answer
+    wide_probe = [(f, v) for f, v in _probe(fc) if v.width > 2 * eps_abs + v.tol]
+    if wide_probe:
+        f0, v0 = max(wide_probe, key=lambda p: p[1].width)
         reason = f"at x = {v0.x.tolist()} (Delta = {f0.delta:.6g}) the range is {v0.width:.6g} wide > 2 eps_abs"
         return _abs_counterexample(fc, reason, f0, v0, eps_abs)
+    if wide is not None:
+        return _open(
+            "approx",
+            f"{fc!r}: the widest range W is bracketed, L sqrt({wide.lower_sq}) <= W <= L T, and 2 eps_abs = "
+            f"{float(2 * e):.6g} falls inside (theory/_widest.py)",
+        )
     return _open(
         "approx", f"{fc!r}: no searched range is wider than 2 eps_abs, and the widest range is not known in closed form"
+    )
+
+
+def _widest_bound(fc: FunctionClass, wide: Any, L: Fraction, e: Fraction, eps_abs: float) -> Answer:
+    """The "yes" of a Lipschitz intersection whose widest range W = L sqrt(lower_sq) is proved and attained: a bound
+    certificate with sup_width = W when that is rational, else a simple rational in [W, 2 eps_abs]."""
+    from theory._widest import exact_root, root_above
+
+    root = exact_root(wide.lower_sq)
+    if root is not None:
+        sup = L * root
+    else:
+        up = L * root_above(wide.lower_sq)
+        sup = simplest_between(up, 2 * e) if up < 2 * e else 2 * e
+    condition = f"L W <= 2 eps_abs, W/L = {wide.expr}"
+    return _abs_bound(
+        fc,
+        f"every range is at most L W <= {float(sup):.6g} wide <= 2 eps_abs ({condition}); predict the midpoint",
+        sup,
+        eps_abs,
+        "the widest range of the class (theory/_widest.py, docs/theory.md 'Absolute eps'), attained, so the "
+        "condition is exact",
+        condition,
+    )
+
+
+def _widest_counterexample(fc: FunctionClass, wide: Any, L: Fraction, e: Fraction, eps_abs: float) -> Answer | None:
+    """The "no" of a Lipschitz intersection: the instance attaining sqrt(lower_sq) L > 2 eps_abs (for the monotone
+    class Delta is the simplest rational in (2 eps_abs, L rho], where the range is all of [f_min, f_max]); None if
+    float rounding leaves no range wider than 2 eps_abs."""
+    from theory._widest import root_below
+
+    if wide.delta_over_L is not None:
+        delta: Fraction | None = L * wide.delta_over_L
+    else:
+        top = L * root_below(wide.lower_sq)
+        delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
+    if delta is None:
+        return None
+    fv = FeatureVisualization(wide.x_max, float(delta), wide.x_min, 0.0)
+    vr = fc.value_range(fv, wide.x)
+    if not vr.width > 2 * eps_abs:
+        return None
+    condition = f"L W <= 2 eps_abs, W/L {'= ' + wide.expr if wide.exact else '>= sqrt(' + str(wide.lower_sq) + ')'}"
+    return _abs_counterexample(
+        fc,
+        f"at x = {wide.x.tolist()} (x_min = {wide.x_min.tolist()}, x_max = {wide.x_max.tolist()}, Delta = "
+        f"{float(delta):.6g}) the range is {vr.width:.6g} wide > 2 eps_abs",
+        fv,
+        vr,
+        eps_abs,
+        condition,
     )
 
 

@@ -1,0 +1,174 @@
+"""Width bounds for the two Lipschitz intersections, re-proved with z3 in lemmas (each query small enough for z3's
+nonlinear arithmetic; the direct queries time out). Two members f >= g with one visualization (f_min, f_max at
+x_min, x_max) are compared at x; t1 = f(x), t2 = g(x), s = sup / L.
+
+monotone and L-Lipschitz (coordinatewise nondecreasing), any d, p in {1, 2, inf}:
+- M1 (linear): with the necessary conditions f_min <= t <= f_max, t - f_min <= L r_up, f_max - t <= L r_down
+  (r_up = ||(x - x_min)_+||, r_down = ||(x_max - x)_+||: f(x) - f(x_min) <= f(x) - f(x ^ x_min) <= L ||x - x ^ x_min||
+  by monotonicity and the Lipschitz condition, likewise above), t1 - t2 > sup forces r_up > s and r_down > s.
+- M2 (per coordinate): 0 <= (x_k - a_k)_+ <= x_k and 0 <= (b_k - x_k)_+ <= 1 - x_k on [0,1], so (p-norms grow
+  with each |component|) r_up <= ||x|| and r_down <= ||1 - x||.
+- M3: min(||x||, ||1 - x||) <= s. d = 1: min(x, 1 - x) <= 1/2. 1-norm: the two sum to d. inf-norm: both <= 1.
+  2-norm: per coordinate x^2 = x - q and (1 - x)^2 = 1 - x - q with q = x(1 - x) >= m/2, m = min(x, 1 - x) =
+  |x - r|, r in {0, 1} (z3, one variable); summed, S = sum x, Q = sum q, P = sum m and the integer n = sum r satisfy
+  Q >= P/2 and |S - n| <= P, and S - Q > s^2, d - S - Q > s^2 is unsat (z3, linear with one integer).
+
+convex and L-Lipschitz, d = 2, 2-norm, sup >= L (subgradients of norm <= L exist at every point: the inf-convolution
+extension; a at x for f, h at x_max for g):
+- C1 (linear): t1 <= f_min + P (P = a.(x - x_min)), t1 <= f_max, t2 >= f_min, t2 >= f_max - H_x and
+  f_max - f_min <= H_m (H_y = h.(x_max - y)): t1 - t2 > sup forces P, H_x, H_m > sup >= L.
+- C2 (Cauchy-Schwarz): (a.v)^2 <= ||a||^2 ||v||^2, so P > L forces ||x - x_min|| > 1.
+- C3 (reflection, per coordinate): h_k (b_k - y_k) <= |h_k| w_k with w_k = 1 - y_k if h_k >= 0 else y_k, and
+  |w_k(y) - w_k(z)| = |y_k - z_k|: with g = |h| / L (g >= 0, ||g|| <= 1), u = w(x), v = w(x_min): g.u > 1, g.v > 1
+  and ||u - v|| = ||x - x_min|| > 1.
+- C4 (the core, in four order cases): no g >= 0 with ||g|| <= 1 and u, v in [0,1]^2 have g.u >= 1, g.v >= 1 and
+  ||u - v|| > 1. Comparable u, v: direct. Otherwise (u_0 <= v_0, u_1 >= v_1 and its mirror) the distance is at most
+  that of a = 1 - u_0, b = 1 - v_1, which satisfy g_0 a <= g_0 + g_1 - 1 and g_1 b <= g_0 + g_1 - 1.
+This module imports nothing from the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+
+def _q(v: Fraction) -> Any:
+    return z3.RealVal(f"{v.numerator}/{v.denominator}")
+
+
+def _abs(e: Any) -> Any:
+    return z3.If(e >= 0, e, -e)
+
+
+def _unsat(constraints: list[Any], timeout_ms: int) -> Any:
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    s.add(*constraints)
+    return s.check()
+
+
+def _run(lemmas: list[tuple[str, list[Any]]], timeout_ms: int, what: str) -> tuple[bool, str]:
+    """Every lemma's negation must be unsat."""
+    results = [(name, _unsat(cons, timeout_ms)) for name, cons in lemmas]
+    failed = [f"{name}: {res}" for name, res in results if res != z3.unsat]
+    detail = "; ".join(f"{name} {res}" for name, res in results)
+    return not failed, f"z3 lemmas for {what}: {detail}" + (f" (not proved: {', '.join(failed)})" if failed else "")
+
+
+def _unit(*vs: Any) -> list[Any]:
+    return [c for v in vs for c in (v >= 0, v <= 1)]
+
+
+# ---- monotone and L-Lipschitz ----------------------------------------------------------------------------------
+def _monotone_m3(d: int, p: str, s: Fraction) -> list[tuple[str, list[Any]]]:
+    x = z3.Real("x")
+    if d == 1:
+        return [("M3 (d = 1)", [*_unit(x), x > _q(s), 1 - x > _q(s)])]
+    if p == "1":
+        tot = z3.Real("S")  # sum x_k in [0, d]; ||x||_1 = S, ||1 - x||_1 = d - S
+        return [("M3 (1-norm)", [tot >= 0, tot <= d, tot > _q(s), d - tot > _q(s)])]
+    if p == "inf":
+        return [("M3 (inf-norm)", [*_unit(x), x > _q(s)])]  # every coordinate, hence both norms, <= 1
+    q, m, r = z3.Reals("q m r")
+    per = [
+        *_unit(x),
+        q == x * (1 - x),
+        m == z3.If(x <= 1 - x, x, 1 - x),
+        r == z3.If(x > z3.RealVal("1/2"), 1, 0),
+    ]
+    tot, qs, ms = z3.Reals("S Q P")
+    n = z3.Int("n")
+    agg = [n >= 0, n <= d, qs >= 0, ms >= 0, 2 * qs >= ms, tot - z3.ToReal(n) <= ms, z3.ToReal(n) - tot <= ms]
+    agg += [tot - qs > _q(s * s), d - tot - qs > _q(s * s)]
+    return [
+        ("M3a x^2 = x - q, q >= m/2", [*per, z3.Or(x * x != x - q, (1 - x) * (1 - x) != 1 - x - q, 2 * q < m)]),
+        ("M3b |x - r| = m", [*per, _abs(x - r) != m]),
+        ("M3c sums", agg),
+    ]
+
+
+def prove_monotone_width(d: int, p: str, L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """Two nondecreasing L-Lipschitz members with one visualization differ at x by at most ``sup``."""
+    s = sup / L
+    fmin, fmax, t1, t2, r_up, r_down = z3.Reals("fmin fmax t1 t2 r_up r_down")
+    m1 = [fmax >= fmin, r_up >= 0, r_down >= 0, t1 - t2 > _q(sup)]
+    for t in (t1, t2):
+        m1 += [t >= fmin, t <= fmax, t - fmin <= _q(L) * r_up, fmax - t <= _q(L) * r_down]
+    m1.append(z3.Or(r_up <= _q(s), r_down <= _q(s)))
+    a, b, x = z3.Reals("a b x")
+    pos_up, pos_down = z3.If(x - a >= 0, x - a, 0), z3.If(b - x >= 0, b - x, 0)
+    m2 = [*_unit(a, b, x), z3.Or(pos_up > x, pos_down > 1 - x)]
+    ok, detail = _run(
+        [("M1 reduction", m1), ("M2 positive parts", m2), *_monotone_m3(d, p, s)],
+        timeout_ms,
+        f"monotone and {L}-Lipschitz, {p}-norm, d = {d}: width <= L min(||x||, ||1 - x||) <= {sup}",
+    )
+    return ok, detail
+
+
+# ---- convex and L-Lipschitz, d = 2, 2-norm -----------------------------------------------------------------------
+def _core(order: Callable[[Any, Any], list[Any]]) -> list[Any]:
+    g0, g1, u0, u1, v0, v1 = z3.Reals("g0 g1 u0 u1 v0 v1")
+    return [
+        *_unit(u0, u1, v0, v1),
+        g0 >= 0,
+        g1 >= 0,
+        g0 * g0 + g1 * g1 <= 1,
+        g0 * u0 + g1 * u1 >= 1,
+        g0 * v0 + g1 * v1 >= 1,
+        (u0 - v0) ** 2 + (u1 - v1) ** 2 > 1,
+        *order((u0, u1), (v0, v1)),
+    ]
+
+
+def prove_convex_width_2d(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """Two convex L-Lipschitz (2-norm) members on [0,1]^2 with one visualization differ at x by at most L <= sup."""
+    if sup < L:
+        return False, f"the convex bound is L = {L}; sup_width = {sup} is below it"
+    fmin, fmax, t1, t2, pa, hx, hm = z3.Reals("fmin fmax t1 t2 P Hx Hm")
+    c1 = [t1 <= fmin + pa, t1 <= fmax, t2 >= fmin, t2 >= fmax - hx, fmax - fmin <= hm, t1 - t2 > _q(sup)]
+    c1.append(z3.Or(pa <= _q(sup), hx <= _q(sup), hm <= _q(sup)))
+    a0, a1, v0, v1 = z3.Reals("a0 a1 v0 v1")
+    c2 = [(a0 * v0 + a1 * v1) ** 2 > (a0 * a0 + a1 * a1) * (v0 * v0 + v1 * v1)]
+    hk, bk, yk, zk = z3.Reals("hk bk yk zk")
+
+    def w(y: Any) -> Any:
+        return z3.If(hk >= 0, 1 - y, y)
+
+    c3 = [*_unit(bk, yk, zk), z3.Or(hk * (bk - yk) > _abs(hk) * w(yk), _abs(w(yk) - w(zk)) != _abs(yk - zk))]
+    g0, g1, u0, u1, v0_, v1_ = z3.Reals("g0 g1 u0 u1 v0 v1")
+    ii_red = [
+        *_unit(u0, u1, v0_, v1_),
+        u0 <= v0_,
+        u1 >= v1_,
+        (u0 - v0_) ** 2 + (u1 - v1_) ** 2 > (1 - u0) ** 2 + (1 - v1_) ** 2,
+    ]
+    ii_link = [
+        *_unit(u0, u1, v0_, v1_),
+        g0 >= 0,
+        g1 >= 0,
+        g0 * u0 + g1 * u1 >= 1,
+        g0 * v0_ + g1 * v1_ >= 1,
+        z3.Or(g0 * (1 - u0) > g0 + g1 - 1, g1 * (1 - v1_) > g0 + g1 - 1),
+    ]
+    ka, kb = z3.Reals("ka kb")
+    ii_core = [*_unit(ka, kb), g0 >= 0, g1 >= 0, g0 * g0 + g1 * g1 <= 1]
+    ii_core += [g0 * ka <= g0 + g1 - 1, g1 * kb <= g0 + g1 - 1, ka * ka + kb * kb > 1]
+    return _run(
+        [
+            ("C1 reduction", c1),
+            ("C2 Cauchy-Schwarz", c2),
+            ("C3 reflection", c3),
+            ("C4 u <= v", _core(lambda u, v: [u[0] <= v[0], u[1] <= v[1]])),
+            ("C4 v <= u", _core(lambda u, v: [v[0] <= u[0], v[1] <= u[1]])),
+            ("C4 crossing: distance", ii_red),
+            ("C4 crossing: a, b", ii_link),
+            ("C4 crossing: core", ii_core),
+        ],
+        timeout_ms,
+        f"convex and {L}-Lipschitz, 2-norm, d = 2: width <= L <= {sup}",
+    )

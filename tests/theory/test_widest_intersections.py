@@ -1,0 +1,111 @@
+"""The widest value range W of the Lipschitz intersections (theory/_widest.py, eps in units of f): the stated
+instances attain it, random visualizations never exceed it, the class answer flips exactly at W = 2 eps_abs with
+certificates the independent verifier accepts, and the verifier refuses a bound below W."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from counterexamples.verify import verify_certificate
+from theory import FeatureVisualization, get_class
+from theory._check import _class_abs
+from theory._widest import for_class
+
+EXACT = [
+    *[
+        ("monotone_lipschitz", d, p)
+        for d, p in [(1, "2"), (2, "2"), (3, "2"), (4, "2"), (5, "2"), (3, "1"), (4, "inf")]
+    ],
+    *[("convex_lipschitz", d, p) for d, p in [(1, "1"), (2, "2"), (2, "inf")]],
+]
+ORD = {"1": 1, "2": 2, "inf": np.inf}
+
+
+def _width(cls: str, d: int, p: str, L: float) -> float:
+    wide = for_class(cls, d, p)
+    assert wide is not None
+    return L * math.sqrt(wide.lower_sq)
+
+
+@pytest.mark.parametrize(("cls", "d", "p"), [*EXACT, ("convex_lipschitz", 2, "1"), ("convex_lipschitz", 3, "2")])
+def test_the_instance_attains_the_lower_end(cls: str, d: int, p: str) -> None:
+    L = 1.3
+    wide = for_class(cls, d, p)
+    assert wide is not None
+    delta = L * float(wide.delta_over_L if wide.delta_over_L is not None else math.sqrt(wide.lower_sq))
+    vr = get_class(cls, d=d, L=L, norm=p).value_range(FeatureVisualization(wide.x_max, delta, wide.x_min, 0.0), wide.x)
+    assert vr.width == pytest.approx(_width(cls, d, p, L), rel=1e-7)
+
+
+@pytest.mark.parametrize(("cls", "d", "p"), EXACT)
+def test_the_class_answer_flips_exactly_at_W(cls: str, d: int, p: str) -> None:
+    """Just above W = 2 eps_abs a verified bound no wider than 2 eps_abs; just below a verified counterexample."""
+    L = 1.3
+    w = _width(cls, d, p, L)
+    fc = get_class(cls, d=d, L=L, norm=p)
+    yes = _class_abs(fc, w / 2 * (1 + 1e-9))
+    assert yes.verdict == "yes", yes.reason
+    assert verify_certificate(yes.certificate).ok
+    assert w * (1 - 1e-12) <= float(Fraction(yes.certificate["sup_width"])) <= w * (1 + 1e-9)
+    no = _class_abs(fc, w / 2 * (1 - 1e-6))
+    assert no.verdict == "no", no.reason
+    assert verify_certificate(no.certificate).ok
+
+
+def test_exact_tie_and_the_bracket() -> None:
+    """Convex and 1-Lipschitz in d = 2: W = 1 exactly (2-norm), so eps_abs = 1/2 is "yes". The 1-norm is bracketed:
+    9/8 <= W <= T = 4/3, so "no" below 9/16, "open" inside, "yes" (the Lipschitz bound) above 2/3."""
+    two = _class_abs(get_class("convex_lipschitz", d=2, L=1.0), 0.5)
+    assert two.verdict == "yes" and two.certificate["sup_width"] == "1"
+    one = get_class("convex_lipschitz", d=2, L=1.0, norm="1")
+    assert _class_abs(one, 0.56).verdict == "no"
+    opened = _class_abs(one, 0.6)
+    assert opened.verdict == "open" and "bracketed" in opened.reason
+    assert _class_abs(one, 0.67).verdict == "yes"
+
+
+@pytest.mark.parametrize(("cls", "d", "p"), [("monotone_lipschitz", 3, "2"), ("convex_lipschitz", 2, "2")])
+def test_a_bound_below_W_is_refused(cls: str, d: int, p: str) -> None:
+    fc = get_class(cls, d=d, L=1.0, norm=p)
+    cert = dict(_class_abs(fc, 10.0).certificate)
+    assert cert["type"] == "bound" and verify_certificate(cert).ok
+    low = Fraction(_width(cls, d, p, 1.0)).limit_denominator(1000) * Fraction(99, 100)
+    rep = verify_certificate({**cert, "sup_width": str(low)})
+    assert not rep.ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.sampled_from(["1", "2", "inf"]), st.data())
+def test_monotone_ranges_never_exceed_L_rho(d: int, p: str, data: st.DataObject) -> None:
+    """Property: random consistent visualizations and points of the monotone class have ranges <= L rho."""
+    unit = st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=d, max_size=d)
+    xmin, xmax, x = (np.array(data.draw(unit)) for _ in range(3))
+    top = np.linalg.norm(np.maximum(xmax - xmin, 0.0), ord=ORD[p])
+    assume(top > 1e-6)
+    L = data.draw(st.floats(0.1, 10.0))
+    delta = L * top * data.draw(st.floats(0.01, 1.0))
+    vr = get_class("monotone_lipschitz", d=d, L=L, norm=p).value_range(FeatureVisualization(xmax, delta, xmin, 0.0), x)
+    assert vr.width <= _width("monotone_lipschitz", d, p, L) * (1 + 1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_convex_ranges_in_the_square_never_exceed_L(data: st.DataObject) -> None:
+    """Property: convex and L-Lipschitz (2-norm) on [0,1]^2, x_max a vertex or on an edge, random x_min and x: every
+    range is at most L wide (the exact conic range of the engine)."""
+    unit = st.floats(0.0, 1.0, allow_nan=False)
+    xmin, x = (np.array([data.draw(unit), data.draw(unit)]) for _ in range(2))
+    xmax = np.array([float(data.draw(st.integers(0, 1))), data.draw(st.sampled_from([0.0, 1.0, data.draw(unit)]))])
+    on_face = [k for k in range(2) if xmax[k] in (0.0, 1.0)]
+    top = float(np.linalg.norm((xmax - xmin)[on_face]))
+    assume(top > 1e-3)
+    L = data.draw(st.floats(0.1, 10.0))
+    delta = L * top * data.draw(st.floats(0.05, 1.0))
+    vr = get_class("convex_lipschitz", d=2, L=L).value_range(FeatureVisualization(xmax, delta, xmin, 0.0), x)
+    assert vr.width <= L * (1 + 1e-6)

@@ -1,0 +1,110 @@
+"""The widest value range of the Lipschitz intersections, for eps in units of f (docs/theory.md, "Absolute eps").
+
+W = sup over consistent visualizations and x of hi(x) - lo(x). For L-Lipschitz f, W = L T (``theory._triangle``);
+the intersections are narrower. With f_min = 0:
+
+**monotone and L-Lipschitz** (every d, every p-norm): W = L rho, rho = max over x in [0,1]^d of
+min(||x||, ||1 - x||), i.e. rho = 1/2 (d = 1), d/2 (1-norm), 1 (inf-norm), sqrt(d/2) (2-norm, d even) and
+sqrt((2d - 1)/4) (2-norm, d odd). Bound: f(x) - f_min <= L ||(x - x_min)_+|| <= L ||x|| and
+f_max - f(x) <= L ||(x_max - x)_+|| <= L ||1 - x||, so two members differ at x by at most L min(||x||, ||1 - x||);
+for the 2-norm with d = 2k + 1, S = sum x_k, Q = sum x_k (1 - x_k) give ||x||^2 = S - Q, ||1 - x||^2 = d - S - Q,
+and Q >= dist(S, Z)/2 caps the smaller at k + 1/4. Attained: x_min = 0, x_max = (1, ..., 1), Delta = L rho at
+x* = (1, ..., 1, [1/2,] 0, ..., 0) (e_1 for the inf-norm), where the range is all of [f_min, f_max].
+
+**convex and L-Lipschitz**: with a a subgradient (norm <= L) of the upper member at x and h one of the lower member
+at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
+- d = 1: W = L/2 = L T (x_min = 1/2, x_max = 1, Delta = L/2, x = 0).
+- d = 2, 2- and inf-norm: W = L (x_min = (1, 0), x_max = (1, 1), Delta = L, x = 0: the members L max(1 - y_1, y_2)
+  and L y_2). For the 2-norm, the points y of the square with h.(x_max - y) > L lie in a corner triangle of
+  diameter <= 1, which x and x_min cannot both occupy when a.(x - x_min) > L; for the inf-norm W = L T.
+- d = 2, 1-norm: 9/8 L <= W <= L T = 4/3 L (x_min = (0, 3/4), x_max = (1, 1), Delta = 5/4 L, x = (3/4, 0)).
+- d >= 3: the d = 2 instance, padded with zeros, below; L T above.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from theory._setting import FloatArray
+
+
+@dataclass(frozen=True)
+class Widest:
+    """W / L >= sqrt(lower_sq), attained at ``x`` with the visualization (x_min, x_max, Delta = delta_over_L L);
+    W / L <= sqrt(upper_sq) where this module proves it (None: only the Lipschitz bound T is known)."""
+
+    lower_sq: Fraction
+    upper_sq: Fraction | None
+    x_min: FloatArray
+    x_max: FloatArray
+    x: FloatArray
+    delta_over_L: Fraction | None  # None: any Delta in (0, L sqrt(lower_sq)] gives the width Delta (monotone)
+    expr: str
+
+    @property
+    def exact(self) -> bool:
+        return self.upper_sq == self.lower_sq
+
+
+def _pad(d: int, *values: float) -> FloatArray:
+    return np.array([*values, *[0.0] * (d - len(values))], dtype=float)
+
+
+def monotone(d: int, norm: str) -> Widest:
+    """monotone and L-Lipschitz: W = L rho exactly (module docstring)."""
+    k, odd = divmod(d, 2)
+    half = [0.5] if odd else []
+    x = np.array([1.0] * k + half + [0.0] * k)
+    if d == 1:
+        sq, expr = Fraction(1, 4), "1/2 (d = 1)"
+    elif norm == "1":
+        sq, expr = Fraction(d, 2) ** 2, f"d/2 = {Fraction(d, 2)}"
+    elif norm == "inf":
+        sq, expr, x = Fraction(1), "1 (inf-norm)", _pad(d, 1.0)
+    elif odd:
+        sq, expr = Fraction(2 * d - 1, 4), f"sqrt((2d - 1)/4) = sqrt({Fraction(2 * d - 1, 4)})"
+    else:
+        sq, expr = Fraction(d, 2), f"sqrt(d/2) = sqrt({Fraction(d, 2)})"
+    return Widest(sq, sq, np.zeros(d), np.ones(d), x, None, f"rho = {expr}")
+
+
+def convex(d: int, norm: str) -> Widest:
+    """convex and L-Lipschitz: exact in d = 1 and in d = 2 for the 2- and inf-norm, bracketed otherwise."""
+    if d == 1:
+        return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
+    if norm == "1":
+        # above: only the Lipschitz bound L T (4/3 in d = 2)
+        return Widest(Fraction(81, 64), None, _pad(d, 0.0, 0.75), np.ones(d), _pad(d, 0.75), Fraction(5, 4), "9/8")
+    upper = Fraction(1) if d == 2 else None
+    return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
+
+
+def for_class(name: str, d: int, norm: str) -> Widest | None:
+    """The widest-range facts for a Lipschitz intersection, or None for other classes."""
+    if name == "monotone_lipschitz":
+        return monotone(d, norm)
+    if name == "convex_lipschitz":
+        return convex(d, norm)
+    return None
+
+
+def exact_root(sq: Fraction) -> Fraction | None:
+    """sqrt(sq) when it is rational, else None."""
+    p, q = math.isqrt(sq.numerator), math.isqrt(sq.denominator)
+    return Fraction(p, q) if p * p == sq.numerator and q * q == sq.denominator else None
+
+
+def root_below(sq: Fraction) -> Fraction:
+    """A rational m <= sqrt(sq) within 10^-9 of it (sqrt(sq) itself when that is rational)."""
+    root = exact_root(sq)
+    return root if root is not None else Fraction(math.isqrt(sq.numerator * 10**18 // sq.denominator), 10**9)
+
+
+def root_above(sq: Fraction) -> Fraction:
+    """A rational m >= sqrt(sq) within 10^-9 of it (sqrt(sq) itself when that is rational)."""
+    root = exact_root(sq)
+    return root if root is not None else root_below(sq) + Fraction(1, 10**9)
