@@ -17,8 +17,11 @@ at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
 - d = 2, 2- and inf-norm: W = L (x_min = (1, 0), x_max = (1, 1), Delta = L, x = 0: the members L max(1 - y_1, y_2)
   and L y_2). For the 2-norm, the points y of the square with h.(x_max - y) > L lie in a corner triangle of
   diameter <= 1, which x and x_min cannot both occupy when a.(x - x_min) > L; for the inf-norm W = L T.
-- d = 2, 1-norm: 9/8 L <= W <= L T = 4/3 L (x_min = (0, 3/4), x_max = (1, 1), Delta = 5/4 L, x = (3/4, 0)).
-- d >= 3: the d = 2 instance, padded with zeros, below; L T above.
+- d = 2, 1-norm: W = 9/8 L < L T = 4/3 L (x_min = (0, 3/4), x_max = (1, 1), Delta = 5/4 L, x = (3/4, 0)). The
+  bound keeps the term the upper member loses to f <= f_max: hi(x) <= f_max - s_a(x), s_a(x) = max over the square
+  of a.(y - x), so hi - lo <= min(a.(x - x_min), h.(x_max - x_min) - s_a(x), h.(x_max - x) - s_a(x)), and |h_k| <= L.
+- d >= 3: inf-norm W = L T = L (the d = 2 instance padded with zeros); 1-norm, d = 3: W = L T = 2L (x_min =
+  (0, 0, 1), x_max = (1, 1, 1), Delta = 2L, x = (0, 1, 0)); otherwise the padded instances below and L T above.
 """
 
 from __future__ import annotations
@@ -73,13 +76,17 @@ def monotone(d: int, norm: str) -> Widest:
 
 
 def convex(d: int, norm: str) -> Widest:
-    """convex and L-Lipschitz: exact in d = 1 and in d = 2 for the 2- and inf-norm, bracketed otherwise."""
+    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm in d = 3; bracketed
+    otherwise."""
     if d == 1:
         return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
-    if norm == "1":
-        # above: only the Lipschitz bound L T (4/3 in d = 2)
-        return Widest(Fraction(81, 64), None, _pad(d, 0.0, 0.75), np.ones(d), _pad(d, 0.75), Fraction(5, 4), "9/8")
-    upper = Fraction(1) if d == 2 else None
+    if norm == "1" and d == 2:
+        sq = Fraction(81, 64)
+        return Widest(sq, sq, _pad(2, 0.0, 0.75), np.ones(2), _pad(2, 0.75), Fraction(5, 4), "9/8 (1-norm)")
+    if norm == "1":  # d >= 3: the d = 3 instance attains T = 2 there; above d = 3 only L T is known
+        upper = Fraction(4) if d == 3 else None
+        return Widest(Fraction(4), upper, _pad(d, 0.0, 0.0, 1.0), np.ones(d), _pad(d, 0.0, 1.0), Fraction(2), "2 = T")
+    upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
 
 

@@ -24,11 +24,19 @@ extension; a at x for f, h at x_max for g):
 - C4 (the core, in four order cases): no g >= 0 with ||g|| <= 1 and u, v in [0,1]^2 have g.u >= 1, g.v >= 1 and
   ||u - v|| > 1. Comparable u, v: direct. Otherwise (u_0 <= v_0, u_1 >= v_1 and its mirror) the distance is at most
   that of a = 1 - u_0, b = 1 - v_1, which satisfy g_0 a <= g_0 + g_1 - 1 and g_1 b <= g_0 + g_1 - 1.
+convex and L-Lipschitz, d = 2, 1-norm (subgradients with |a_k|, |h_k| <= L), sup >= 9/8 L:
+- D1 (linear): as C1, and t1 <= f_max - S with S = max over the vertices v of a.(v - x) (f(v) >= f(x) + a.(v - x)
+  and f(v) <= f_max), so t1 - t2 > sup forces P, H_m - S and H_x - S all above sup.
+- D2 (per coordinate): the vertex maximum separates, S = sum_k max(a_k (1 - x_k), -a_k x_k), and
+  h_k (b_k - y_k) <= L w_k(y) with w_k as in C3, for |h_k| <= L.
+- D3 (the core, one query per sign pattern of a and of h, 16 in all, in units of L): no a in [-1, 1]^2 and x,
+  x_min in the square have a.(x - x_min), w(x_min)_1 + w(x_min)_2 - S and w(x)_1 + w(x)_2 - S all above s.
 This module imports nothing from the engine.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -172,3 +180,36 @@ def prove_convex_width_2d(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[
         timeout_ms,
         f"convex and {L}-Lipschitz, 2-norm, d = 2: width <= L <= {sup}",
     )
+
+
+def prove_convex_width_2d_one_norm(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """Two convex L-Lipschitz (1-norm) members on [0,1]^2 with one visualization differ at x by at most 9/8 L."""
+    if sup < Fraction(9, 8) * L:
+        return False, f"the convex bound in the 1-norm is 9/8 L = {Fraction(9, 8) * L}; sup_width = {sup} is below it"
+    s = sup / L
+    fmin, fmax, t1, t2, pa, hx, hm, sx = z3.Reals("fmin fmax t1 t2 P Hx Hm S")
+    d1 = [t1 <= fmin + pa, t1 <= fmax - sx, t2 >= fmin, t2 >= fmax - hx, fmax - fmin <= hm, t1 - t2 > _q(sup)]
+    d1.append(z3.Or(pa <= _q(sup), hm - sx <= _q(sup), hx - sx <= _q(sup)))
+    ak, xk, hk, bk, yk = z3.Reals("ak xk hk bk yk")
+    d2 = [
+        *_unit(xk, bk, yk),
+        hk >= -_q(L),
+        hk <= _q(L),
+        z3.Or(
+            z3.If(ak * (1 - xk) >= -ak * xk, ak * (1 - xk), -ak * xk) != z3.If(ak >= 0, ak * (1 - xk), -ak * xk),
+            hk * (bk - yk) > _q(L) * z3.If(hk >= 0, 1 - yk, yk),
+        ),
+    ]
+    lemmas = [("D1 reduction", d1), ("D2 per coordinate", d2)]
+    a, x, m = z3.Reals("a0 a1"), z3.Reals("x0 x1"), z3.Reals("m0 m1")
+    for sa, sh in itertools.product(itertools.product((1, -1), repeat=2), repeat=2):
+        cons = [*_unit(*x, *m)]
+        cons += [c for k in range(2) for c in (a[k] >= -1, a[k] <= 1, a[k] >= 0 if sa[k] > 0 else a[k] <= 0)]
+        slack = z3.Sum([a[k] * (1 - x[k]) if sa[k] > 0 else -a[k] * x[k] for k in range(2)])
+
+        def w(y: list[Any], sh: tuple[int, ...] = sh) -> Any:
+            return z3.Sum([1 - y[k] if sh[k] > 0 else y[k] for k in range(2)])
+
+        cons += [a[0] * (x[0] - m[0]) + a[1] * (x[1] - m[1]) > _q(s), w(m) - slack > _q(s), w(x) - slack > _q(s)]
+        lemmas.append((f"D3 signs a {sa}, h {sh}", cons))
+    return _run(lemmas, timeout_ms, f"convex and {L}-Lipschitz, 1-norm, d = 2: width <= 9/8 L <= {sup}")

@@ -22,7 +22,7 @@ EXACT = [
         ("monotone_lipschitz", d, p)
         for d, p in [(1, "2"), (2, "2"), (3, "2"), (4, "2"), (5, "2"), (3, "1"), (4, "inf")]
     ],
-    *[("convex_lipschitz", d, p) for d, p in [(1, "1"), (2, "2"), (2, "inf")]],
+    *[("convex_lipschitz", d, p) for d, p in [(1, "1"), (2, "2"), (2, "inf"), (2, "1"), (3, "1"), (3, "inf")]],
 ]
 ORD = {"1": 1, "2": 2, "inf": np.inf}
 
@@ -33,7 +33,7 @@ def _width(cls: str, d: int, p: str, L: float) -> float:
     return L * math.sqrt(wide.lower_sq)
 
 
-@pytest.mark.parametrize(("cls", "d", "p"), [*EXACT, ("convex_lipschitz", 2, "1"), ("convex_lipschitz", 3, "2")])
+@pytest.mark.parametrize(("cls", "d", "p"), [*EXACT, ("convex_lipschitz", 3, "2"), ("convex_lipschitz", 4, "1")])
 def test_the_instance_attains_the_lower_end(cls: str, d: int, p: str) -> None:
     L = 1.3
     wide = for_class(cls, d, p)
@@ -59,18 +59,24 @@ def test_the_class_answer_flips_exactly_at_W(cls: str, d: int, p: str) -> None:
 
 
 def test_exact_tie_and_the_bracket() -> None:
-    """Convex and 1-Lipschitz in d = 2: W = 1 exactly (2-norm), so eps_abs = 1/2 is "yes". The 1-norm is bracketed:
-    9/8 <= W <= T = 4/3, so "no" below 9/16, "open" inside, "yes" (the Lipschitz bound) above 2/3."""
+    """Convex and 1-Lipschitz in d = 2: W = 1 exactly (2-norm), so eps_abs = 1/2 is "yes"; W = 9/8 (1-norm), so
+    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [1, T = sqrt 2]: "no" below 1/2, "open"
+    inside, "yes" (the Lipschitz bound) from T/2 on."""
     two = _class_abs(get_class("convex_lipschitz", d=2, L=1.0), 0.5)
     assert two.verdict == "yes" and two.certificate["sup_width"] == "1"
     one = get_class("convex_lipschitz", d=2, L=1.0, norm="1")
+    assert _class_abs(one, 0.5625).certificate["sup_width"] == "9/8"
     assert _class_abs(one, 0.56).verdict == "no"
-    opened = _class_abs(one, 0.6)
+    three = get_class("convex_lipschitz", d=3, L=1.0)
+    assert _class_abs(three, 0.49).verdict == "no"
+    opened = _class_abs(three, 0.6)
     assert opened.verdict == "open" and "bracketed" in opened.reason
-    assert _class_abs(one, 0.67).verdict == "yes"
+    assert _class_abs(three, 0.71).verdict == "yes"
 
 
-@pytest.mark.parametrize(("cls", "d", "p"), [("monotone_lipschitz", 3, "2"), ("convex_lipschitz", 2, "2")])
+@pytest.mark.parametrize(
+    ("cls", "d", "p"), [("monotone_lipschitz", 3, "2"), ("convex_lipschitz", 2, "2"), ("convex_lipschitz", 2, "1")]
+)
 def test_a_bound_below_W_is_refused(cls: str, d: int, p: str) -> None:
     fc = get_class(cls, d=d, L=1.0, norm=p)
     cert = dict(_class_abs(fc, 10.0).certificate)
