@@ -20,8 +20,9 @@ at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
 - d = 2, 1-norm: W = 9/8 L < L T = 4/3 L (x_min = (0, 3/4), x_max = (1, 1), Delta = 5/4 L, x = (3/4, 0)). The
   bound keeps the term the upper member loses to f <= f_max: hi(x) <= f_max - s_a(x), s_a(x) = max over the square
   of a.(y - x), so hi - lo <= min(a.(x - x_min), h.(x_max - x_min) - s_a(x), h.(x_max - x) - s_a(x)), and |h_k| <= L.
-- d >= 3: inf-norm W = L T = L (the d = 2 instance padded with zeros); 1-norm, d = 3: W = L T = 2L (x_min =
-  (0, 0, 1), x_max = (1, 1, 1), Delta = 2L, x = (0, 1, 0)); otherwise the padded instances below and L T above.
+- d >= 3: inf-norm W = L T = L (the d = 2 instance padded with zeros); 1-norm, d = 3k: W = L T = 2k L (k blocks
+  x_min = (0, 0, 1), x = (0, 1, 0), x_max = 1, Delta = 2k L); otherwise instances below (blocks, plus the square's
+  block when d = 3k + 2, or the 2-norm instance padded with zeros) and L T above.
 """
 
 from __future__ import annotations
@@ -76,16 +77,19 @@ def monotone(d: int, norm: str) -> Widest:
 
 
 def convex(d: int, norm: str) -> Widest:
-    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm in d = 3; bracketed
+    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm in d = 3k; bracketed
     otherwise."""
     if d == 1:
         return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
-    if norm == "1" and d == 2:
-        sq = Fraction(81, 64)
-        return Widest(sq, sq, _pad(2, 0.0, 0.75), np.ones(2), _pad(2, 0.75), Fraction(5, 4), "9/8 (1-norm)")
-    if norm == "1":  # d >= 3: the d = 3 instance attains T = 2 there; above d = 3 only L T is known
-        upper = Fraction(4) if d == 3 else None
-        return Widest(Fraction(4), upper, _pad(d, 0.0, 0.0, 1.0), np.ones(d), _pad(d, 0.0, 1.0), Fraction(2), "2 = T")
+    if norm == "1":  # blocks: (0,0,1) -> (0,1,0) worth 2 = T each; the square's (0,3/4) -> (3/4,0) worth 9/8
+        k, rest = divmod(d, 3)
+        xmin = [0.0, 0.0, 1.0] * k + ([0.0, 0.75] if rest == 2 else [0.0] * rest)
+        x = [0.0, 1.0, 0.0] * k + ([0.75, 0.0] if rest == 2 else [0.0] * rest)
+        w = Fraction(2 * k) + (Fraction(9, 8) if rest == 2 else 0)
+        delta = Fraction(2 * k) + (Fraction(5, 4) if rest == 2 else 0)
+        exact = rest == 0 or d == 2  # d = 3k: W = T = 2d/3; d = 2: proved (module docstring)
+        expr = f"{w} (1-norm{', = T' if rest == 0 else ''})"
+        return Widest(w * w, w * w if exact else None, np.array(xmin), np.ones(d), np.array(x), delta, expr)
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
 

@@ -22,7 +22,10 @@ EXACT = [
         ("monotone_lipschitz", d, p)
         for d, p in [(1, "2"), (2, "2"), (3, "2"), (4, "2"), (5, "2"), (3, "1"), (4, "inf")]
     ],
-    *[("convex_lipschitz", d, p) for d, p in [(1, "1"), (2, "2"), (2, "inf"), (2, "1"), (3, "1"), (3, "inf")]],
+    *[
+        ("convex_lipschitz", d, p)
+        for d, p in [(1, "1"), (2, "2"), (2, "inf"), (2, "1"), (3, "1"), (6, "1"), (3, "inf")]
+    ],
 ]
 ORD = {"1": 1, "2": 2, "inf": np.inf}
 
@@ -33,7 +36,9 @@ def _width(cls: str, d: int, p: str, L: float) -> float:
     return L * math.sqrt(wide.lower_sq)
 
 
-@pytest.mark.parametrize(("cls", "d", "p"), [*EXACT, ("convex_lipschitz", 3, "2"), ("convex_lipschitz", 4, "1")])
+@pytest.mark.parametrize(
+    ("cls", "d", "p"), [*EXACT, *[("convex_lipschitz", d, p) for d, p in [(3, "2"), (4, "1"), (5, "1")]]]
+)
 def test_the_instance_attains_the_lower_end(cls: str, d: int, p: str) -> None:
     L = 1.3
     wide = for_class(cls, d, p)
