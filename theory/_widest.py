@@ -22,7 +22,10 @@ at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
   of a.(y - x), so hi - lo <= min(a.(x - x_min), h.(x_max - x_min) - s_a(x), h.(x_max - x) - s_a(x)), and |h_k| <= L.
 - d >= 3: inf-norm W = L T = L (the d = 2 instance padded with zeros); 1-norm, d = 3k: W = L T = 2k L (k blocks
   x_min = (0, 0, 1), x = (0, 1, 0), x_max = 1, Delta = 2k L); otherwise instances below (blocks, plus the square's
-  block when d = 3k + 2, or the 2-norm instance padded with zeros) and L T above.
+  block when d = 3k + 2) and L T above. 2-norm, d >= 3: x_min = (0, t, 0, ...), x_max = 1, x = e_1 give the width
+  min(sqrt(1 + t^2), Delta) for Delta <= sqrt(1 + 1/(1 + t^2)) (a = (1, -t, 0, ...)/sqrt(1 + t^2), h with
+  h_1 = t h_2), largest at t^2 = (sqrt 5 - 1)/2 (sqrt of the golden ratio); t = 11/14, Delta = 159/125 L give
+  sqrt(317/196) L ~ 1.2717 L, below L T = sqrt 2 L.
 """
 
 from __future__ import annotations
@@ -90,6 +93,9 @@ def convex(d: int, norm: str) -> Widest:
         exact = rest == 0 or d == 2  # d = 3k: W = T = 2d/3; d = 2: proved (module docstring)
         expr = f"{w} (1-norm{', = T' if rest == 0 else ''})"
         return Widest(w * w, w * w if exact else None, np.array(xmin), np.ones(d), np.array(x), delta, expr)
+    if norm == "2" and d >= 3:  # x_min = (0, t, 0, ...), x = e_1: W >= min(1 + t^2, 1 + 1/(1 + t^2)) L^2, t = 11/14
+        sq = Fraction(317, 196)
+        return Widest(sq, None, _pad(d, 0.0, 11 / 14), np.ones(d), _pad(d, 1.0), Fraction(159, 125), "sqrt(317/196)")
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
 

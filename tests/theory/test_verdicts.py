@@ -312,15 +312,15 @@ def test_absolute_eps_scale_free_classes_and_bad_input():
 
 def test_convex_lipschitz_inherits_the_absolute_yes_where_its_widest_range_is_bracketed():
     """Where the class's own widest range W is only bracketed (convex and L-Lipschitz, d = 3; theory/_widest.py),
-    L T <= 2 eps_abs still answers "yes" (every member is L-Lipschitz); the d = 2 instance padded with zeros is a
-    verified "no" below W's lower end; in between the answer is "open"."""
+    L T <= 2 eps_abs still answers "yes" (every member is L-Lipschitz); the instance attaining W's lower end is a
+    verified "no" below it; in between the answer is "open"."""
     fc = get_class("convex_lipschitz", d=3, L=1)
     big = _class_abs(fc, 10.0)
     assert big.verdict == "yes" and big.certificate["class"] == "convex_lipschitz" and big.certificate["via_superclass"]
     assert verify_bound(big.certificate).ok
-    small = _class_abs(fc, 0.01)
+    small = _class_abs(fc, 0.6)
     assert small.verdict == "no" and verify_counterexample(small.certificate).ok
-    assert _class_abs(fc, 0.6).verdict == "open"
+    assert _class_abs(fc, 0.68).verdict == "open"
 
 
 @pytest.mark.parametrize("L", [0.5, 1.0, 7.0])

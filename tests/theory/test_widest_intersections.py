@@ -65,16 +65,16 @@ def test_the_class_answer_flips_exactly_at_W(cls: str, d: int, p: str) -> None:
 
 def test_exact_tie_and_the_bracket() -> None:
     """Convex and 1-Lipschitz in d = 2: W = 1 exactly (2-norm), so eps_abs = 1/2 is "yes"; W = 9/8 (1-norm), so
-    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [1, T = sqrt 2]: "no" below 1/2, "open"
-    inside, "yes" (the Lipschitz bound) from T/2 on."""
+    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [sqrt(317/196), T = sqrt 2]: "no" below
+    0.6358, "open" inside, "yes" (the Lipschitz bound) from T/2 on."""
     two = _class_abs(get_class("convex_lipschitz", d=2, L=1.0), 0.5)
     assert two.verdict == "yes" and two.certificate["sup_width"] == "1"
     one = get_class("convex_lipschitz", d=2, L=1.0, norm="1")
     assert _class_abs(one, 0.5625).certificate["sup_width"] == "9/8"
     assert _class_abs(one, 0.56).verdict == "no"
     three = get_class("convex_lipschitz", d=3, L=1.0)
-    assert _class_abs(three, 0.49).verdict == "no"
-    opened = _class_abs(three, 0.6)
+    assert _class_abs(three, 0.635).verdict == "no"
+    opened = _class_abs(three, 0.64)
     assert opened.verdict == "open" and "bracketed" in opened.reason
     assert _class_abs(three, 0.71).verdict == "yes"
 
