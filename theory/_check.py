@@ -28,6 +28,8 @@ from theory._numbers import fraction_str, simplest_between, to_fraction
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
 from theory._triangle import smallest_side_below
+from theory._widest import Widest, exact_root, root_above, root_below
+from theory._widest import for_class as widest_for_class
 from theory.classes import FunctionClass, InconsistentVisualization, Lipschitz, get_class
 from theory.classes.smooth import Smooth
 
@@ -225,6 +227,8 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
     if delta is None or delta.denominator > 10**6:
         return _open("approx", f"{fc!r}: L T exceeds 2 eps_abs by less than the witness's rounding ({condition})")
+    if delta > MAX_MAGNITUDE:
+        return _beyond_magnitude(fc, eps_abs, condition)
     fv = FeatureVisualization(b, float(delta), a, 0.0)
     vr = fc.value_range(fv, x)
     if not vr.width > 2 * eps_abs:  # float rounding at a near-tie: no counterexample to print
@@ -298,10 +302,8 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     (a bound certificate), "no" by the instance attaining the lower end, "open" inside a bracket. An intersection
     with the L-Lipschitz class also inherits that class's "yes" (every range is at most L T wide). Otherwise a
     searched range wider than 2 eps_abs is a "no" with its two witnesses, and the answer is "open" without one."""
-    from theory import _widest
-
     L, e = to_fraction(cast(Any, fc).L), to_fraction(eps_abs)
-    wide = _widest.for_class(fc.name, fc.d, str(getattr(fc, "norm", "2")))
+    wide = widest_for_class(fc.name, fc.d, str(getattr(fc, "norm", "2")))
     if wide is not None and wide.exact and (2 * e) ** 2 >= L * L * wide.lower_sq:
         return _widest_bound(fc, wide, L, e, eps_abs)
     if hasattr(fc, "norm"):
@@ -329,11 +331,9 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     )
 
 
-def _widest_bound(fc: FunctionClass, wide: Any, L: Fraction, e: Fraction, eps_abs: float) -> Answer:
+def _widest_bound(fc: FunctionClass, wide: Widest, L: Fraction, e: Fraction, eps_abs: float) -> Answer:
     """The "yes" of a Lipschitz intersection whose widest range W = L sqrt(lower_sq) is proved and attained: a bound
     certificate with sup_width = W when that is rational, else a simple rational in [W, 2 eps_abs]."""
-    from theory._widest import exact_root, root_above
-
     root = exact_root(wide.lower_sq)
     if root is not None:
         sup = L * root
@@ -352,23 +352,26 @@ def _widest_bound(fc: FunctionClass, wide: Any, L: Fraction, e: Fraction, eps_ab
     )
 
 
-def _widest_counterexample(fc: FunctionClass, wide: Any, L: Fraction, e: Fraction, eps_abs: float) -> Answer | None:
+def _widest_counterexample(fc: FunctionClass, wide: Widest, L: Fraction, e: Fraction, eps_abs: float) -> Answer | None:
     """The "no" of a Lipschitz intersection: the instance attaining sqrt(lower_sq) L > 2 eps_abs (for the monotone
     class Delta is the simplest rational in (2 eps_abs, L rho], where the range is all of [f_min, f_max]); None if
     float rounding leaves no range wider than 2 eps_abs."""
-    from theory._widest import root_below
-
+    capped = False
     if wide.delta_over_L is not None:
         delta: Fraction | None = L * wide.delta_over_L
+        if delta is not None and delta > MAX_MAGNITUDE:  # c f is a member for c <= 1: the width scales with Delta
+            delta, capped = Fraction(MAX_MAGNITUDE), True
     else:
         top = L * root_below(wide.lower_sq)
         delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
     if delta is None:
         return None
+    if delta > MAX_MAGNITUDE:
+        return _beyond_magnitude(fc, eps_abs, "L W <= 2 eps_abs")
     fv = FeatureVisualization(wide.x_max, float(delta), wide.x_min, 0.0)
     vr = fc.value_range(fv, wide.x)
     if not vr.width > 2 * eps_abs:
-        return None
+        return _beyond_magnitude(fc, eps_abs, "L W <= 2 eps_abs") if capped else None
     condition = f"L W <= 2 eps_abs, W/L {'= ' + wide.expr if wide.exact else '>= sqrt(' + str(wide.lower_sq) + ')'}"
     return _abs_counterexample(
         fc,
@@ -378,6 +381,15 @@ def _widest_counterexample(fc: FunctionClass, wide: Any, L: Fraction, e: Fractio
         vr,
         eps_abs,
         condition,
+    )
+
+
+def _beyond_magnitude(fc: FunctionClass, eps_abs: float, condition: str) -> Answer:
+    """ "open" where the counterexample would need Delta beyond MAX_MAGNITUDE (values the engine does not represent)."""
+    return _open(
+        "approx",
+        f"{fc!r}: {condition} fails, but a range wider than 2 eps_abs = {2 * eps_abs:.6g} needs Delta beyond "
+        f"{MAX_MAGNITUDE:g}, the largest magnitude the engine represents",
     )
 
 

@@ -120,3 +120,23 @@ def test_convex_ranges_in_the_square_never_exceed_L(data: st.DataObject) -> None
     delta = L * top * data.draw(st.floats(0.05, 1.0))
     vr = get_class("convex_lipschitz", d=2, L=L).value_range(FeatureVisualization(xmax, delta, xmin, 0.0), x)
     assert vr.width <= L * (1 + 1e-6)
+
+
+@pytest.mark.parametrize(
+    ("cls", "d", "p", "eps_abs", "verdict"),
+    [
+        ("convex_lipschitz", 6, "1", 0.1, "no"),  # Delta = 4L is capped at 1e150; the width scales down with it
+        ("convex_lipschitz", 6, "1", 0.99e150, "open"),  # a range wider than 1.98e150 needs Delta beyond 1e150
+        ("monotone_lipschitz", 9, "1", 0.99e150, "open"),
+        ("lipschitz", 3, "2", 0.68e150, "open"),
+    ],
+)
+def test_the_largest_L_answers_without_overflow(cls: str, d: int, p: str, eps_abs: float, verdict: str) -> None:
+    """L = 1e150 (the largest allowed): counterexamples never hold a Delta beyond the representable magnitude (it
+    raised ValueError before)."""
+    ans = _class_abs(get_class(cls, d=d, L=1e150, norm=p), eps_abs)
+    assert ans.verdict == verdict, ans.reason
+    if verdict == "no":
+        assert verify_certificate(ans.certificate).ok
+    else:
+        assert "beyond" in ans.reason
