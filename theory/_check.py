@@ -224,7 +224,7 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     x, a, b = tri.witness
     m = smallest_side_below(fc.norm, x, a, b)
     top = L * m
-    delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
+    delta = _delta_above(e, top)
     if delta is None or delta.denominator > 10**6:
         return _open("approx", f"{fc!r}: L T exceeds 2 eps_abs by less than the witness's rounding ({condition})")
     if delta > MAX_MAGNITUDE:
@@ -323,7 +323,7 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     if wide is not None:
         return _open(
             "approx",
-            f"{fc!r}: the widest range W is bracketed, L sqrt({wide.lower_sq}) <= W <= L T, and 2 eps_abs = "
+            f"{fc!r}: the widest range W is bracketed, {wide.expr} <= W/L <= T, and 2 eps_abs = "
             f"{float(2 * e):.6g} falls inside (theory/_widest.py)",
         )
     return _open(
@@ -352,6 +352,12 @@ def _widest_bound(fc: FunctionClass, wide: Widest, L: Fraction, e: Fraction, eps
     )
 
 
+def _delta_above(e: Fraction, top: Fraction) -> Fraction | None:
+    """The Delta of an eps_abs counterexample: the simplest rational in [2 eps_abs + (top - 2 eps_abs)/1024, top],
+    strictly above 2 eps_abs and at most top (the widest range the witness allows); None if top <= 2 eps_abs."""
+    return simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
+
+
 def _widest_counterexample(fc: FunctionClass, wide: Widest, L: Fraction, e: Fraction, eps_abs: float) -> Answer | None:
     """The "no" of a Lipschitz intersection: the instance attaining sqrt(lower_sq) L > 2 eps_abs (for the monotone
     class Delta is the simplest rational in (2 eps_abs, L rho], where the range is all of [f_min, f_max]); None if
@@ -363,7 +369,7 @@ def _widest_counterexample(fc: FunctionClass, wide: Widest, L: Fraction, e: Frac
             delta, capped = Fraction(MAX_MAGNITUDE), True
     else:
         top = L * root_below(wide.lower_sq)
-        delta = simplest_between(2 * e + (top - 2 * e) / 1024, top) if top > 2 * e else None
+        delta = _delta_above(e, top)
     if delta is None:
         return None
     if delta > MAX_MAGNITUDE:
@@ -372,7 +378,7 @@ def _widest_counterexample(fc: FunctionClass, wide: Widest, L: Fraction, e: Frac
     vr = fc.value_range(fv, wide.x)
     if not vr.width > 2 * eps_abs:
         return _beyond_magnitude(fc, eps_abs, "L W <= 2 eps_abs") if capped else None
-    condition = f"L W <= 2 eps_abs, W/L {'= ' + wide.expr if wide.exact else '>= sqrt(' + str(wide.lower_sq) + ')'}"
+    condition = f"L W <= 2 eps_abs, W/L {'=' if wide.exact else '>='} {wide.expr}"
     return _abs_counterexample(
         fc,
         f"at x = {wide.x.tolist()} (x_min = {wide.x_min.tolist()}, x_max = {wide.x_max.tolist()}, Delta = "

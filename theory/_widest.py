@@ -21,11 +21,14 @@ at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
   bound keeps the term the upper member loses to f <= f_max: hi(x) <= f_max - s_a(x), s_a(x) = max over the square
   of a.(y - x), so hi - lo <= min(a.(x - x_min), h.(x_max - x_min) - s_a(x), h.(x_max - x) - s_a(x)), and |h_k| <= L.
 - d >= 3: inf-norm W = L T = L (the d = 2 instance padded with zeros); 1-norm, d = 3k: W = L T = 2k L (k blocks
-  x_min = (0, 0, 1), x = (0, 1, 0), x_max = 1, Delta = 2k L); otherwise instances below (blocks, plus the square's
-  block when d = 3k + 2) and L T above. 2-norm, d >= 3: x_min = (0, t, 0, ...), x_max = 1, x = e_1 give the width
-  min(sqrt(1 + t^2), Delta) for Delta <= sqrt(1 + 1/(1 + t^2)) (a = (1, -t, 0, ...)/sqrt(1 + t^2), h with
-  h_1 = t h_2), largest at t^2 = (sqrt 5 - 1)/2 (sqrt of the golden ratio); t = 11/14, Delta = 159/125 L give
-  sqrt(317/196) L ~ 1.2717 L, below L T = sqrt 2 L.
+  x_min = (0, 0, 1), x = (0, 1, 0), x_max = 1, Delta = 2k L). 2-norm, d = 3: x_min = (0, t, 0), x_max = 1, x = e_1
+  give the width min(sqrt(1 + t^2), Delta) for Delta <= sqrt(1 + 1/(1 + t^2)) (a = (1, -t, 0)/sqrt(1 + t^2), h with
+  h_1 = t h_2), largest at t^2 = (sqrt 5 - 1)/2 (sqrt of the golden ratio); t = 805/1024, Delta = 83363/65536 L
+  give sqrt(1 + t^2) L ~ 1.272008 L, below L T = sqrt 2 L.
+- Products of blocks (every other bracketed case): members on disjoint blocks of coordinates add up,
+  f(y) = sum_j c_j f_j(y_j), convex and L-Lipschitz if c_j <= 1 (1-norm) or sum_j c_j^2 <= 1 (2-norm), so W is
+  superadditive over blocks: W_{d1 + d2} >= W_{d1} + W_{d2} (1-norm) and W_{d1 + d2}^2 >= W_{d1}^2 + W_{d2}^2
+  (2-norm). The engine's ranges attain the sums at the product instances (tests). Above: L T.
 """
 
 from __future__ import annotations
@@ -79,23 +82,71 @@ def monotone(d: int, norm: str) -> Widest:
     return Widest(sq, sq, np.zeros(d), np.ones(d), x, None, f"rho = {expr}")
 
 
+# Blocks of the product construction, per norm and block size: (x_min, x, Delta / L, width / L). On a block of k
+# coordinates two convex L-Lipschitz members differ by ``width`` L at x (engine-checked in the tests).
+_T3 = Fraction(805, 1024)  # x_min = (0, t, 0): t^2 = 0.61800... just below (sqrt 5 - 1)/2
+_BLOCKS: dict[str, dict[int, tuple[tuple[float, ...], tuple[float, ...], Fraction, Fraction]]] = {
+    "1": {
+        1: ((0.5,), (0.0,), Fraction(1, 2), Fraction(1, 2)),
+        2: ((0.0, 0.75), (0.75, 0.0), Fraction(5, 4), Fraction(9, 8)),
+        3: ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0), Fraction(2), Fraction(2)),
+    },
+    "2": {  # the width squared
+        1: ((0.5,), (0.0,), Fraction(1, 2), Fraction(1, 4)),
+        2: ((1.0, 0.0), (0.0, 0.0), Fraction(1), Fraction(1)),
+        3: ((0.0, float(_T3), 0.0), (1.0, 0.0, 0.0), Fraction(83363, 65536), 1 + _T3 * _T3),
+    },
+}
+
+
+def _partition(d: int, value: dict[int, Fraction]) -> list[int]:
+    """The block sizes (1, 2, 3; largest first) that add up to d with the largest total value."""
+    best: list[tuple[Fraction, list[int]]] = [(Fraction(0), [])]
+    for n in range(1, d + 1):
+        best.append(max((best[n - k][0] + value[k], [k, *best[n - k][1]]) for k in (1, 2, 3) if k <= n))
+    return sorted(best[d][1], reverse=True)
+
+
+def _blocks(d: int, norm: str, exact: bool) -> Widest:
+    """A product of blocks: f(y) = sum_j c_j f_j(y_j) with f_j members on block j. It is convex, and L-Lipschitz if
+    every c_j <= 1 in the 1-norm (|f(y) - f(z)| <= L sum_j ||y_j - z_j||_1) or sum_j c_j^2 <= 1 in the 2-norm
+    (Cauchy-Schwarz); its width at x is sum_j c_j w_j. So the 1-norm adds the blocks' widths and the 2-norm, with
+    c_j proportional to w_j, adds their squares (c_j rounded down to rationals)."""
+    table = _BLOCKS[norm]
+    sizes = _partition(d, {k: v[3] for k, v in table.items()})
+    xmin = [v for k in sizes for v in table[k][0]]
+    x = [v for k in sizes for v in table[k][1]]
+    label = "+".join(map(str, sizes))
+    if norm == "1":
+        w = sum((table[k][3] for k in sizes), Fraction(0))
+        delta = sum((table[k][2] for k in sizes), Fraction(0))
+        expr = f"{w} (1-norm{', = T' if d % 3 == 0 else ''}; blocks {label})"
+        return Widest(w * w, w * w if exact else None, np.array(xmin), np.ones(d), np.array(x), delta, expr)
+    if len(sizes) == 1:
+        sq = table[sizes[0]][3]
+        return Widest(
+            sq, None, np.array(xmin), np.ones(d), np.array(x), table[sizes[0]][2], f"sqrt({sq}) ~ {math.sqrt(sq):.6f}"
+        )
+    total = sum((table[k][3] for k in sizes), Fraction(0))
+    # c_j = sqrt(sq_j / total) rounded down, so sum c_j^2 <= 1 exactly; the widths sqrt(sq_j) rounded down too
+    c = [
+        Fraction(math.isqrt(table[k][3].numerator * 10**18 // (table[k][3].denominator * total)), 10**9) for k in sizes
+    ]
+    w = sum((cj * root_below(table[k][3]) for cj, k in zip(c, sizes, strict=True)), Fraction(0))
+    delta = sum((cj * table[k][2] for cj, k in zip(c, sizes, strict=True)), Fraction(0))
+    expr = f"{float(w):.6f} (blocks {label}: the root of the sum of their squared widths)"
+    return Widest(w * w, None, np.array(xmin), np.ones(d), np.array(x), delta, expr)
+
+
 def convex(d: int, norm: str) -> Widest:
-    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm in d = 3k; bracketed
-    otherwise."""
+    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm in d = 3k; otherwise
+    bracketed, from below by products of blocks (module docstring)."""
     if d == 1:
         return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
-    if norm == "1":  # blocks: (0,0,1) -> (0,1,0) worth 2 = T each; the square's (0,3/4) -> (3/4,0) worth 9/8
-        k, rest = divmod(d, 3)
-        xmin = [0.0, 0.0, 1.0] * k + ([0.0, 0.75] if rest == 2 else [0.0] * rest)
-        x = [0.0, 1.0, 0.0] * k + ([0.75, 0.0] if rest == 2 else [0.0] * rest)
-        w = Fraction(2 * k) + (Fraction(9, 8) if rest == 2 else 0)
-        delta = Fraction(2 * k) + (Fraction(5, 4) if rest == 2 else 0)
-        exact = rest == 0 or d == 2  # d = 3k: W = T = 2d/3; d = 2: proved (module docstring)
-        expr = f"{w} (1-norm{', = T' if rest == 0 else ''})"
-        return Widest(w * w, w * w if exact else None, np.array(xmin), np.ones(d), np.array(x), delta, expr)
-    if norm == "2" and d >= 3:  # x_min = (0, t, 0, ...), x = e_1: W >= min(1 + t^2, 1 + 1/(1 + t^2)) L^2, t = 11/14
-        sq = Fraction(317, 196)
-        return Widest(sq, None, _pad(d, 0.0, 11 / 14), np.ones(d), _pad(d, 1.0), Fraction(159, 125), "sqrt(317/196)")
+    if norm == "1":
+        return _blocks(d, norm, exact=d % 3 == 0 or d == 2)  # d = 3k: W = T = 2d/3; d = 2: proved
+    if norm == "2" and d >= 3:
+        return _blocks(d, norm, exact=False)
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
 

@@ -5,7 +5,9 @@ certificates the independent verifier accepts, and the verifier refuses a bound 
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,7 +39,14 @@ def _width(cls: str, d: int, p: str, L: float) -> float:
 
 
 @pytest.mark.parametrize(
-    ("cls", "d", "p"), [*EXACT, *[("convex_lipschitz", d, p) for d, p in [(3, "2"), (4, "1"), (5, "1")]]]
+    ("cls", "d", "p"),
+    [
+        *EXACT,
+        *[
+            ("convex_lipschitz", d, p)
+            for d, p in [(3, "2"), (4, "2"), (5, "2"), (7, "2"), (4, "1"), (5, "1"), (7, "1")]
+        ],
+    ],
 )
 def test_the_instance_attains_the_lower_end(cls: str, d: int, p: str) -> None:
     L = 1.3
@@ -65,8 +74,8 @@ def test_the_class_answer_flips_exactly_at_W(cls: str, d: int, p: str) -> None:
 
 def test_exact_tie_and_the_bracket() -> None:
     """Convex and 1-Lipschitz in d = 2: W = 1 exactly (2-norm), so eps_abs = 1/2 is "yes"; W = 9/8 (1-norm), so
-    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [sqrt(317/196), T = sqrt 2]: "no" below
-    0.6358, "open" inside, "yes" (the Lipschitz bound) from T/2 on."""
+    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [sqrt(1 + (805/1024)^2), T = sqrt 2]: "no"
+    below 0.636, "open" inside, "yes" (the Lipschitz bound) from T/2 on."""
     two = _class_abs(get_class("convex_lipschitz", d=2, L=1.0), 0.5)
     assert two.verdict == "yes" and two.certificate["sup_width"] == "1"
     one = get_class("convex_lipschitz", d=2, L=1.0, norm="1")
@@ -77,6 +86,25 @@ def test_exact_tie_and_the_bracket() -> None:
     opened = _class_abs(three, 0.64)
     assert opened.verdict == "open" and "bracketed" in opened.reason
     assert _class_abs(three, 0.71).verdict == "yes"
+
+
+def test_products_of_blocks_are_superadditive() -> None:
+    """The lower ends of the brackets: the 1-norm adds the blocks' widths, the 2-norm their squares (up to the
+    rounding of the weights, 1e-9); every lower end stays at most the Lipschitz bound T, and the docs' table quotes
+    the 2-norm values."""
+    w1 = {d: _width("convex_lipschitz", d, "1", 1.0) for d in range(1, 10)}
+    w2 = {d: _width("convex_lipschitz", d, "2", 1.0) ** 2 for d in range(1, 10)}
+    for d in range(2, 10):
+        for a in range(1, d):
+            assert w1[d] >= w1[a] + w1[d - a] - 1e-12
+            assert w2[d] >= (w2[a] + w2[d - a]) * (1 - 1e-8)
+        tri = get_class("lipschitz", d=d, L=1.0, norm="2").widest_triangle()
+        assert math.sqrt(w2[d]) <= float(tri.upper)
+    assert [w1[d] for d in (4, 5, 7)] == [2.5, 3.125, 4.5]
+    page = (Path(__file__).parents[2] / "docs" / "theory.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| convex, 2-norm, d >= 4"))
+    quoted = [float(v) for v in re.findall(r"(\d\.\d{4}) \(", row)]
+    assert quoted == [round(math.sqrt(w2[d]), 4) for d in range(4, 9)]
 
 
 @pytest.mark.parametrize(
