@@ -25,10 +25,18 @@ at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
   give the width min(sqrt(1 + t^2), Delta) for Delta <= sqrt(1 + 1/(1 + t^2)) (a = (1, -t, 0)/sqrt(1 + t^2), h with
   h_1 = t h_2), largest at t^2 = (sqrt 5 - 1)/2 (sqrt of the golden ratio); t = 805/1024, Delta = 83363/65536 L
   give sqrt(1 + t^2) L ~ 1.272008 L, below L T = sqrt 2 L.
-- Products of blocks (every other bracketed case): members on disjoint blocks of coordinates add up,
-  f(y) = sum_j c_j f_j(y_j), convex and L-Lipschitz if c_j <= 1 (1-norm) or sum_j c_j^2 <= 1 (2-norm), so W is
-  superadditive over blocks: W_{d1 + d2} >= W_{d1} + W_{d2} (1-norm) and W_{d1 + d2}^2 >= W_{d1}^2 + W_{d2}^2
-  (2-norm). The engine's ranges attain the sums at the product instances (tests). Above: L T.
+- Products of blocks (the 1-norm instances, the 2-norm lower ends in d >= 4): members on disjoint blocks of
+  coordinates add up, f(y) = sum_j c_j f_j(y_j), convex and L-Lipschitz if c_j <= 1 (1-norm) or
+  sum_j c_j^2 <= 1 (2-norm), so W is superadditive over blocks: W_{d1 + d2} >= W_{d1} + W_{d2} (1-norm) and
+  W_{d1 + d2}^2 >= W_{d1}^2 + W_{d2}^2 (2-norm). The engine's ranges attain the sums at the product instances
+  (tests). Above: L T in the 2-norm; in the 1-norm the bound below.
+- 1-norm, every d: W = (2k + 0, 1/2, 9/8) L for d = 3k, 3k + 1, 3k + 2. Per coordinate k (units of L, a_k,
+  |h_k| <= 1, w_k(y) = 1 - y_k or y_k by the sign of h_k, s_k = max(a_k (1 - x_k), -a_k x_k)) the bound's terms
+  split as alpha_k = a_k (x_k - m_k), beta_k = w_k(m) - s_k, gamma_k = w_k(x) - s_k. Each is at most 1, and with
+  A = alpha + beta, g = max(gamma, 0) each coordinate has a type: A <= 1, A + 6g <= 2 or 3A + 2g <= 4 (z3, three
+  variables for each sign of h_k). Summed over the types (counts n_S, n_1, n_2), the smallest of sum alpha,
+  sum beta, sum gamma is at most the optimum of a small integer program, 2k, 2k + 1/2, 2k + 9/8, and the blocks
+  attain it.
 """
 
 from __future__ import annotations
@@ -139,12 +147,12 @@ def _blocks(d: int, norm: str, exact: bool) -> Widest:
 
 
 def convex(d: int, norm: str) -> Widest:
-    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm in d = 3k; otherwise
-    bracketed, from below by products of blocks (module docstring)."""
+    """convex and L-Lipschitz: exact in d = 1, in d = 2, for the inf-norm and for the 1-norm; in the 2-norm with
+    d >= 3 bracketed, from below by products of blocks (module docstring)."""
     if d == 1:
         return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
-    if norm == "1":
-        return _blocks(d, norm, exact=d % 3 == 0 or d == 2)  # d = 3k: W = T = 2d/3; d = 2: proved
+    if norm == "1":  # the blocks attain the bound of the per-coordinate types (module docstring)
+        return _blocks(d, norm, exact=True)
     if norm == "2" and d >= 3:
         return _blocks(d, norm, exact=False)
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2

@@ -31,6 +31,15 @@ convex and L-Lipschitz, d = 2, 1-norm (subgradients with |a_k|, |h_k| <= L), sup
   h_k (b_k - y_k) <= L w_k(y) with w_k as in C3, for |h_k| <= L.
 - D3 (the core, one query per sign pattern of a and of h, 16 in all, in units of L): no a in [-1, 1]^2 and x,
   x_min in the square have a.(x - x_min), w(x_min)_1 + w(x_min)_2 - S and w(x)_1 + w(x)_2 - S all above s.
+convex and L-Lipschitz, 1-norm, any d, sup >= W L, W = 2k, 2k + 1/2, 2k + 9/8 for d = 3k, 3k + 1, 3k + 2:
+- D1 and D2 as above (they do not depend on d). In units of L, per coordinate k: alpha = a_k (x_k - m_k),
+  beta = w_k(m) - s_k, gamma = w_k(x) - s_k (s_k the k-th term of S), so P <= sum alpha, H_m - S <= sum beta and
+  H_x - S <= sum gamma.
+- E3 (per coordinate, one query per sign of h_k): alpha, beta, gamma <= 1, and with A = alpha + beta and
+  g = max(gamma, 0) every coordinate has a type: A <= 1 (S), A + 6g <= 2 (V1) or 3A + 2g <= 4 (V2).
+- E4 (linear, three integers): summed, with n_S, n_1, n_2 coordinates of each type (d in all) and A_j, G_j the sums
+  of A and g over type j: sum alpha + sum beta <= n_S + A_1 + A_2, sum gamma <= n_S + G_1 + G_2,
+  A_1 + 6 G_1 <= 2 n_1, A_1 <= 2 n_1, 3 A_2 + 2 G_2 <= 4 n_2, 0 <= G_j <= n_j; the three sums above W is unsat.
 This module imports nothing from the engine.
 """
 
@@ -182,11 +191,8 @@ def prove_convex_width_2d(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[
     )
 
 
-def prove_convex_width_2d_one_norm(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
-    """Two convex L-Lipschitz (1-norm) members on [0,1]^2 with one visualization differ at x by at most 9/8 L."""
-    if sup < Fraction(9, 8) * L:
-        return False, f"the convex bound in the 1-norm is 9/8 L = {Fraction(9, 8) * L}; sup_width = {sup} is below it"
-    s = sup / L
+def _reduction_one_norm(L: Fraction, sup: Fraction) -> list[tuple[str, list[Any]]]:
+    """D1 and D2: the lemmas that reduce two members' difference to the per-coordinate terms (module docstring)."""
     fmin, fmax, t1, t2, pa, hx, hm, sx = z3.Reals("fmin fmax t1 t2 P Hx Hm S")
     d1 = [t1 <= fmin + pa, t1 <= fmax - sx, t2 >= fmin, t2 >= fmax - hx, fmax - fmin <= hm, t1 - t2 > _q(sup)]
     d1.append(z3.Or(pa <= _q(sup), hm - sx <= _q(sup), hx - sx <= _q(sup)))
@@ -200,7 +206,15 @@ def prove_convex_width_2d_one_norm(L: Fraction, sup: Fraction, timeout_ms: int) 
             hk * (bk - yk) > _q(L) * z3.If(hk >= 0, 1 - yk, yk),
         ),
     ]
-    lemmas = [("D1 reduction", d1), ("D2 per coordinate", d2)]
+    return [("D1 reduction", d1), ("D2 per coordinate", d2)]
+
+
+def prove_convex_width_2d_one_norm(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """Two convex L-Lipschitz (1-norm) members on [0,1]^2 with one visualization differ at x by at most 9/8 L."""
+    if sup < Fraction(9, 8) * L:
+        return False, f"the convex bound in the 1-norm is 9/8 L = {Fraction(9, 8) * L}; sup_width = {sup} is below it"
+    s = sup / L
+    lemmas = _reduction_one_norm(L, sup)
     a, x, m = z3.Reals("a0 a1"), z3.Reals("x0 x1"), z3.Reals("m0 m1")
     for sa, sh in itertools.product(itertools.product((1, -1), repeat=2), repeat=2):
         cons = [*_unit(*x, *m)]
@@ -213,3 +227,53 @@ def prove_convex_width_2d_one_norm(L: Fraction, sup: Fraction, timeout_ms: int) 
         cons += [a[0] * (x[0] - m[0]) + a[1] * (x[1] - m[1]) > _q(s), w(m) - slack > _q(s), w(x) - slack > _q(s)]
         lemmas.append((f"D3 signs a {sa}, h {sh}", cons))
     return _run(lemmas, timeout_ms, f"convex and {L}-Lipschitz, 1-norm, d = 2: width <= 9/8 L <= {sup}")
+
+
+def one_norm_convex_width(d: int) -> Fraction:
+    """W / L for convex and L-Lipschitz f in the 1-norm: 2k, 2k + 1/2, 2k + 9/8 for d = 3k, 3k + 1, 3k + 2 (E4's
+    optimum; the engine's block instances attain it)."""
+    k, r = divmod(d, 3)
+    return 2 * k + (Fraction(0), Fraction(1, 2), Fraction(9, 8))[r]
+
+
+def one_norm_summed(d: int, s: Fraction) -> list[Any]:
+    """E4: the per-coordinate types summed (module docstring); unsat iff s >= one_norm_convex_width(d)."""
+    n_s, n_1, n_2 = z3.Ints("n_S n_1 n_2")
+    a_1, a_2, g_1, g_2, s1, s2, s3 = z3.Reals("A_1 A_2 G_1 G_2 S1 S2 S3")
+    return [
+        n_s >= 0,
+        n_1 >= 0,
+        n_2 >= 0,
+        n_s + n_1 + n_2 == d,
+        s1 + s2 <= n_s + a_1 + a_2,
+        s3 <= n_s + g_1 + g_2,
+        a_1 + 6 * g_1 <= 2 * n_1,
+        a_1 <= 2 * n_1,
+        3 * a_2 + 2 * g_2 <= 4 * n_2,
+        g_1 >= 0,
+        g_1 <= n_1,
+        g_2 >= 0,
+        g_2 <= n_2,
+        s1 > _q(s),
+        s2 > _q(s),
+        s3 > _q(s),
+    ]
+
+
+def prove_convex_width_one_norm(d: int, L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """Two convex L-Lipschitz (1-norm) members on [0,1]^d with one visualization differ at x by at most W L."""
+    w = one_norm_convex_width(d)
+    if sup < w * L:
+        return False, f"the convex bound in the 1-norm, d = {d}, is {w} L = {w * L}; sup_width = {sup} is below it"
+    lemmas = _reduction_one_norm(L, sup)
+    a, x, m = z3.Reals("a x m")
+    s_k = z3.If(a * (1 - x) >= -a * x, a * (1 - x), -a * x)
+    for sign in (1, -1):
+        w_m, w_x = (1 - m, 1 - x) if sign > 0 else (m, x)
+        alpha, beta, gamma = a * (x - m), w_m - s_k, w_x - s_k
+        big_a, g = alpha + beta, z3.If(gamma >= 0, gamma, 0)
+        typed = z3.Or(big_a <= 1, big_a + 6 * g <= 2, 3 * big_a + 2 * g <= 4)
+        cons = [*_unit(x, m), a >= -1, a <= 1, z3.Or(alpha > 1, beta > 1, gamma > 1, z3.Not(typed))]
+        lemmas.append((f"E3 per coordinate, h_k {'>=' if sign > 0 else '<'} 0", cons))
+    lemmas.append(("E4 summed", one_norm_summed(d, sup / L)))
+    return _run(lemmas, timeout_ms, f"convex and {L}-Lipschitz, 1-norm, d = {d}: width <= {w} L <= {sup}")

@@ -33,8 +33,10 @@ from counterexamples.verify._certificates import (
 )
 from counterexamples.verify._exact import frac, vec
 from counterexamples.verify._intersection_width import (
+    one_norm_convex_width,
     prove_convex_width_2d,
     prove_convex_width_2d_one_norm,
+    prove_convex_width_one_norm,
     prove_monotone_width,
 )
 from counterexamples.verify._report import Report
@@ -160,6 +162,8 @@ def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_
             return prove_convex_width_2d(L, sup, timeout_ms)
         if cls == "convex_lipschitz" and d == 2 and p == "1" and sup >= L * Fraction(9, 8):
             return prove_convex_width_2d_one_norm(L, sup, timeout_ms)
+        if cls == "convex_lipschitz" and d != 2 and p == "1" and sup >= L * one_norm_convex_width(d):
+            return prove_convex_width_one_norm(d, L, sup, timeout_ms)
         # a member of an intersection is L-Lipschitz, so a bound for every L-Lipschitz function holds for it
         if d >= 2 and p in ("1", "2"):
             return prove_lipschitz_width(d, p, L, sup, timeout_ms)

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import z3
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from counterexamples.verify import verify_certificate
+from counterexamples.verify._intersection_width import _unsat, one_norm_convex_width, one_norm_summed
 from theory import FeatureVisualization, get_class
 from theory._check import _class_abs
 from theory._widest import for_class
@@ -26,7 +28,7 @@ EXACT = [
     ],
     *[
         ("convex_lipschitz", d, p)
-        for d, p in [(1, "1"), (2, "2"), (2, "inf"), (2, "1"), (3, "1"), (6, "1"), (3, "inf")]
+        for d, p in [(1, "1"), (2, "2"), (2, "inf"), (2, "1"), (3, "1"), (4, "1"), (5, "1"), (8, "1"), (3, "inf")]
     ],
 ]
 ORD = {"1": 1, "2": 2, "inf": np.inf}
@@ -105,10 +107,17 @@ def test_products_of_blocks_are_superadditive() -> None:
     row = next(line for line in page.splitlines() if line.startswith("| convex, 2-norm, d >= 4"))
     quoted = [float(v) for v in re.findall(r"(\d\.\d{4}) \(", row)]
     assert quoted == [round(math.sqrt(w2[d]), 4) for d in range(4, 9)]
+    gaps = [float(get_class("lipschitz", d=d, L=1.0).widest_triangle().upper) - math.sqrt(w2[d]) for d in range(3, 10)]
+    said = f"is {gaps[0]:.2f} L\nwide in d = 3, {min(gaps[1:]):.2f} to {max(gaps[1:]):.2f} L in d = 4 to 9"
+    assert " ".join(said.split()) in " ".join(page.split())
 
 
 @pytest.mark.parametrize(
-    ("cls", "d", "p"), [("monotone_lipschitz", 3, "2"), ("convex_lipschitz", 2, "2"), ("convex_lipschitz", 2, "1")]
+    ("cls", "d", "p"),
+    [
+        ("monotone_lipschitz", 3, "2"),
+        *[("convex_lipschitz", d, p) for d, p in [(2, "2"), (2, "1"), (4, "1"), (7, "1")]],
+    ],
 )
 def test_a_bound_below_W_is_refused(cls: str, d: int, p: str) -> None:
     fc = get_class(cls, d=d, L=1.0, norm=p)
@@ -168,3 +177,47 @@ def test_the_largest_L_answers_without_overflow(cls: str, d: int, p: str, eps_ab
         assert verify_certificate(ans.certificate).ok
     else:
         assert "beyond" in ans.reason
+
+
+def test_one_norm_width_is_exact_in_every_d() -> None:
+    """Convex and L-Lipschitz, 1-norm: the blocks' lower end equals the verifier's bound 2k, 2k + 1/2, 2k + 9/8
+    (d = 3k, 3k + 1, 3k + 2) for every d <= 40, and that bound is the optimum of the summed types (E4: unsat at W,
+    sat just below), so the proof loses nothing."""
+    for d in range(1, 41):
+        wide = for_class("convex_lipschitz", d, "1")
+        assert wide is not None and wide.exact
+        assert wide.lower_sq == one_norm_convex_width(d) ** 2
+        if d <= 12:
+            w = one_norm_convex_width(d)
+            assert _unsat(one_norm_summed(d, w), 10000) == z3.unsat
+            assert _unsat(one_norm_summed(d, w - Fraction(1, 1000)), 10000) == z3.sat
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-1.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.sampled_from([1, -1]))
+def test_every_coordinate_has_a_type(a: float, x: float, m: float, sign: int) -> None:
+    """Property (the lemma E3 that z3 proves): per coordinate alpha, beta, gamma <= 1 and, with A = alpha + beta and
+    g = max(gamma, 0), A <= 1 or A + 6g <= 2 or 3A + 2g <= 4."""
+    s = max(a * (1 - x), -a * x)
+    w_m, w_x = (1 - m, 1 - x) if sign > 0 else (m, x)
+    alpha, beta, gamma = a * (x - m), w_m - s, w_x - s
+    big_a, g, tol = alpha + beta, max(gamma, 0.0), 1e-12
+    assert max(alpha, beta, gamma) <= 1 + tol
+    assert big_a <= 1 + tol or big_a + 6 * g <= 2 + tol or 3 * big_a + 2 * g <= 4 + tol
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_convex_one_norm_ranges_in_d4_never_exceed_5_halves_L(data: st.DataObject) -> None:
+    """Property: convex and L-Lipschitz (1-norm) on [0,1]^4, x_max a vertex, x_min, x (grid points or random) and
+    Delta up to the consistency limit: every exact range of the engine is at most 5/2 L wide."""
+    coord = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), st.floats(0.0, 1.0, allow_nan=False))
+    unit = st.lists(coord, min_size=4, max_size=4)
+    xmin, x = np.array(data.draw(unit)), np.array(data.draw(unit))
+    xmax = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=4, max_size=4)))
+    top = float(np.abs(xmax - xmin).sum())
+    assume(top > 1e-3)
+    L = data.draw(st.floats(0.1, 10.0))
+    delta = L * top * data.draw(st.floats(0.05, 1.0))
+    vr = get_class("convex_lipschitz", d=4, L=L, norm="1").value_range(FeatureVisualization(xmax, delta, xmin, 0.0), x)
+    assert vr.width <= 2.5 * L * (1 + 1e-6)
