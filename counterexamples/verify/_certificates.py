@@ -77,6 +77,24 @@ def read_number(v: Any, what: str) -> Fraction:
         raise ValueError(f"{what}: {err}") from None
 
 
+MAX_DIMENSION = 1000  # the largest input dimension a certificate may claim (bounds the verifier's work)
+
+
+def read_dimension(v: Any) -> int:
+    """The input dimension d of a certificate: an int (or a string of ASCII digits) in 1..MAX_DIMENSION. Booleans,
+    floats and anything else are refused: with d <= 0 some width lemmas hold vacuously."""
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, int | str)
+        or (isinstance(v, str) and not (v.isascii() and v.isdigit()))
+    ):
+        raise ValueError(f"params.d = {v!r}: the input dimension must be an integer in 1..{MAX_DIMENSION}")
+    d = int(v)
+    if not 1 <= d <= MAX_DIMENSION:
+        raise ValueError(f"params.d = {d}: the input dimension must be an integer in 1..{MAX_DIMENSION}")
+    return d
+
+
 def witness_tolerance(cert: dict[str, Any], rep: Report) -> Fraction | None:
     """The stated tolerance of float witnesses, relative to Delta (None if the witnesses claim to be exact); a
     stated tolerance above ``MAX_WITNESS_TOLERANCE`` (or unreadable) is a failed check."""

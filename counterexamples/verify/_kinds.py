@@ -24,6 +24,7 @@ from typing import Any
 import z3
 
 from counterexamples.verify._certificates import (
+    read_dimension,
     read_number,
     verify_counterexample,
     verify_lipschitz_region,
@@ -137,7 +138,7 @@ def _prove_smooth_width(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bo
 def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
     """z3: every two members with one visualization differ at every x by at most ``sup`` (relative to Delta for
     the quadratic class, in units of f for the Lipschitz classes and L-smooth d = 1): the negation is unsat."""
-    d = int(params["d"])
+    d = read_dimension(params["d"])
     if cls == "quadratic" and d == 1:
         # quadratics are closed under f -> (f - f_min)/Delta, so Delta = 1, f_min = 0 loses nothing (Delta = 0:
         # every member is the constant f_min on [0,1], width 0)
@@ -196,7 +197,7 @@ def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
         sup = read_number(cert["sup_width"], "sup_width")
         eps = None if cert.get("eps") is None else read_number(cert["eps"], "eps")
         eps_abs = None if cert.get("eps_abs") is None else read_number(cert["eps_abs"], "eps_abs")
-        int(params["d"])
+        read_dimension(params["d"])
         L = None if params.get("L") is None else read_number(params["L"], "L")
     except (ValueError, KeyError, TypeError) as err:
         rep.add("sup_width, eps and params parse", False, f"{err.__class__.__name__}: {err}")

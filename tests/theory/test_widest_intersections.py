@@ -181,16 +181,27 @@ def test_the_largest_L_answers_without_overflow(cls: str, d: int, p: str, eps_ab
 
 def test_one_norm_width_is_exact_in_every_d() -> None:
     """Convex and L-Lipschitz, 1-norm: the blocks' lower end equals the verifier's bound 2k, 2k + 1/2, 2k + 9/8
-    (d = 3k, 3k + 1, 3k + 2) for every d <= 40, and that bound is the optimum of the summed types (E4: unsat at W,
+    (d = 3k, 3k + 1, 3k + 2) for every d <= 100, and that bound is the optimum of the summed types (E4: unsat at W,
     sat just below), so the proof loses nothing."""
-    for d in range(1, 41):
+    for d in range(1, 101):  # every d the command line accepts
         wide = for_class("convex_lipschitz", d, "1")
         assert wide is not None and wide.exact
         assert wide.lower_sq == one_norm_convex_width(d) ** 2
-        if d <= 12:
-            w = one_norm_convex_width(d)
-            assert _unsat(one_norm_summed(d, w), 10000) == z3.unsat
-            assert _unsat(one_norm_summed(d, w - Fraction(1, 1000)), 10000) == z3.sat
+        w = one_norm_convex_width(d)
+        assert _unsat(one_norm_summed(d, w), 10000) == z3.unsat
+        assert _unsat(one_norm_summed(d, w - Fraction(1, 1000)), 10000) == z3.sat
+
+
+@pytest.mark.parametrize("d", [-3, 0, 4.9, True, "4.0", " 4", 10**6])
+def test_a_bound_certificate_needs_a_dimension_in_range(d: object) -> None:
+    """d <= 0 made some width lemmas vacuous (the counts of the summed query cannot add up to d < 0): a bound
+    certificate must name an integer d in 1..1000, or it fails before any proof is tried."""
+    fc = get_class("convex_lipschitz", d=4, L=1.0, norm="1")
+    cert = dict(_class_abs(fc, 10.0).certificate)
+    assert verify_certificate(cert).ok
+    rep = verify_certificate({**cert, "params": {**cert["params"], "d": d}, "sup_width": "-2", "eps_abs": "-1"})
+    assert not rep.ok
+    assert "input dimension" in str(rep.checks)
 
 
 @settings(max_examples=300, deadline=None)
