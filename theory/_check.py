@@ -193,7 +193,7 @@ def _approx_abs(
 def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     """L-Lipschitz f, eps in units of f: "yes" iff L T <= 2 eps_abs, T the widest triangle in the box
     (theory/_triangle.py), decided in exact arithmetic; "open" only where T is bracketed (the 2-norm in d >= 4 not
-    divisible by 3) and 2 eps_abs / L falls inside the bracket."""
+    divisible by 3, to within 1e-9 in T^2) and 2 eps_abs / L falls inside the bracket."""
     tri = fc.widest_triangle()
     L, e = to_fraction(fc.L), to_fraction(eps_abs)
     condition = f"L T <= 2 eps_abs, T = {tri.expr}"

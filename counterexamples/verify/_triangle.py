@@ -14,11 +14,21 @@ Lemma B (geometry): no triangle in [0,1]^d has all three sides longer than s = s
   a + b <= 1; in the second coordinate one of the three points lies between the others, so the vertical
   differences are u, w and u + w <= 1, assigned to the sides in one of three ways. Each way is a four-variable
   problem for z3: a^2 + dy_12^2, b^2 + dy_23^2, (a + b)^2 + dy_13^2 all > s^2 is unsat.
+- The 2-norm in d >= 4 not divisible by 3 (s^2 < 2d/3): per coordinate, the three squared differences are at most
+  1 for one pair (the two extreme numbers; they are at most 1 apart) and (p, q) for the other two, where
+  sqrt p + sqrt q <= 1. That curve is convex in p, so (p, q) lies under one of the chords between the breakpoints
+  p = 0, u0^2, (1 - u0)^2, 1 (u0 = a rational near sqrt 2 - 1 for d = 3k + 1, near 2 - sqrt 3 for d = 3k + 2,
+  where the witnesses split a coordinate): the chord lemma (z3, three variables, nine cases, one query per order of
+  the three numbers). Summed over the
+  coordinates of each long side j and chord t (counts n_jt, totals P_jt, Q_jt), the squared sides are at most
+  sum_t n_jt + P_(j-1)t + Q_(j-2)t; all three above s^2 is a linear query with nine integers.
 This module imports nothing from the engine.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from fractions import Fraction
 from typing import Any
 
@@ -77,6 +87,64 @@ def square_lemma(s: Fraction, timeout_ms: int) -> tuple[bool, str]:
     return ok, f"three points of the unit square with all sides > {s}: the three orderings are {results}"
 
 
+def chord_breakpoint(d: int) -> Fraction:
+    """u0 for the chord lemma: a rational within 1e-12 of sqrt 2 - 1 (d = 3k + 1) or 2 - sqrt 3 (d = 3k + 2), the
+    splits of the witness triangles. Any u0 in (0, 1/2) gives a valid bound; these make it tight."""
+    n = 10**12
+    if d % 3 == 1:
+        return Fraction(math.isqrt(2 * n * n) - n, n)
+    return Fraction(2 * n - math.isqrt(3 * n * n), n)
+
+
+def _chords(u0: Fraction) -> list[tuple[Fraction, Fraction, Fraction, Fraction]]:
+    """The chords (p_left, p_right, q_left, slope) of q = (1 - sqrt p)^2 between p = 0, u0^2, (1 - u0)^2, 1."""
+    us = [Fraction(0), u0, 1 - u0, Fraction(1)]
+    ps, qs = [u * u for u in us], [(1 - u) * (1 - u) for u in us]
+    return [(ps[t], ps[t + 1], qs[t], (qs[t + 1] - qs[t]) / (ps[t + 1] - ps[t])) for t in range(3)]
+
+
+def chord_lemma(u0: Fraction, timeout_ms: int) -> tuple[bool, str]:
+    """Per coordinate: for numbers y_0, y_1, y_2 in [0,1] with squared differences D_j (the side j: 0 = (0, 1),
+    1 = (2, 0), 2 = (2, 1)), some side j has D_j <= 1 and (D_(j+1), D_(j+2)) lies under a point of one chord."""
+    y = z3.Reals("y0 y1 y2")
+    dd = [(y[0] - y[1]) ** 2, (y[2] - y[0]) ** 2, (y[2] - y[1]) ** 2]
+    cases = []
+    for j in range(3):
+        p, q = dd[(j + 1) % 3], dd[(j + 2) % 3]
+        for left, right, q_left, slope in _chords(u0):
+            at = z3.If(p >= _q(left), p, _q(left))  # the chord's point above p: q is at most its height there
+            cases.append(z3.And(dd[j] <= 1, p <= _q(right), q <= _q(q_left) + _q(slope) * (at - _q(left))))
+    box = [c for v in y for c in (v >= 0, v <= 1)]
+    results = [  # one query per order of the three numbers (z3 is fast on each, slow on their union)
+        _unsat([*box, y[i] <= y[j], y[j] <= y[k], z3.Not(z3.Or(cases))], timeout_ms)
+        for i, j, k in itertools.permutations(range(3))
+    ]
+    ok = all(r == z3.unsat for r in results)
+    return ok, f"chord lemma (z3, u0 = {float(u0):.12f}, six orders): {', '.join(map(str, results))}"
+
+
+def chord_sum(d: int, u0: Fraction, s2: Fraction) -> list[Any]:
+    """The chord lemma summed over d coordinates: the three squared sides all above s2 (unsat proves the bound)."""
+    chords = _chords(u0)
+    n = [[z3.Int(f"n{j}_{t}") for t in range(3)] for j in range(3)]
+    P = [[z3.Real(f"P{j}_{t}") for t in range(3)] for j in range(3)]
+    Q = [[z3.Real(f"Q{j}_{t}") for t in range(3)] for j in range(3)]
+    cons = [z3.Sum([v for row in n for v in row]) == d]
+    for j in range(3):
+        for t, (left, right, q_left, slope) in enumerate(chords):
+            k, p, q = n[j][t], P[j][t], Q[j][t]
+            cons += [
+                k >= 0,
+                p >= _q(left) * k,
+                p <= _q(right) * k,
+                q <= _q(q_left) * k + _q(slope) * (p - _q(left) * k),
+            ]
+    for side in range(3):
+        total = z3.Sum([n[side][t] + P[(side - 1) % 3][t] + Q[(side - 2) % 3][t] for t in range(3)])
+        cons.append(total > _q(s2))
+    return cons
+
+
 def prove_lipschitz_width(d: int, norm: str, L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
     """Every value range of an L-Lipschitz class (1- or 2-norm, d >= 2) is at most ``sup`` wide: lemma A and
     lemma B with s = sup / L."""
@@ -88,6 +156,12 @@ def prove_lipschitz_width(d: int, norm: str, L: Fraction, sup: Fraction, timeout
         detail_b += f"; so the smallest side is <= {'2d/3' if norm == '1' else 'sqrt(2d/3)'} <= {s}"
     elif norm == "2" and d == 2:
         ok_b, detail_b = square_lemma(s, timeout_ms)
+    elif norm == "2" and d >= 4:  # d not divisible by 3
+        u0 = chord_breakpoint(d)
+        ok_c, detail_c = chord_lemma(u0, timeout_ms)
+        res = _unsat(chord_sum(d, u0, s * s), timeout_ms)
+        ok_b = ok_c and res == z3.unsat
+        detail_b = f"{detail_c}; summed over {d} coordinates (z3, nine integers), all squared sides > {s * s}: {res}"
     else:
         ok_b = False
         detail_b = f"no triangle lemma proves that every triangle in [0,1]^{d} ({norm}-norm) has a side <= {s}"

@@ -8,10 +8,15 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory._triangle import widest_triangle
+from counterexamples.verify import verify_certificate
+from counterexamples.verify._triangle import _unsat, chord_breakpoint, chord_lemma, chord_sum
+from theory import get_class
+from theory._check import _class_abs
+from theory._triangle import min_side_squared, widest_triangle
 
 ORD = {"1": 1, "2": 2, "inf": np.inf}
 CASES = [(d, p) for p in ("1", "2", "inf") for d in range(1, 8)]
@@ -90,3 +95,49 @@ def test_bracketed_witnesses_follow_their_closed_forms(d):
     closed = 2 * k + (8 - 4 * math.sqrt(3) if d % 3 == 2 else 6 - 4 * math.sqrt(2))
     assert tri.lower**2 == pytest.approx(closed, rel=1e-12)
     assert not tri.exact and tri.lower < tri.upper
+    assert tri.upper_sq is not None and 0 < float(tri.upper_sq) - closed <= 1.1e-9
+
+
+def _chord_program(d: int) -> tuple[object, object]:
+    """The verifier's summed chord query at the engine's bound (must be unsat) and 1e-9 below the witness's squared
+    side (must be sat: the bound loses nothing beyond its margin)."""
+    tri = widest_triangle(d, "2")
+    u0 = chord_breakpoint(d)
+    assert tri.upper_sq is not None
+    above = _unsat(chord_sum(d, u0, tri.upper_sq), 120000)
+    below = _unsat(chord_sum(d, u0, min_side_squared(*tri.witness) - Fraction(1, 10**9)), 120000)
+    return above, below
+
+
+@pytest.mark.parametrize("d", [4, 5, 7, 8, 13, 14])
+def test_the_chord_bound_is_proved_and_tight(d):
+    assert _chord_program(d) == (z3.unsat, z3.sat)
+
+
+@pytest.mark.slow
+def test_the_chord_bound_for_every_dimension_the_command_line_accepts():
+    """Every d <= 100 not divisible by 3 (a few minutes: the integer query grows with d)."""
+    for d in range(4, 101):
+        if d % 3:
+            assert _chord_program(d) == (z3.unsat, z3.sat), d
+
+
+@pytest.mark.parametrize("u0", [Fraction(1, 4), Fraction(2, 5), Fraction(9, 20)])
+def test_the_chord_lemma_holds_for_any_breakpoint(u0):
+    """The per-coordinate lemma does not depend on where the chords break (convexity of (1 - sqrt p)^2)."""
+    ok, detail = chord_lemma(u0, 60000)
+    assert ok, detail
+
+
+def test_the_lipschitz_answer_flips_within_the_gap():
+    """lipschitz, 2-norm, d = 4: "yes" just above the proved bound (certificate verified, via the chord lemma),
+    "no" just below the witness (verified), "open" only in between."""
+    fc = get_class("lipschitz", d=4, L=2.0)
+    tri = fc.widest_triangle()
+    assert tri.upper_sq is not None
+    yes = _class_abs(fc, float(math.sqrt(tri.upper_sq)) * (1 + 1e-12))  # eps_abs = L T / 2 with L = 2
+    assert yes.verdict == "yes" and verify_certificate(yes.certificate).ok
+    assert "chord lemma" in str(verify_certificate(yes.certificate).checks)
+    no = _class_abs(fc, tri.lower * (1 - 1e-7))
+    assert no.verdict == "no" and verify_certificate(no.certificate).ok
+    assert _class_abs(fc, tri.lower * (1 + 1e-13)).verdict == "open"
