@@ -110,6 +110,8 @@ def _monotone_m3(d: int, p: str, s: Fraction) -> list[tuple[str, list[Any]]]:
 
 def prove_monotone_width(d: int, p: str, L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
     """Two nondecreasing L-Lipschitz members with one visualization differ at x by at most ``sup``."""
+    if sup < 0 or L <= 0:
+        return False, f"sup_width = {sup} and L = {L}: a width bound needs sup_width >= 0 and L > 0"
     s = sup / L
     fmin, fmax, t1, t2, r_up, r_down = z3.Reals("fmin fmax t1 t2 r_up r_down")
     m1 = [fmax >= fmin, r_up >= 0, r_down >= 0, t1 - t2 > _q(sup)]

@@ -205,6 +205,9 @@ def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
     if L is not None and L <= 0:  # with L <= 0 the necessary conditions are contradictory: any bound would pass
         rep.add("params: L > 0", False, f"L = {L}: the class needs L > 0")
         return rep
+    if sup < 0:  # a width is never negative; the lemmas compare squares and would pass vacuously
+        rep.add("sup_width >= 0", False, f"sup_width = {sup}: a bound on a width must be >= 0")
+        return rep
     rep.add(
         "question", cert.get("question") == "approx", f"a width bound answers 'approx', not {cert.get('question')!r}"
     )

@@ -148,6 +148,8 @@ def chord_sum(d: int, u0: Fraction, s2: Fraction) -> list[Any]:
 def prove_lipschitz_width(d: int, norm: str, L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
     """Every value range of an L-Lipschitz class (1- or 2-norm, d >= 2) is at most ``sup`` wide: lemma A and
     lemma B with s = sup / L."""
+    if sup < 0 or L <= 0:
+        return False, f"sup_width = {sup} and L = {L}: a width bound needs sup_width >= 0 and L > 0"
     ok_a, detail_a = reduction_lemma(L, sup, timeout_ms)
     s = sup / L
     bound = Fraction(2 * d, 3)
@@ -156,7 +158,7 @@ def prove_lipschitz_width(d: int, norm: str, L: Fraction, sup: Fraction, timeout
         detail_b += f"; so the smallest side is <= {'2d/3' if norm == '1' else 'sqrt(2d/3)'} <= {s}"
     elif norm == "2" and d == 2:
         ok_b, detail_b = square_lemma(s, timeout_ms)
-    elif norm == "2" and d >= 4:  # d not divisible by 3
+    elif norm == "2" and d >= 4 and d % 3:
         u0 = chord_breakpoint(d)
         ok_c, detail_c = chord_lemma(u0, timeout_ms)
         res = _unsat(chord_sum(d, u0, s * s), timeout_ms)

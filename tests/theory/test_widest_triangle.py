@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from counterexamples.verify import verify_certificate
-from counterexamples.verify._triangle import _unsat, chord_breakpoint, chord_lemma, chord_sum
+from counterexamples.verify._triangle import _unsat, chord_breakpoint, chord_lemma, chord_sum, prove_lipschitz_width
 from theory import get_class
 from theory._check import _class_abs
 from theory._triangle import min_side_squared, widest_triangle
@@ -120,6 +120,28 @@ def test_the_chord_bound_for_every_dimension_the_command_line_accepts():
     for d in range(4, 101):
         if d % 3:
             assert _chord_program(d) == (z3.unsat, z3.sat), d
+
+
+def test_a_negative_width_bound_is_refused():
+    """sup_width < 0 made the lemmas (which compare squares) pass vacuously: refused before any proof, for the
+    Lipschitz class (chord branch and sum-of-squares branch) and the monotone intersection (found by review)."""
+    for cls, d in (("lipschitz", 4), ("lipschitz", 2), ("lipschitz", 5), ("monotone_lipschitz", 3)):
+        cert = {
+            "type": "bound",
+            "class": cls,
+            "params": {"d": d, "L": 1, "norm": "2"},
+            "question": "approx",
+            "sup_width": "-8/5",
+            "eps_abs": "0",
+        }
+        rep = verify_certificate(cert)
+        assert not rep.ok and "sup_width >= 0" in str(rep.checks), (cls, d)
+    assert not prove_lipschitz_width(4, "2", Fraction(1), Fraction(-8, 5), 10000)[0]
+
+
+def test_beyond_the_checked_dimensions_the_engine_keeps_the_sum_of_squares_bound():
+    tri = widest_triangle(101, "2")
+    assert tri.upper_sq is None and tri.upper == pytest.approx(math.sqrt(2 * 101 / 3))
 
 
 @pytest.mark.parametrize("u0", [Fraction(1, 4), Fraction(2, 5), Fraction(9, 20)])
