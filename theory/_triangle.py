@@ -179,8 +179,8 @@ def widest_triangle(d: int, norm: str) -> WidestTriangle:
         expr = f"in [{lower:.6g} (the witness), sqrt(2d/3) = {upper:.6g}]"
         return WidestTriangle(d, norm, lower, upper, False, expr, w)
     upper_sq = chord_bound_squared(d)
-    closed = f"{2 * (d // 3) + 6} - 4 sqrt 2" if d % 3 == 1 else f"{2 * (d // 3) + 8} - 4 sqrt 3"
-    expr = f"sqrt({closed}) = {lower:.10g} (the witness; proved up to 1e-9 in T^2)"
+    base, root = _witness_closed_form(d)
+    expr = f"sqrt({base} - 4 sqrt {root}) = {lower:.10g} (the witness; proved up to 1e-9 in T^2)"
     return WidestTriangle(d, norm, lower, math.sqrt(upper_sq), False, expr, w, upper_sq)
 
 
@@ -188,6 +188,12 @@ def chord_bound_squared(d: int) -> Fraction:
     """A rational at least the witness's squared side plus 1e-9 (2-norm, d >= 4 not divisible by 3): the bound the
     chord argument proves (module docstring)."""
     n = 10**12
-    k, rest = divmod(d, 3)
-    base, root = (2 * k + 6, 2) if rest == 1 else (2 * k + 8, 3)
+    base, root = _witness_closed_form(d)
     return base - Fraction(4 * math.isqrt(root * n * n), n) + Fraction(1, 10**9)
+
+
+def _witness_closed_form(d: int) -> tuple[int, int]:
+    """(b, r) with the witness's squared smallest side b - 4 sqrt r (2-norm, d >= 4 not divisible by 3): the 4-block
+    for d = 3k + 1 (2k + 6 - 4 sqrt 2), the square's optimum for d = 3k + 2 (2k + 8 - 4 sqrt 3)."""
+    k, rest = divmod(d, 3)
+    return (2 * k + 6, 2) if rest == 1 else (2 * k + 8, 3)

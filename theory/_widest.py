@@ -115,11 +115,12 @@ def _partition(d: int, value: dict[int, Fraction]) -> list[int]:
     return sorted(best[d][1], reverse=True)
 
 
-def _blocks(d: int, norm: str, exact: bool) -> Widest:
+def _blocks(d: int, norm: str) -> Widest:
     """A product of blocks: f(y) = sum_j c_j f_j(y_j) with f_j members on block j. It is convex, and L-Lipschitz if
     every c_j <= 1 in the 1-norm (|f(y) - f(z)| <= L sum_j ||y_j - z_j||_1) or sum_j c_j^2 <= 1 in the 2-norm
     (Cauchy-Schwarz); its width at x is sum_j c_j w_j. So the 1-norm adds the blocks' widths and the 2-norm, with
-    c_j proportional to w_j, adds their squares (c_j rounded down to rationals)."""
+    c_j proportional to w_j, adds their squares (c_j rounded down to rationals). Exact in the 1-norm (the
+    per-coordinate types bound W by the blocks' sum), a lower end in the 2-norm."""
     table = _BLOCKS[norm]
     sizes = _partition(d, {k: v[3] for k, v in table.items()})
     xmin = [v for k in sizes for v in table[k][0]]
@@ -129,7 +130,7 @@ def _blocks(d: int, norm: str, exact: bool) -> Widest:
         w = sum((table[k][3] for k in sizes), Fraction(0))
         delta = sum((table[k][2] for k in sizes), Fraction(0))
         expr = f"{w} (1-norm{', = T' if d % 3 == 0 else ''}; blocks {label})"
-        return Widest(w * w, w * w if exact else None, np.array(xmin), np.ones(d), np.array(x), delta, expr)
+        return Widest(w * w, w * w, np.array(xmin), np.ones(d), np.array(x), delta, expr)
     if len(sizes) == 1:
         sq = table[sizes[0]][3]
         return Widest(
@@ -151,10 +152,8 @@ def convex(d: int, norm: str) -> Widest:
     d >= 3 bracketed, from below by products of blocks (module docstring)."""
     if d == 1:
         return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
-    if norm == "1":  # the blocks attain the bound of the per-coordinate types (module docstring)
-        return _blocks(d, norm, exact=True)
-    if norm == "2" and d >= 3:
-        return _blocks(d, norm, exact=False)
+    if norm == "1" or (norm == "2" and d >= 3):
+        return _blocks(d, norm)
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
 
