@@ -74,6 +74,16 @@ def test_a_nested_nonpositive_L_is_refused() -> None:
     assert_fails_naming(cert, "L > 0")
 
 
+@pytest.mark.parametrize(("part", "d"), [("below", 1), ("above", 3), ("below", 0), ("above", "two")])
+def test_a_dimension_that_disagrees_with_the_points_is_refused(part: str, d: object) -> None:
+    """Counterexample and region claims carry their points, and the verification procedure is chosen by params.d:
+    a d that is not the points' length (or not an integer in 1..1000) fails before any check, naming it."""
+    cert = json.loads(json.dumps(check_class("smooth", d=2, L=1.0)["min_or_max"].certificate))
+    assert cert["type"] == "threshold" and verify_certificate(cert).ok
+    cert[part]["params"]["d"] = d
+    assert_fails_naming(cert, "params.d")
+
+
 def test_lipschitz_bound_tampered() -> None:
     cert = approx_cert("lipschitz", {"eps_abs": 10.0}, d=1, L=1.0)
     smaller = {**cert, "sup_width": "49/100"}  # below the true supremum L T = 1/2: z3 finds two members

@@ -344,6 +344,30 @@ def _nonpositive_L(obj: Any) -> Any:
     return None
 
 
+def _bad_dimension(obj: Any) -> str | None:
+    """Why some ``params["d"]`` in the certificate is unusable: not an integer in 1..1000 (``read_dimension``), or
+    not the length of the point ``x`` or of the visualization's x_max, x_min next to it (the verification procedure
+    is chosen by d, so a d that disagrees with the points would route them through the wrong one). None if all agree.
+    """
+    if isinstance(obj, dict):
+        params = obj.get("params")
+        if isinstance(params, dict) and "d" in params:
+            try:
+                d = read_dimension(params["d"])
+            except ValueError as err:
+                return str(err)
+            fv = obj.get("fv") if isinstance(obj.get("fv"), dict) else {}
+            for name, pt in (("x", obj.get("x")), ("fv.x_max", fv.get("x_max")), ("fv.x_min", fv.get("x_min"))):
+                if isinstance(pt, list) and len(pt) != d:
+                    return f"params.d = {d}, but {name} has {len(pt)} coordinates: they must agree"
+        children = obj.values()
+    elif isinstance(obj, list):
+        children = obj
+    else:
+        return None
+    return next((why for v in children if (why := _bad_dimension(v)) is not None), None)
+
+
 def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Report:
     """Verify any certificate ``theory.check_class`` emits, by its ``type``; ``open`` and unknown types fail."""
     if not isinstance(cert, dict):
@@ -355,6 +379,11 @@ def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Rep
     if bad_L is not None:  # with L <= 0 the classes' necessary conditions contradict each other: anything follows
         rep = Report(f"{kind} certificate ({source})")
         rep.add("params: L > 0", False, f"L = {bad_L!r}: the Lipschitz and smoothness constants must be numbers > 0")
+        return rep
+    bad_d = _bad_dimension(cert)
+    if bad_d is not None:
+        rep = Report(f"{kind} certificate ({source})")
+        rep.add("params: the input dimension d", False, bad_d)
         return rep
     try:
         if kind == "counterexample":
