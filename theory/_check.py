@@ -716,7 +716,7 @@ def _approx_fixed_eps_L(fc: FunctionClass, eps: float, probes: list[tuple[Featur
     tightest Delta the geometry allows the range at the midpoint of x_min, x_max shrinks to (nearly) a point.
     The certificate holds one instance of each kind: "yes" on the geometry x_min = 0, x_max = e_1, x their
     midpoint, with Delta from tight to loose; "no" there or at the widest searched instance."""
-    if isinstance(fc, Smooth) and fc.d >= 2:  # brackets; one instance on each side is proved (descent lemma)
+    if isinstance(fc, Smooth) and fc.d >= 2:  # exact on the midpoint family (flat-rise lemma, radial members)
         from theory._smooth_region import approx_fixed_eps
 
         reason, cert = approx_fixed_eps(fc, eps)

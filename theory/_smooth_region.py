@@ -150,33 +150,67 @@ def min_or_max_threshold(fc: Smooth) -> tuple[str, dict[str, Any]]:
     return reason, detail
 
 
+def rise(L: float, delta: float, u: float) -> float:
+    """P(u): the fastest rise from a flat start that can still stop below Delta (L u^2/2 up to h = sqrt(Delta/L),
+    Delta - L (2h - u)^2/2 up to 2h, Delta beyond)."""
+    h = math.sqrt(delta / L)
+    return L * u * u / 2 if u <= h else delta - L * (2 * h - u) ** 2 / 2 if u <= 2 * h else delta
+
+
+def midpoint_threshold(eps: float) -> float:
+    """Delta*/L on the midpoint family (x_min, x_max interior at distance 2u, u = 1/4, x their midpoint): the range
+    at x is [f_max - P(u), f_min + P(u)], so the half-width P(u) - Delta/2 is <= eps Delta iff h/u >= 1/(2 -
+    sqrt(1 - 2 eps)) (for h <= u <= 2h: Delta/2 - L (2h - u)^2/2 <= eps Delta with Delta = L h^2), i.e.
+    Delta/L >= u^2 / (2 - sqrt(1 - 2 eps))^2; Delta/L <= u^2 for the visualization to exist."""
+    return (1 / 16) / (2 - math.sqrt(1 - 2 * eps)) ** 2
+
+
+APPROX_CONDITION = (
+    "hi(x) - lo(x) <= 2 eps Delta; exact where x_min and x_max are flat for x, L ||x_max - x_min||^2 >= 4 Delta "
+    "and each chord from an extremum through x continues at least 2h - u past x inside the box (when h < u < 2h; "
+    "h = sqrt(Delta/L), u = ||x - x_min||_2 or ||x - x_max||_2): the range is [f_max - P(||x - x_max||), f_min + "
+    "P(||x - x_min||)] (radial members, flat-rise lemma), so x is answered iff P(||x - x_min||) + P(||x - x_max||) "
+    "<= (1 + 2 eps) Delta, with P(s) = L s^2/2 up to h, Delta - L (2h - s)^2/2 up to 2h, Delta beyond; elsewhere "
+    "the range is bracketed (chord and LP bounds, members) and the answer may be open"
+)
+
+
 def approx_fixed_eps(fc: Smooth, eps: float) -> tuple[str, dict[str, Any]]:
-    """eps-approximation at a fixed eps in d >= 2: on the interior geometry at the midpoint x of x_min, x_max
-    (||x - x_min|| = ||x - x_max|| = 1/4), the descent bracket is [f_max - L/32, f_min + L/32], of width
-    L/16 - Delta: answered when Delta = L h^2 with h <= 1/4 the smallest multiple of 1/64 with 1/16 - h^2 <=
-    2 eps h^2; with Delta = L/64 (h = 1/8) the radial members reach f_min and f_max at x: not answered."""
+    """eps-approximation at a fixed eps in d >= 2, on the interior geometry at the midpoint x of x_min, x_max
+    (u = 1/4 from both): answered iff Delta/L >= ``midpoint_threshold(eps)``. The certificate holds an answered
+    instance just above the threshold (flat-rise lemma, exact) and a counterexample just below it (radial members),
+    at Delta/L within 2^-20 of it. The engine's own ranges must flip there too (bisection, a bug check)."""
     d, L = fc.d, fc.L
     xmin, xmax = _geometry(d)
     x = (xmin + xmax) / 2
-    e = to_fraction(eps)
-    k = next(k for k in range(1, 17) if Fraction(1, 16) - Fraction(k, 64) ** 2 <= 2 * e * Fraction(k, 64) ** 2)
-    fb = FeatureVisualization(xmax, _scaled(L, Fraction(k, 64) ** 2), xmin, 0.0)
-    fa = FeatureVisualization(xmax, _scaled(L, Fraction(1, 64)), xmin, 0.0)
+    t = midpoint_threshold(eps)
+    scale = 2**20
+    q_yes = min(Fraction(math.floor(t * scale) + 2, scale), Fraction(1, 16))
+    q_no = Fraction(math.ceil(t * scale) - 2, scale)
+    fb = FeatureVisualization(xmax, _scaled(L, q_yes), xmin, 0.0)
+    fa = FeatureVisualization(xmax, _scaled(L, q_no), xmin, 0.0)
     vb, va = fc.value_range(fb, x), fc.value_range(fa, x)
-    blo, bhi = descent_bracket(L, fb, x)
-    if not (bhi - blo <= 2 * eps * fb.delta * (1 + 1e-12) and vb.is_approximable(eps)) or va.is_approximable(eps):
+    if not vb.is_approximable(eps) or va.is_approximable(eps) or q_no <= 0:
         raise RuntimeError(f"{fc!r}: the fixed-eps instances do not separate ({vb!r}, {va!r})")
-    condition = (
-        "hi(x) - lo(x) <= 2 eps Delta; proved where the descent bracket [f_max - L ||x - x_max||^2/2, f_min + "
-        "L ||x - x_min||^2/2] (flat extrema) is that narrow, refuted where the radial or one-coordinate members "
-        "are farther apart; the exact range between the two is not known in d >= 2"
-    )
+
+    def ok(q: float) -> bool:
+        return fc.value_range(FeatureVisualization(xmax, L * q, xmin, 0.0), x).is_approximable(eps)
+
+    lo_q, hi_q = float(q_no), float(q_yes)
+    while hi_q - lo_q > 1e-9 * hi_q:
+        mid = (lo_q + hi_q) / 2
+        lo_q, hi_q = (lo_q, mid) if ok(mid) else (mid, hi_q)
+    if not math.isclose(hi_q, t, rel_tol=1e-6):
+        raise RuntimeError(f"{fc!r}: the engine's ranges flip at Delta/L = {hi_q}, the closed form says {t}")
     reason = (
-        f"depends on L/Delta: at the midpoint of x_min = {xmin.tolist()}, x_max = {xmax.tolist()}: yes for "
-        f"Delta = {fb.delta:g} (every member within {(bhi - blo) / 2:.3g} of c, descent lemma), no for Delta = "
-        f"{fa.delta:g} (half-width {va.width / 2:.3g} > eps Delta); the answered set is bracketed, not exact"
+        f"depends on L/Delta: at the midpoint x of x_min = {xmin.tolist()}, x_max = {xmax.tolist()} answered iff "
+        f"Delta/L >= (1/16)/(2 - sqrt(1 - 2 eps))^2 = {t:.7g} (and Delta/L <= 1/16 for the visualization to exist): "
+        f"yes for Delta = {fb.delta:.7g} (half-width {vb.width / 2:.4g} <= eps Delta = {eps * fb.delta:.4g}), no "
+        f"for Delta = {fa.delta:.7g} (half-width {va.width / 2:.4g} > eps Delta); in general {APPROX_CONDITION}"
     )
-    return reason, certs.approx_condition(fc, eps, condition, (fb, vb), (fa, va))
+    cert = certs.approx_condition(fc, eps, APPROX_CONDITION, (fb, vb), (fa, va))
+    cert["threshold"] = {"parameter": "Delta/L", "closed_form": "(1/16)/(2 - sqrt(1 - 2 eps))^2", "value": t}
+    return reason, cert
 
 
 def proved_range(vr: ValueRange, fv: FeatureVisualization, L: float) -> tuple[float, float]:

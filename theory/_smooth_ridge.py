@@ -125,6 +125,8 @@ def chord_bound_attained(anchor: FloatArray, other: FloatArray, x: FloatArray, L
     if not np.all(inward[moving]):
         return False
     u, T, _ = _chord(np.asarray(anchor, float), np.asarray(x, float))
+    if u == 0:  # x within a subnormal distance of the anchor: ||v|| underflows, x is the anchor in floats
+        return False
     T_prime = float(np.sum(np.abs(v))) / u
     s_star = float(np.sqrt(2 * delta / L))
     if not (s_star * (1 - 1e-12) <= T or abs(T - T_prime) <= 1e-12 * T_prime):

@@ -5,6 +5,7 @@ proved bounds and the members disagree)."""
 
 from __future__ import annotations
 
+import copy
 import math
 from fractions import Fraction
 
@@ -14,10 +15,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from counterexamples.verify import verify_certificate
+from counterexamples.verify._smooth_descent import rise_at_most, room
 from counterexamples.verify._smooth_lp import verify_smooth_lp_bound
 from theory import FeatureVisualization, check_class, value_range
 from theory import _certificates as certs
-from theory._smooth_region import critical_L, decided_exactly, descent_bracket, flat_for
+from theory._numbers import to_fraction
+from theory._smooth_region import critical_L, decided_exactly, descent_bracket, flat_for, rise
 from theory._smooth_ridge import chord_bound_attained
 from theory.classes.smooth import Smooth, _chord_rise, _visualization_ridges
 
@@ -83,16 +86,59 @@ def test_class_min_or_max_depends_and_verifies(d, L):
     assert rep.ok, [c for c in rep.checks if not c.ok]
 
 
-@pytest.mark.parametrize("eps", [0.01, 0.1, 0.3, 0.45])
-def test_class_fixed_eps_depends_and_verifies(eps):
-    ans = check_class("smooth", d=2, L=1.0, eps=eps)["approx"]
+@pytest.mark.parametrize("L", [0.3, 1.0, 7.0])
+@pytest.mark.parametrize("eps", [1e-4, 0.01, 0.1, 0.3, 0.45])
+def test_class_fixed_eps_depends_with_an_exact_threshold(eps, L):
+    """The midpoint family: answered iff Delta/L >= (1/16)/(2 - sqrt(1 - 2 eps))^2. The certificate's two instances
+    sit within 2^-19 of that threshold on either side, both verify (the answered one by the flat-rise lemma, where
+    the descent lemma alone is too weak), and moving the answered instance onto the refuted one's Delta fails."""
+    ans = check_class("smooth", d=2, L=L, eps=eps)["approx"]
     assert ans.verdict == "depends"
-    rep = verify_certificate(ans.certificate)
+    cert = ans.certificate
+    t = (1 / 16) / (2 - math.sqrt(1 - 2 * eps)) ** 2
+    assert cert["threshold"]["value"] == pytest.approx(t, rel=1e-12)
+    d_yes, d_no = (float(Fraction(cert[k]["fv"]["f_max"])) / L for k in ("below", "above"))
+    assert d_no < t <= d_yes or d_yes == 1 / 16
+    assert d_yes - d_no < 2**-18
+    rep = verify_certificate(cert)
     assert rep.ok, [c for c in rep.checks if not c.ok]
-    # a smaller eps than the one certified must fail the answered instance (the check is not vacuous)
-    tampered = {**ans.certificate, "eps": eps / 50}
-    if ans.certificate["below"]["lo"] != ans.certificate["below"]["hi"]:
-        assert not verify_certificate(tampered).ok
+    if (0.5 + eps) * d_yes * L < L * (1 / 4) ** 2 / 2:  # the descent lemma cannot prove it: the flat rise must
+        assert any("flat rise" in c.detail for c in rep.checks)
+    tampered = copy.deepcopy(cert)
+    tampered["below"]["fv"]["f_max"] = cert["above"]["fv"]["f_max"]
+    assert not verify_certificate(tampered).ok
+    assert not verify_certificate({**cert, "eps": eps / 50}).ok or cert["below"]["lo"] == cert["below"]["hi"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(d=st.sampled_from([2, 3]), data=st.data())
+def test_ranges_at_flat_extrema_with_room_are_the_closed_form(d, data):
+    """Interior extrema, radial members present, both chords with room past x: the engine's range is exactly
+    [f_max - P(u_max), f_min + P(u_min)], and the verifier's flat-rise check proves P(u) as a bound but nothing
+    1e-9 Delta below it (the radial member attains it)."""
+    xmin, xmax, x = data.draw(_interior(d)), data.draw(_interior(d)), data.draw(_interior(d))
+    D = float(np.linalg.norm(xmax - xmin))
+    assume(D > 0.1)
+    L = data.draw(st.sampled_from([0.5, 1.0, 4.0]))
+    delta = L * D * D / 4 * data.draw(st.floats(0.05, 1.0))
+    fv = FeatureVisualization(xmax, delta, xmin, 0.0)
+    h = math.sqrt(delta / L)
+    ends = {}
+    for name, anchor in (("min", fv.x_min), ("max", fv.x_max)):
+        u = float(np.linalg.norm(x - anchor))
+        t = room([to_fraction(float(v)) for v in anchor], [to_fraction(float(v)) for v in x])
+        assume(u <= h or t is None or float(t) * u >= 2 * h - u + 1e-9)
+        ends[name] = (anchor, rise(L, delta, u))
+    r = value_range("smooth", fv, x, L=L)
+    tol = 1e-9 * delta
+    assert r.hi == pytest.approx(ends["min"][1], abs=tol) and r.lo == pytest.approx(delta - ends["max"][1], abs=tol)
+    assert r.extra["exact_range"]
+    Lq, dq = to_fraction(L), to_fraction(delta)
+    xq = [to_fraction(float(v)) for v in x]
+    for anchor, P in ends.values():
+        aq = [to_fraction(float(v)) for v in anchor]
+        assert rise_at_most(Lq, aq, xq, dq, to_fraction(P + tol)) is not None
+        assert rise_at_most(Lq, aq, xq, dq, to_fraction(P - tol)) is None
 
 
 def test_ridge_member_decides_a_vertex_instance():

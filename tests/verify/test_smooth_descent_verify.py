@@ -59,3 +59,20 @@ def test_threshold_with_bad_below_fails():
     assert verify_certificate(cert).ok
     bad = {**cert, "below": {**cert["below"], "params": {"d": 2, "L": "1"}}}
     assert not verify_certificate(bad).ok
+
+
+def test_flat_rise_needs_room_past_x():
+    """x_min = (1/2, 1/2), x = (9/10, 1/2): u = 2/5 and the chord has 1/10 of room past x. With h = 1/4 (Delta =
+    1/16, L = 1) braking needs 2h - u = 1/10: the flat rise proves f(x) <= P(u) = 23/400 exactly and nothing less;
+    with h = 3/10 (Delta = 9/100) braking needs 1/5 > 1/10, so the lemma does not apply and P(u) = 7/100 stays
+    unproved (the descent lemma gives only 2/25)."""
+    from fractions import Fraction as F
+
+    from counterexamples.verify._smooth_descent import rise_at_most
+
+    xmin, x = [F(1, 2), F(1, 2)], [F(9, 10), F(1, 2)]
+    assert rise_at_most(F(1), xmin, x, F(1, 16), F(23, 400)) == "flat rise"
+    assert rise_at_most(F(1), xmin, x, F(1, 16), F(23, 400) - F(1, 10**12)) is None
+    assert rise_at_most(F(1), xmin, x, F(9, 100), F(7, 100)) is None
+    assert rise_at_most(F(1), xmin, x, F(9, 100), F(2, 25)) == "descent lemma"
+    assert rise_at_most(F(1), [F(0), F(1, 2)], x, F(1, 16), F(23, 400)) is None  # x_min not flat for x
