@@ -179,7 +179,7 @@ def approx_fixed_eps(fc: Smooth, eps: float) -> tuple[str, dict[str, Any]]:
     """eps-approximation at a fixed eps in d >= 2, on the interior geometry at the midpoint x of x_min, x_max
     (u = 1/4 from both): answered iff Delta/L >= ``midpoint_threshold(eps)``. The certificate holds an answered
     instance just above the threshold (flat-rise lemma, exact) and a counterexample just below it (radial members),
-    at Delta/L within 2^-20 of it. The engine's own ranges must flip there too (bisection, a bug check)."""
+    at Delta/L within 2^-19 of it. The engine's own ranges must flip there too (bisection, a bug check)."""
     d, L = fc.d, fc.L
     xmin, xmax = _geometry(d)
     x = (xmin + xmax) / 2

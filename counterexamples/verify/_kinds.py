@@ -310,9 +310,31 @@ def verify_condition(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
         cls, params = above.get("class"), above.get("params", {})
         rep.extend(verify_counterexample(above, "above", eps=eps), "above: ")
         _answered_instance(below, str(cls), params, eps, rep)
+        if "threshold" in cert:
+            _threshold_between(cert["threshold"], below, above, params, rep)
     else:
         rep.add("parameter", False, f"unknown condition parameter {param!r}; expected 'eps' or 'L/Delta'")
     return rep
+
+
+def _threshold_between(
+    thr: Any, below: dict[str, Any], above: dict[str, Any], params: dict[str, Any], rep: Report
+) -> None:
+    """A stated threshold on Delta/L must lie between the refuted instance's Delta/L (excluded) and the answered
+    one's (included): the two verified instances then pin the boundary to that interval."""
+    try:
+        value = read_number(thr["value"], "threshold.value")
+        L = read_number(params["L"], "L")
+        d_yes = (frac(below["fv"]["f_max"]) - frac(below["fv"]["f_min"])) / L
+        d_no = (frac(above["fv"]["f_max"]) - frac(above["fv"]["f_min"])) / L
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("threshold parses", False, f"{err.__class__.__name__}: {err}")
+        return
+    rep.add(
+        "the stated threshold lies between the two instances (refuted < threshold <= answered, in Delta/L)",
+        thr.get("parameter") == "Delta/L" and d_no < value <= d_yes,
+        f"{float(d_no):.10g} < {float(value):.10g} <= {float(d_yes):.10g}",
+    )
 
 
 # ---- dispatch ------------------------------------------------------------------------------------------------

@@ -108,6 +108,9 @@ def test_class_fixed_eps_depends_with_an_exact_threshold(eps, L):
     tampered["below"]["fv"]["f_max"] = cert["above"]["fv"]["f_max"]
     assert not verify_certificate(tampered).ok
     assert not verify_certificate({**cert, "eps": eps / 50}).ok or cert["below"]["lo"] == cert["below"]["hi"]
+    # the stated threshold must sit between the two instances
+    for wrong in (d_no * (1 - 1e-9), d_yes * (1 + 1e-9), 0.2):
+        assert not verify_certificate({**cert, "threshold": {**cert["threshold"], "value": wrong}}).ok
 
 
 @settings(max_examples=40, deadline=None)
