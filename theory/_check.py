@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory import _certificates as certs
+from theory._convex_boxes import certificate_part as convex_boxes_part
 from theory._numbers import fraction_str, simplest_between, to_fraction
 from theory._range import ValueRange
 from theory._setting import MAX_MAGNITUDE, FeatureVisualization, FloatArray, Observations, as_point
@@ -306,6 +307,8 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     wide = widest_for_class(fc.name, fc.d, str(getattr(fc, "norm", "2")))
     if wide is not None and wide.exact and (2 * e) ** 2 >= L * L * wide.lower_sq:
         return _widest_bound(fc, wide, L, e, eps_abs)
+    if wide is not None and wide.upper_sq is not None and (2 * e) ** 2 >= L * L * wide.upper_sq:
+        return _boxes_bound(fc, wide, L, eps_abs)
     if hasattr(fc, "norm"):
         sup = _lipschitz_abs(Lipschitz(fc.d, cast(Any, fc).L, cast(Any, fc).norm), eps_abs)
         if sup.verdict == "yes":
@@ -323,7 +326,8 @@ def _subclass_abs(fc: FunctionClass, eps_abs: float) -> Answer:
     if wide is not None:
         return _open(
             "approx",
-            f"{fc!r}: the widest range W is bracketed, {wide.expr} <= W/L <= T, and 2 eps_abs = "
+            f"{fc!r}: the widest range W is bracketed, {wide.expr} <= W/L <= "
+            f"{'T' if wide.upper_sq is None else exact_root(wide.upper_sq)}, and 2 eps_abs = "
             f"{float(2 * e):.6g} falls inside (theory/_widest.py)",
         )
     return _open(
@@ -350,6 +354,26 @@ def _widest_bound(fc: FunctionClass, wide: Widest, L: Fraction, e: Fraction, eps
         "condition is exact",
         condition,
     )
+
+
+def _boxes_bound(fc: FunctionClass, wide: Widest, L: Fraction, eps_abs: float) -> Answer:
+    """The "yes" of convex and L-Lipschitz (2-norm, d >= 3) where W is bracketed but its proved upper end s L
+    (a tree of boxes, theory/_convex_boxes.py) is at most 2 eps_abs: a bound certificate carrying the tree."""
+    part = convex_boxes_part(fc.d)
+    upper = exact_root(cast(Fraction, wide.upper_sq))
+    if part is None or upper is None:
+        raise RuntimeError(f"{fc!r}: a proved upper end without its tree of boxes")
+    condition = f"L W <= 2 eps_abs, {wide.expr} <= W/L <= {upper} (a tree of boxes)"
+    answer = _abs_bound(
+        fc,
+        f"every range is at most {float(upper * L):.6g} wide <= 2 eps_abs ({condition}); predict the midpoint",
+        upper * L,
+        eps_abs,
+        "branch and bound over boxes of (x, x_min) with a convex combination of the three subgradient bounds per "
+        "box (theory/_convex_boxes.py, docs/theory.md 'Absolute eps')",
+        condition,
+    )
+    return Answer(answer.question, answer.verdict, answer.reason, {**answer.certificate, "boxes": part})
 
 
 def _delta_above(e: Fraction, top: Fraction) -> Fraction | None:

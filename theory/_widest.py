@@ -41,12 +41,14 @@ at x_max, hi - lo <= min(a.(x - x_min), h.(x_max - x), h.(x_max - x_min)).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from theory._convex_boxes import stored as stored_boxes
 from theory._setting import FloatArray
 
 
@@ -152,8 +154,12 @@ def convex(d: int, norm: str) -> Widest:
     d >= 3 bracketed, from below by products of blocks (module docstring)."""
     if d == 1:
         return Widest(Fraction(1, 4), Fraction(1, 4), _pad(1, 0.5), _pad(1, 1.0), _pad(1, 0.0), Fraction(1, 2), "1/2")
-    if norm == "1" or (norm == "2" and d >= 3):
+    if norm == "1":
         return _blocks(d, norm)
+    if norm == "2" and d >= 3:
+        wide = _blocks(d, norm)
+        box = stored_boxes().get(d)  # a tree of boxes proves W <= s L (theory/_convex_boxes.py)
+        return wide if box is None else dataclasses.replace(wide, upper_sq=box[0] * box[0])
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")
 

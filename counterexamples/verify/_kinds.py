@@ -32,6 +32,7 @@ from counterexamples.verify._certificates import (
     verify_yes_proof,
     witness_tolerance,
 )
+from counterexamples.verify._convex_boxes import prove_convex_width_boxes
 from counterexamples.verify._exact import frac, vec
 from counterexamples.verify._intersection_width import (
     one_norm_convex_width,
@@ -135,9 +136,12 @@ def _prove_smooth_width(L: Fraction, sup: Fraction, timeout_ms: int) -> tuple[bo
     )
 
 
-def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_ms: int) -> tuple[bool, str]:
+def _prove_width_bound(
+    cls: str, params: dict[str, Any], sup: Fraction, timeout_ms: int, boxes: Any = None
+) -> tuple[bool, str]:
     """z3: every two members with one visualization differ at every x by at most ``sup`` (relative to Delta for
-    the quadratic class, in units of f for the Lipschitz classes and L-smooth d = 1): the negation is unsat."""
+    the quadratic class, in units of f for the Lipschitz classes and L-smooth d = 1): the negation is unsat. For
+    convex and L-Lipschitz in the 2-norm a tree of ``boxes`` may prove it instead (``_convex_boxes``)."""
     d = read_dimension(params["d"])
     if cls == "quadratic" and d == 1:
         # quadratics are closed under f -> (f - f_min)/Delta, so Delta = 1, f_min = 0 loses nothing (Delta = 0:
@@ -165,6 +169,8 @@ def _prove_width_bound(cls: str, params: dict[str, Any], sup: Fraction, timeout_
             return prove_convex_width_2d_one_norm(L, sup, timeout_ms)
         if cls == "convex_lipschitz" and d != 2 and p == "1" and sup >= L * one_norm_convex_width(d):
             return prove_convex_width_one_norm(d, L, sup, timeout_ms)
+        if cls == "convex_lipschitz" and p == "2" and boxes is not None:
+            return prove_convex_width_boxes(d, L, sup, boxes)
         # a member of an intersection is L-Lipschitz, so a bound for every L-Lipschitz function holds for it
         if d >= 2 and p in ("1", "2"):
             return prove_lipschitz_width(d, p, L, sup, timeout_ms)
@@ -211,7 +217,7 @@ def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
     rep.add(
         "question", cert.get("question") == "approx", f"a width bound answers 'approx', not {cert.get('question')!r}"
     )
-    ok, detail = _prove_width_bound(str(cls), params, sup, timeout_ms)
+    ok, detail = _prove_width_bound(str(cls), params, sup, timeout_ms, cert.get("boxes"))
     rep.add(f"sup_width: every value range is at most {sup} wide (z3)", ok, detail)
     if eps is not None:
         rep.add("eps: sup_width <= 2 eps", sup <= 2 * eps, f"sup_width = {sup} vs 2 eps = {2 * eps}")

@@ -179,7 +179,7 @@ def test_quadratic_d1_bound_is_attained_and_never_exceeded():
 
 
 def test_open_is_not_depends():
-    ans = check_class("convex_lipschitz", d=3, L=1.0, eps_abs=0.64)["approx"]  # W bracketed: 2-norm, d = 3
+    ans = check_class("convex_lipschitz", d=4, L=1.0, eps_abs=0.72)["approx"]  # W bracketed: 2-norm, d = 4
     assert ans.verdict == "open" and ans.certificate["type"] == "open"
     none = check_class("quadratic", d=1)["approx"]
     assert none.verdict == "depends" and none.certificate["condition"] == "eps >= 1/4"
@@ -313,16 +313,16 @@ def test_absolute_eps_scale_free_classes_and_bad_input():
 
 
 def test_convex_lipschitz_inherits_the_absolute_yes_where_its_widest_range_is_bracketed():
-    """Where the class's own widest range W is only bracketed (convex and L-Lipschitz, d = 3; theory/_widest.py),
-    L T <= 2 eps_abs still answers "yes" (every member is L-Lipschitz); the instance attaining W's lower end is a
-    verified "no" below it; in between the answer is "open"."""
-    fc = get_class("convex_lipschitz", d=3, L=1)
+    """Where the class's own widest range W is only bracketed and no tree of boxes bounds it (convex and
+    L-Lipschitz, d = 6; theory/_widest.py), L T <= 2 eps_abs still answers "yes" (every member is L-Lipschitz); the
+    instance attaining W's lower end is a verified "no" below it; in between the answer is "open"."""
+    fc = get_class("convex_lipschitz", d=6, L=1)
     big = _class_abs(fc, 10.0)
     assert big.verdict == "yes" and big.certificate["class"] == "convex_lipschitz" and big.certificate["via_superclass"]
     assert verify_bound(big.certificate).ok
-    small = _class_abs(fc, 0.6)
+    small = _class_abs(fc, 0.85)
     assert small.verdict == "no" and verify_counterexample(small.certificate).ok
-    assert _class_abs(fc, 0.68).verdict == "open"
+    assert _class_abs(fc, 0.95).verdict == "open"
 
 
 @pytest.mark.parametrize("L", [0.5, 1.0, 7.0])
