@@ -74,6 +74,19 @@ def test_a_nested_nonpositive_L_is_refused() -> None:
     assert_fails_naming(cert, "L > 0")
 
 
+def test_a_bound_in_units_of_f_does_not_answer_a_relative_eps() -> None:
+    """A Lipschitz width bound is in units of f: with eps (relative to Delta) instead of eps_abs it compared
+    different units, and a certificate claiming 'every range within 2 eps Delta' for L = eps = 1/1000 verified
+    although the range at the scaled instance is almost Delta wide (found by an independent review)."""
+    cert = approx_cert("convex_lipschitz", {"eps_abs": 0.64}, d=3, L=1.0)
+    assert cert["type"] == "bound" and verify_certificate(cert).ok
+    cert.pop("eps_abs")
+    cert["params"] = {**cert["params"], "L": "1/1000"}
+    cert["sup_width"] = "12721/10000000"
+    assert verify_certificate(cert).ok  # without eps_abs: a true width statement that answers nothing
+    assert_fails_naming({**cert, "eps": "1/1000"}, "units")
+
+
 @pytest.mark.parametrize(("part", "d"), [("below", 1), ("above", 3), ("below", 0), ("above", "two")])
 def test_a_dimension_that_disagrees_with_the_points_is_refused(part: str, d: object) -> None:
     """Counterexample and region claims carry their points, and the verification procedure is chosen by params.d:

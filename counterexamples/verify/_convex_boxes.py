@@ -21,7 +21,7 @@ from typing import Any
 
 from counterexamples.verify._exact import frac
 
-MAX_TOKENS = 10**6
+MAX_TOKENS = 20_000  # the stored trees have at most 1,799; this bounds the work (at most 10^4 leaves x 4^5)
 MAX_DEPTH = 64
 
 
@@ -59,8 +59,8 @@ def check_boxes(d: int, boxes: Any) -> tuple[Fraction | None, str]:
         return None, f"boxes do not parse: {err.__class__.__name__}: {err}"
     if type(n) is not int or not 1 <= n <= 10**4:
         return None, f"theta_denominator = {n!r}: must be an integer in 1..10000"
-    if not isinstance(tree, list) or len(tree) > MAX_TOKENS or not 1 <= d <= 6 or s < 0:
-        return None, f"tree must be a list of at most {MAX_TOKENS} tokens, d in 1..6 and s >= 0 (d = {d}, s = {s})"
+    if not isinstance(tree, list) or len(tree) > MAX_TOKENS or not 1 <= d <= 5 or s < 0:
+        return None, f"tree must be a list of at most {MAX_TOKENS} tokens, d in 1..5 and s >= 0 (d = {d}, s = {s})"
     stack = [([Fraction(0)] * (2 * d), [Fraction(1)] * (2 * d), 0)]
     pos = leaves = 0
     while stack:

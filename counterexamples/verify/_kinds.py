@@ -211,6 +211,17 @@ def verify_bound(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
     if L is not None and L <= 0:  # with L <= 0 the necessary conditions are contradictory: any bound would pass
         rep.add("params: L > 0", False, f"L = {L}: the class needs L > 0")
         return rep
+    if str(cls) in LIPSCHITZ_TYPE or cls == "smooth":  # widths in units of f: only eps_abs can be answered by them
+        if eps is not None:
+            rep.add(
+                "units: a width bound in units of f answers eps_abs",
+                False,
+                f"{cls} bounds widths in units of f, so it cannot answer eps = {eps} (relative to Delta); give eps_abs",
+            )
+            return rep
+    elif eps_abs is not None:  # the quadratic bound is relative to Delta
+        rep.add("units: a width bound relative to Delta answers eps", False, f"{cls}: eps_abs = {eps_abs} given")
+        return rep
     if sup < 0:  # a width is never negative; the lemmas compare squares and would pass vacuously
         rep.add("sup_width >= 0", False, f"sup_width = {sup}: a bound on a width must be >= 0")
         return rep
