@@ -76,7 +76,7 @@ def test_the_class_answer_flips_exactly_at_W(cls: str, d: int, p: str) -> None:
 
 def test_exact_tie_and_the_bracket() -> None:
     """Convex and 1-Lipschitz in d = 2: W = 1 exactly (2-norm), so eps_abs = 1/2 is "yes"; W = 9/8 (1-norm), so
-    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [sqrt(1 + (805/1024)^2), 12721/10000]:
+    9/16 is "yes" and just below "no". In d = 3 (2-norm) W is bracketed, [sqrt(1 + (805/1024)^2), 1272021/10^6]:
     "no" below 0.636, "open" inside, "yes" above; in d = 6 (no boxes) "yes" from T/2 on."""
     two = _class_abs(get_class("convex_lipschitz", d=2, L=1.0), 0.5)
     assert two.verdict == "yes" and two.certificate["sup_width"] == "1"
@@ -85,7 +85,7 @@ def test_exact_tie_and_the_bracket() -> None:
     assert _class_abs(one, 0.56).verdict == "no"
     three = get_class("convex_lipschitz", d=3, L=1.0)
     assert _class_abs(three, 0.635).verdict == "no"
-    opened = _class_abs(three, 0.63602)  # inside [1.272008, 12721/10000] / 2 (tests/theory/test_convex_boxes.py)
+    opened = _class_abs(three, 0.636007)  # inside [1.272008, 1.272021] / 2 (tests/theory/test_convex_boxes.py)
     assert opened.verdict == "open" and "bracketed" in opened.reason
     assert _class_abs(three, 0.71).verdict == "yes"
     six = get_class("convex_lipschitz", d=6, L=1.0)  # no tree of boxes: open up to T / 2 = 1
