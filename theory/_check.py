@@ -245,8 +245,17 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     )
 
 
-def _abs_bound(fc: FunctionClass, reason: str, sup: Fraction, eps_abs: float, argument: str, condition: str) -> Answer:
-    """A "yes" for eps in units of f: every range is at most ``sup`` wide (the verifier re-proves it) <= 2 eps_abs."""
+def _abs_bound(
+    fc: FunctionClass,
+    reason: str,
+    sup: Fraction,
+    eps_abs: float,
+    argument: str,
+    condition: str,
+    extra: dict[str, Any] | None = None,
+) -> Answer:
+    """A "yes" for eps in units of f: every range is at most ``sup`` wide (the verifier re-proves it) <= 2 eps_abs;
+    ``extra`` fields (e.g. the tree of ``boxes`` that proves it) go into the certificate."""
     cert = {
         "type": "bound",
         "class": fc.name,
@@ -256,6 +265,7 @@ def _abs_bound(fc: FunctionClass, reason: str, sup: Fraction, eps_abs: float, ar
         "eps_abs": fraction_str(eps_abs),
         "argument": argument,
         "condition": condition,
+        **(extra or {}),
     }
     return Answer("approx", "yes", reason, cert)
 
@@ -364,7 +374,7 @@ def _boxes_bound(fc: FunctionClass, wide: Widest, L: Fraction, eps_abs: float) -
     if part is None or upper is None:
         raise RuntimeError(f"{fc!r}: a proved upper end without its tree of boxes")
     condition = f"L W <= 2 eps_abs, {wide.expr} <= W/L <= {upper} (a tree of boxes)"
-    answer = _abs_bound(
+    return _abs_bound(
         fc,
         f"every range is at most {float(upper * L):.6g} wide <= 2 eps_abs ({condition}); predict the midpoint",
         upper * L,
@@ -372,8 +382,8 @@ def _boxes_bound(fc: FunctionClass, wide: Widest, L: Fraction, eps_abs: float) -
         "branch and bound over boxes of (x, x_min) with a convex combination of the three subgradient bounds per "
         "box (theory/_convex_boxes.py, docs/theory.md 'Absolute eps')",
         condition,
+        {"boxes": part},
     )
-    return Answer(answer.question, answer.verdict, answer.reason, {**answer.certificate, "boxes": part})
 
 
 def _delta_above(e: Fraction, top: Fraction) -> Fraction | None:

@@ -27,6 +27,7 @@ moves only inward across the extremum's boundary coordinates and the chord has r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -90,6 +91,15 @@ CONDITION = (
 SHORT = "only for small L: min(||x - x_min||, ||x - x_max||)_2 < sqrt(Delta/L) (interior x_min, x_max)"
 
 
+def _bisect(ok: Callable[[float], bool], lo: float, hi: float, at_lo: bool, rel: float) -> tuple[float, float]:
+    """Shrink [lo, hi] to relative width ``rel`` around the point where ``ok`` changes, given ok(lo) = ``at_lo`` and
+    ok(hi) = not at_lo (the engine's bisection on its own ranges, a bug check against a closed form)."""
+    while hi - lo > rel * hi:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if ok(mid) == at_lo else (lo, mid)
+    return lo, hi
+
+
 def min_or_max_threshold(fc: Smooth) -> tuple[str, dict[str, Any]]:
     """The class-level "depends" for min_or_max in d >= 2: an interior visualization and a point x off the axis with
     ||x - x_min|| = 1/8, Delta = L/100 (h = 1/10): L_min = 16 Delta, L* = 64 Delta < L. The region below L* is a
@@ -119,9 +129,7 @@ def min_or_max_threshold(fc: Smooth) -> tuple[str, dict[str, Any]]:
     lo_L, hi_L = L_min * (1 + 1e-3), L
     if not ok(lo_L) or ok(hi_L):
         raise RuntimeError(f"{fc!r}: the engine's ranges do not bracket the threshold at {x.tolist()}")
-    while hi_L - lo_L > 1e-10 * hi_L:
-        mid = (lo_L + hi_L) / 2
-        lo_L, hi_L = (mid, hi_L) if ok(mid) else (lo_L, mid)
+    lo_L, hi_L = _bisect(ok, lo_L, hi_L, True, 1e-10)
     if not math.isclose(lo_L, L_star, rel_tol=1e-6):
         raise RuntimeError(f"{fc!r}: bisection threshold {lo_L} disagrees with the closed form {L_star}")
     below = Smooth(d, _scaled(L, Fraction(2, 5)))  # 40 Delta, between L_min = 16 Delta and L* = 64 Delta
@@ -148,13 +156,6 @@ def min_or_max_threshold(fc: Smooth) -> tuple[str, dict[str, Any]]:
         f"(smallest L allowed {L_min:.4g}, here L = {L:g}); {CONDITION}"
     )
     return reason, detail
-
-
-def rise(L: float, delta: float, u: float) -> float:
-    """P(u): the fastest rise from a flat start that can still stop below Delta (L u^2/2 up to h = sqrt(Delta/L),
-    Delta - L (2h - u)^2/2 up to 2h, Delta beyond)."""
-    h = math.sqrt(delta / L)
-    return L * u * u / 2 if u <= h else delta - L * (2 * h - u) ** 2 / 2 if u <= 2 * h else delta
 
 
 def midpoint_threshold(eps: float) -> float:
@@ -196,10 +197,7 @@ def approx_fixed_eps(fc: Smooth, eps: float) -> tuple[str, dict[str, Any]]:
     def ok(q: float) -> bool:
         return fc.value_range(FeatureVisualization(xmax, L * q, xmin, 0.0), x).is_approximable(eps)
 
-    lo_q, hi_q = float(q_no), float(q_yes)
-    while hi_q - lo_q > 1e-9 * hi_q:
-        mid = (lo_q + hi_q) / 2
-        lo_q, hi_q = (lo_q, mid) if ok(mid) else (mid, hi_q)
+    lo_q, hi_q = _bisect(ok, float(q_no), float(q_yes), False, 1e-9)
     if not math.isclose(hi_q, t, rel_tol=1e-6):
         raise RuntimeError(f"{fc!r}: the engine's ranges flip at Delta/L = {hi_q}, the closed form says {t}")
     reason = (

@@ -158,7 +158,7 @@ def convex(d: int, norm: str) -> Widest:
         return _blocks(d, norm)
     if norm == "2" and d >= 3:
         wide = _blocks(d, norm)
-        box = stored_boxes().get(d)  # a tree of boxes proves W <= s L (theory/_convex_boxes.py)
+        box = stored_boxes(d)  # a tree of boxes proves W <= s L (theory/_convex_boxes.py)
         return wide if box is None else dataclasses.replace(wide, upper_sq=box[0] * box[0])
     upper = Fraction(1) if d == 2 or norm == "inf" else None  # the inf-norm: T = 1 in every d >= 2
     return Widest(Fraction(1), upper, _pad(d, 1.0), _pad(d, 1.0, 1.0), np.zeros(d), Fraction(1), "1")

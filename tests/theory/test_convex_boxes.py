@@ -26,7 +26,7 @@ from theory._widest import for_class
 
 @pytest.mark.parametrize("d", [3, 4, 5])
 def test_stored_trees_prove_their_bounds_twice(d: int) -> None:
-    sup, n, tree = stored()[d]
+    sup, n, tree = stored(d)
     s, detail = check_boxes(d, certificate_part(d))
     assert s == sup and "cover" in detail
     assert check(d, sup, n, tree)
@@ -37,7 +37,7 @@ def test_stored_trees_prove_their_bounds_twice(d: int) -> None:
 
 def test_nothing_below_the_bound_verifies_in_d3() -> None:
     """W >= sqrt(1 + t^2) = 1.272008 (the instance), so no tree can prove 1.2720, and this one does not."""
-    sup, n, tree = stored()[3]
+    sup, n, tree = stored(3)
     assert not check(3, Fraction(12720, 10000), n, tree)
     part = {**certificate_part(3), "sup_over_L": "1272/1000"}
     assert check_boxes(3, part)[0] is None
@@ -45,7 +45,7 @@ def test_nothing_below_the_bound_verifies_in_d3() -> None:
 
 def test_the_tree_regenerates() -> None:
     """python -m theory._convex_boxes is deterministic: the d = 3 tree is found again (about 6 s)."""
-    sup, n, tree = stored()[3]
+    sup, n, tree = stored(3)
     assert prove(3, float(sup), n) == tree
 
 

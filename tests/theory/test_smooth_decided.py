@@ -20,7 +20,8 @@ from counterexamples.verify._smooth_lp import verify_smooth_lp_bound
 from theory import FeatureVisualization, check_class, value_range
 from theory import _certificates as certs
 from theory._numbers import to_fraction
-from theory._smooth_region import critical_L, decided_exactly, descent_bracket, flat_for, rise
+from theory._smooth1d import rise
+from theory._smooth_region import critical_L, decided_exactly, descent_bracket, flat_for
 from theory._smooth_ridge import chord_bound_attained
 from theory.classes.smooth import Smooth, _chord_rise, _visualization_ridges
 
@@ -131,7 +132,7 @@ def test_ranges_at_flat_extrema_with_room_are_the_closed_form(d, data):
         u = float(np.linalg.norm(x - anchor))
         t = room([to_fraction(float(v)) for v in anchor], [to_fraction(float(v)) for v in x])
         assume(u <= h or t is None or float(t) * u >= 2 * h - u + 1e-9)
-        ends[name] = (anchor, rise(L, delta, u))
+        ends[name] = (anchor, rise(u, max(u, 2 * h) + 1.0, True, L, delta))  # room enough: the radial profile
     r = value_range("smooth", fv, x, L=L)
     tol = 1e-9 * delta
     assert r.hi == pytest.approx(ends["min"][1], abs=tol) and r.lo == pytest.approx(delta - ends["max"][1], abs=tol)
