@@ -148,6 +148,13 @@ def verify_counterexample(
         return rep
     if not rep.add("x in [0,1]^d", all(0 <= v <= 1 for v in x), f"x = {cert['x']}"):
         return rep
+    if "L" in params:  # with L <= 0 the class is empty (or constant) and some membership tests ignore L's sign
+        try:
+            L_ok = read_number(params["L"], "L") > 0
+        except (ValueError, TypeError):
+            L_ok = False
+        if not rep.add("params: L > 0", L_ok, f"L = {params['L']!r}"):
+            return rep
     rel_tol = witness_tolerance(cert, rep)
     tau = Fraction(0) if rel_tol is None else rel_tol * (frac(fv["f_max"]) - frac(fv["f_min"]))
     values = []
@@ -314,6 +321,15 @@ def verify_yes_proof(
     return rep
 
 
+def _instance_well_posed(
+    x: list[Fraction], xmax: list[Fraction], xmin: list[Fraction], fmax: Fraction, fmin: Fraction
+) -> tuple[str, bool, str]:
+    """The check that x, x_max and x_min are points of one [0,1]^d and f_max >= f_min (a region claim about an
+    instance outside the box or with f_max < f_min would hold vacuously)."""
+    ok = len(x) == len(xmax) == len(xmin) > 0 and all(0 <= v <= 1 for v in (*x, *xmax, *xmin)) and fmax >= fmin
+    return "x, x_max, x_min in [0,1]^d and f_max >= f_min", ok, f"x = {x}, x_max = {xmax}, x_min = {xmin}"
+
+
 def verify_lipschitz_region(cert: dict[str, Any], timeout_ms: int = 30000) -> Report:
     """z3: every t with |t - f_min| <= L||x - x_min||, |t - f_max| <= L||x - x_max||, f_min <= t <= f_max lies on
     the claimed side of c (necessary conditions on f(x) for every L-Lipschitz f with the visualization)."""
@@ -325,6 +341,8 @@ def verify_lipschitz_region(cert: dict[str, Any], timeout_ms: int = 30000) -> Re
     L, p = frac(str(params["L"])), str(params["norm"])
     x, xmax, xmin = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])
     fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+    if not rep.add(*_instance_well_posed(x, xmax, xmin, fmax, fmin)):
+        return rep
     t = z3.Real("t")
     s = z3.Solver()
     s.set("timeout", timeout_ms)

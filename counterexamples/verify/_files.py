@@ -67,11 +67,16 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
 
 def verify_file(path: str | Path) -> Report:
     """Load (validating everything first) and verify one certificate or exported witness file."""
+    from counterexamples.verify._kinds import params_refused, verify_certificate
+
     cert = load_certificate(path)
     if cert.get("type", "counterexample") != "counterexample":
-        from counterexamples.verify._kinds import verify_certificate
-
         return verify_certificate(cert, source=str(path))
+    bad = params_refused(cert)
+    if bad is not None:
+        rep = Report(f"counterexample ({path})")
+        rep.add(*bad)
+        return rep
     rep = verify_counterexample(cert, source=str(path))
     for form in _ALTERNATIVE_FORMS:
         if form in cert:

@@ -251,15 +251,22 @@ def _answered_instance(inst: dict[str, Any], cls: str, params: dict[str, Any], e
         fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
         m = (frac(inst["lo_exact"]) + frac(inst["hi_exact"])) / 2
         specs = [inst["witness_lo"], inst["witness_hi"]]
+        d = read_dimension(params.get("d", 1))
     except (ValueError, KeyError, TypeError) as err:
         rep.add("below: instance parses", False, f"{err.__class__.__name__}: {err}")
+        return
+    if not rep.add(
+        "below: x, x_max, x_min in [0,1]^d with d = params.d",
+        all(len(p) == d and all(0 <= v <= 1 for v in p) for p in (x, xmax, xmin)),
+        f"d = {d}, x = {inst['x']}, x_max = {fv['x_max']}, x_min = {fv['x_min']}",
+    ):
         return
     rel_tol = witness_tolerance(inst, rep)
     tau = Fraction(0) if rel_tol is None else rel_tol * (fmax - fmin)
     for name, spec in zip(("witness_lo", "witness_hi"), specs, strict=True):
         rep.extend(verify_witness(spec, fv, cls, params, source=f"below.{name}", tol=tau), f"below.{name}: ")
     half = eps * (fmax - fmin)
-    if cls == "smooth" and int(params.get("d", 1)) >= 2:  # exact: the descent lemma at flat extrema
+    if cls == "smooth" and d >= 2:  # exact: the descent lemma at flat extrema
         answered_within({"fv": fv, "x": inst["x"], "params": params}, m, eps, rep)
         return
     for side in ("above", "below"):
@@ -271,7 +278,7 @@ def _answered_instance(inst: dict[str, Any], cls: str, params: dict[str, Any], e
             dmax = _norm(s, [_q(u - v) for u, v in zip(x, xmax, strict=True)], p, "dmax")
             _lipschitz_value(s, t, _q(L), _q(fmin), _q(fmax), dmin, dmax)
             how = "McShane-Whitney necessary conditions (sound for the Lipschitz subclasses)"
-        elif cls == "smooth" and int(params["d"]) == 1:
+        elif cls == "smooth" and d == 1:
             cons, F, _ = smooth_necessary(frac(str(params["L"])), x[0], xmax[0], xmin[0], fmax, fmin)
             s = _solver(60000)
             s.add(*cons)
@@ -298,6 +305,13 @@ def verify_condition(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
         if not isinstance(proof, dict) or not isinstance(cex, dict):
             rep.add("proof and counterexample given", False, "a condition on eps needs both")
             return rep
+        if str(proof.get("class")) in LIPSCHITZ_TYPE or proof.get("class") == "smooth":
+            rep.add(
+                "units: a condition on eps (relative to Delta) needs a width bound relative to Delta",
+                False,
+                f"{proof.get('class')} bounds widths in units of f: its bound cannot be tight in units of Delta",
+            )
+            return rep
         rep.extend(verify_bound(proof, timeout_ms), "proof: ")
         try:
             sup = read_number(proof["sup_width"], "proof.sup_width")
@@ -312,7 +326,15 @@ def verify_condition(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
             cex.get("class") == proof.get("class"),
             f"{cex.get('class')} vs {proof.get('class')}",
         )
-        rep.extend(verify_counterexample(cex, "counterexample", min_width=sup), "counterexample (tightness): ")
+        rep.add(
+            "counterexample: same params, question approx",
+            cex.get("params") == proof.get("params") and cex.get("question") == "approx",
+            f"params {cex.get('params')} vs {proof.get('params')}, question {cex.get('question')!r}",
+        )
+        # the tightness test is |a - b| >= sup_width Delta: an eps or eps_abs of the counterexample's own must not
+        # replace it
+        tight = {k: v for k, v in cex.items() if k not in ("eps", "eps_abs")}
+        rep.extend(verify_counterexample(tight, "counterexample", min_width=sup), "counterexample (tightness): ")
     elif param == "L/Delta":
         above, below = cert.get("above"), cert.get("below")
         if not isinstance(above, dict) or not isinstance(below, dict):
@@ -325,6 +347,7 @@ def verify_condition(cert: dict[str, Any], timeout_ms: int = 120000) -> Report:
             return rep
         rep.add("eps in (0, 1/2)", 0 < eps < Fraction(1, 2), f"eps = {eps}")
         cls, params = above.get("class"), above.get("params", {})
+        rep.add("above: refutes the approx question", above.get("question") == "approx", str(above.get("question")))
         rep.extend(verify_counterexample(above, "above", eps=eps), "above: ")
         _answered_instance(below, str(cls), params, eps, rep)
         if "threshold" in cert:
@@ -352,6 +375,53 @@ def _threshold_between(
         thr.get("parameter") == "Delta/L" and d_no < value <= d_yes,
         f"{float(d_no):.10g} < {float(value):.10g} <= {float(d_yes):.10g}",
     )
+
+
+# ---- threshold on L ------------------------------------------------------------------------------------------
+def _verify_threshold(cert: dict[str, Any], source: str) -> Report:
+    """A ``threshold`` certificate ("answered iff L < L*" at one instance): a region claim at L_below and a
+    counterexample at L_above for the same visualization, x and class (the region may be for the Lipschitz
+    superclass, which only strengthens it). The class grows with L, so L* lies in (L_below, L_above]; every L* the
+    certificate states must lie there."""
+    rep = Report(f"threshold on L ({source})")
+    below, above = cert.get("below"), cert.get("above")
+    if not isinstance(below, dict) or below.get("type") != "region":
+        rep.add("below: a region claim", False, "the claim below L* has no proof object")
+        return rep
+    if not isinstance(above, dict):
+        rep.add("above: a counterexample", False, "missing")
+        return rep
+    rep.extend(_region(below), "region below L*: ")
+    rep.extend(verify_counterexample(above, f"{source}: above"), "counterexample above L*: ")
+    try:
+        pb, pa = below.get("params", {}), above.get("params", {})
+        L_below, L_above = read_number(pb["L"], "below.L"), read_number(pa["L"], "above.L")
+        same_point = [vec(below["x"]), vec(below["fv"]["x_max"]), vec(below["fv"]["x_min"])] == [
+            vec(above["x"]),
+            vec(above["fv"]["x_max"]),
+            vec(above["fv"]["x_min"]),
+        ]
+        same_values = all(frac(below["fv"][k]) == frac(above["fv"][k]) for k in ("f_max", "f_min"))
+        stated = [read_number(cert[k], k) for k in ("L_star_bisection", "L_star_closed_form") if k in cert]
+    except (ValueError, KeyError, TypeError) as err:
+        rep.add("threshold parses", False, f"{err.__class__.__name__}: {err}")
+        return rep
+    cls_b, cls_a = below.get("class"), above.get("class")
+    superclass = below.get("via_superclass") is True and cls_b == "lipschitz" and cls_a in LIPSCHITZ_TYPE
+    rep.add(
+        "below and above: the same class (or the Lipschitz superclass below), d and norm",
+        (cls_b == cls_a or superclass)
+        and {k: v for k, v in pb.items() if k != "L"} == {k: v for k, v in pa.items() if k != "L"},
+        f"below {cls_b} {pb}, above {cls_a} {pa}",
+    )
+    rep.add("below and above: the same visualization and x", same_point and same_values, "")
+    rep.add("L_below < L_above", L_below < L_above, f"{L_below} vs {L_above}")
+    rep.add(
+        "every stated L* lies in (L_below, L_above]",
+        all(L_below < v <= L_above for v in stated),
+        f"{[float(v) for v in stated]} in ({float(L_below)}, {float(L_above)}]",
+    )
+    return rep
 
 
 # ---- dispatch ------------------------------------------------------------------------------------------------
@@ -407,6 +477,19 @@ def _bad_dimension(obj: Any) -> str | None:
     return next((why for v in children if (why := _bad_dimension(v)) is not None), None)
 
 
+def params_refused(cert: dict[str, Any]) -> tuple[str, bool, str] | None:
+    """The failed check (name, False, detail) when some ``params`` in the certificate is unusable: an L that is
+    not a number > 0 (with L <= 0 the classes' necessary conditions contradict each other and anything follows)
+    or a d that is not an integer in 1..1000 or disagrees with the points next to it. None when all are usable."""
+    bad_L = _nonpositive_L(cert)
+    if bad_L is not None:
+        return "params: L > 0", False, f"L = {bad_L!r}: the Lipschitz and smoothness constants must be numbers > 0"
+    bad_d = _bad_dimension(cert)
+    if bad_d is not None:
+        return "params: the input dimension d", False, bad_d
+    return None
+
+
 def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Report:
     """Verify any certificate ``theory.check_class`` emits, by its ``type``; ``open`` and unknown types fail."""
     if not isinstance(cert, dict):
@@ -414,15 +497,10 @@ def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Rep
         rep.add("certificate is a JSON object", False, type(cert).__name__)
         return rep
     kind = cert.get("type")
-    bad_L = _nonpositive_L(cert)
-    if bad_L is not None:  # with L <= 0 the classes' necessary conditions contradict each other: anything follows
+    bad = params_refused(cert)
+    if bad is not None:
         rep = Report(f"{kind} certificate ({source})")
-        rep.add("params: L > 0", False, f"L = {bad_L!r}: the Lipschitz and smoothness constants must be numbers > 0")
-        return rep
-    bad_d = _bad_dimension(cert)
-    if bad_d is not None:
-        rep = Report(f"{kind} certificate ({source})")
-        rep.add("params: the input dimension d", False, bad_d)
+        rep.add(*bad)
         return rep
     try:
         if kind == "counterexample":
@@ -438,17 +516,7 @@ def verify_certificate(cert: dict[str, Any], source: str = "certificate") -> Rep
         if kind == "smooth_lp_bound":
             return verify_smooth_lp_bound(cert)[0]
         if kind == "threshold":
-            rep = Report(f"threshold on L ({source})")
-            below, above = cert.get("below"), cert.get("above")
-            if not isinstance(below, dict) or below.get("type") != "region":
-                rep.add("below: a region claim", False, "the claim below L* has no proof object")
-            else:
-                rep.extend(_region(below), "region below L*: ")
-            if not isinstance(above, dict):
-                rep.add("above: a counterexample", False, "missing")
-            else:
-                rep.extend(verify_counterexample(above, f"{source}: above"), "counterexample above L*: ")
-            return rep
+            return _verify_threshold(cert, source)
     except (KeyError, TypeError, ValueError) as err:
         rep = Report(f"{kind} certificate ({source})")
         rep.add("certificate is well formed", False, f"{err.__class__.__name__}: {err}")

@@ -79,7 +79,7 @@ def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tu
         return False, "breakpoints must increase"
     Lq = sympy.Rational(L.numerator, L.denominator)
     for p in pieces:
-        if sympy.degree(p, t) > 2 or p.free_symbols - {t}:
+        if p.free_symbols - {t} or not _degree_at_most(p, t, 2):
             return False, f"piece {p} is not a quadratic in {t}"
         if sympy.simplify(sympy.Abs(sympy.diff(p, t, 2)) - Lq) > 0:
             return False, f"piece {p} has |f''| > L = {L}"
@@ -89,6 +89,14 @@ def piecewise_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tu
             if gap != 0:
                 return False, f"the {'value' if k == 0 else 'derivative'} jumps by {gap} at {t} = {b}"
     return True, f"{len(pieces)} quadratic pieces, C^1 at {len(breaks)} breakpoints, |f''| <= {L} on each"
+
+
+def _degree_at_most(p: sympy.Expr, t: sympy.Symbol, n: int) -> bool:
+    """p is a polynomial in t of degree <= n (False, not an error, when it is not a polynomial, e.g. sqrt(t))."""
+    try:
+        return bool(sympy.degree(p, t) <= n)
+    except sympy.PolynomialError:
+        return False
 
 
 def _nonneg(v: sympy.Expr) -> bool:

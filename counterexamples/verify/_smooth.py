@@ -29,7 +29,14 @@ import sympy
 import z3
 
 from counterexamples.verify._exact import frac, vec
-from counterexamples.verify._piecewise1d import _guards, _nonneg, _upper_bound, piecewise_smooth, polynomial_degree
+from counterexamples.verify._piecewise1d import (
+    _degree_at_most,
+    _guards,
+    _nonneg,
+    _upper_bound,
+    piecewise_smooth,
+    polynomial_degree,
+)
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth_separable import is_separable, separable_smooth
 
@@ -169,7 +176,7 @@ def radial_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
     pw = pws[0]
     z = sympy.Dummy("z")
     outer = sympy.expand(e.subs(pw, z))
-    if outer.free_symbols - {z} or sympy.degree(outer, z) != 1:
+    if outer.free_symbols - {z} or not _degree_at_most(outer, z, 1) or _degree_at_most(outer, z, 0):
         return False, "the expression is not a + k * Piecewise(...) with constants a, k"
     k, a = outer.coeff(z, 1), outer.coeff(z, 0)
     if not (k.is_Rational and a.is_Rational) or k == 0:
@@ -200,7 +207,7 @@ def radial_smooth(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
     prof = []
     for val, _ in pw.args:
         p = sympy.expand(k * val.subs(ray) + a)
-        if p.free_symbols - {s} or sympy.degree(p, s) > 2:
+        if p.free_symbols - {s} or not _degree_at_most(p, s, 2):
             return False, f"piece {val}: its profile {p} along the ray is not a quadratic in the radius"
         if sympy.simplify(sympy.expand(k * val + a - p.subs(s, R))) != 0:
             return False, f"piece {val} is not a function of the radius {R} alone"
@@ -277,6 +284,9 @@ def verify_smooth_region(cert: dict[str, Any], grid: int = 32, timeout_ms: int =
     L = frac(str(params["L"]))
     (x,), (xmax,), (xmin,) = vec(cert["x"]), vec(fv["x_max"]), vec(fv["x_min"])
     fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
+    ok = all(0 <= v <= 1 for v in (x, xmax, xmin))
+    if not rep.add("x, x_max, x_min in [0, 1]", ok, f"x = {x}, x_max = {xmax}, x_min = {xmin}"):
+        return rep
     cons, F, pts = smooth_necessary(L, x, xmax, xmin, fmax, fmin, grid)
     s = z3.Solver()
     s.set("timeout", timeout_ms)

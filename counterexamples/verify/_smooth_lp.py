@@ -80,7 +80,7 @@ def verify_smooth_lp_bound(cert: dict[str, Any]) -> tuple[Report, Fraction | Non
         xmax, xmin = [frac(v) for v in fv["x_max"]], [frac(v) for v in fv["x_min"]]
         fmax, fmin, L_class = frac(fv["f_max"]), frac(fv["f_min"]), frac(cert["L"])
         x = None if side == "consistency" else [frac(v) for v in cert["x"]]
-    except (ValueError, KeyError, TypeError, IndexError) as err:
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as err:
         rep.add("certificate parses", False, f"{err.__class__.__name__}: {err}")
         return rep, None
     d = len(pts[0]) if pts else 0
@@ -106,12 +106,12 @@ def verify_smooth_lp_bound(cert: dict[str, Any]) -> tuple[Report, Fraction | Non
     total: dict[Any, Fraction] = {}
     rhs = Fraction(0)
     for kind, y in rows:
-        if kind[0] not in KINDS or (kind[0] == "eq_max" and not pinned):
+        if not kind or kind[0] not in KINDS or (kind[0] == "eq_max" and not pinned):
             rep.add("row kinds", False, f"row {kind} is not allowed here")
             return rep, None
         try:
             coef, b, equality = _row(kind, pts, imin, imax, L)
-        except (ValueError, IndexError, TypeError) as err:
+        except (ValueError, IndexError, TypeError, OverflowError) as err:
             rep.add("rows rebuild", False, f"{err.__class__.__name__}: {err}")
             return rep, None
         if y < 0 and not equality:

@@ -111,6 +111,9 @@ def check_fv(w: SpecWitness, fv: dict[str, Any], report: Report, tag: str, tol: 
     fmax, fmin = frac(fv["f_max"]), frac(fv["f_min"])
     if not report.add(f"{tag}: dimension", len(xmax) == w.d == len(xmin), f"witness d = {w.d}, FV d = {len(xmax)}"):
         return
+    inside = all(0 <= v <= 1 for v in (*xmax, *xmin))
+    if not report.add(f"{tag}: x_max and x_min in [0,1]^d", inside, f"x_max = {fv['x_max']}, x_min = {fv['x_min']}"):
+        return
     for name, x, v in (("f(x_max) = f_max", xmax, fmax), ("f(x_min) = f_min", xmin, fmin)):
         val = w.value(x)
         if tol:

@@ -1,5 +1,9 @@
 """Translation of sympy expressions (rationals, + - * /, integer powers, sqrt, Min, Max, Abs, Piecewise) to z3
-real arithmetic; sqrt(t) becomes a fresh variable s with s >= 0 and s*s = t."""
+real arithmetic; sqrt(t) becomes a fresh variable s with s >= 0 and (t >= 0 => s*s = t).
+
+The implication keeps a side condition from being unsatisfiable: a radicand negative somewhere on the box leaves
+its s free (any s >= 0) there instead of ruling that point out, so an expression such as sqrt(x0 - 2) * 0 cannot
+make a negation unsat vacuously; it only makes a proof harder, never a false claim provable."""
 
 from __future__ import annotations
 
@@ -81,7 +85,7 @@ class Z3Expr:
     def _sqrt(self, t: Any) -> Any:
         self._n += 1
         s = z3.Real(f"_sqrt{self._n}")
-        self.side += [s >= 0, s * s == t]
+        self.side += [s >= 0, z3.Implies(t >= 0, s * s == t)]
         return s
 
 

@@ -301,8 +301,12 @@ def test_table_row_is_verified():
     row = next(r for r in EXTENDED_ROWS if r[0] == "smooth")
     (built,) = verified_table(rows=(row,))
     assert [built.verdict(q) for q in ("exact", "approx", "min_or_max")] == ["no", "no", "depends"]
-    names = [c["certificate"] for c in built.verification["min_or_max"]]
-    assert names == ["region below L*", "counterexample above L*"]
+    (threshold,) = built.verification["min_or_max"]
+    assert threshold["certificate"] == "threshold"
+    checks = threshold["checks"]
+    assert any(c.startswith("region below L*: ") for c in checks)
+    assert any(c.startswith("counterexample above L*: ") for c in checks)
+    assert {"below and above: the same visualization and x", "L_below < L_above"} <= set(checks)
 
 
 def test_constant_visualization():
