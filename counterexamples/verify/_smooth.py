@@ -39,6 +39,7 @@ from counterexamples.verify._piecewise1d import (
 )
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth_separable import is_separable, separable_smooth
+from counterexamples.verify._smooth_twist import twist_parts, twist_smooth
 
 
 def _psd(M: sympy.Matrix) -> bool:
@@ -66,6 +67,9 @@ def smooth_member(e: sympy.Expr, syms: list[sympy.Symbol], L: Fraction) -> tuple
         return False, f"a polynomial of degree {deg} > 2 (no exact L-smoothness rule)"
     if is_separable(e):
         return separable_smooth(e, L)
+    twist = twist_parts(e, syms)
+    if twist is not None:
+        return twist_smooth(twist, L)
     if isinstance(e, sympy.Piecewise) and e.free_symbols and _linear_conditions(e, syms):
         one = len(e.free_symbols) == 1 and all(
             cond == sympy.true or _upper_bound(cond, next(iter(e.free_symbols))) is not None for _, cond in e.args

@@ -16,6 +16,7 @@ from counterexamples.verify._relu import ReluNet, evaluate, parse_relu_net, z3_b
 from counterexamples.verify._report import Report
 from counterexamples.verify._smooth import polynomial_degree, smooth_member
 from counterexamples.verify._smooth_separable import is_separable, separable_bound_holds
+from counterexamples.verify._smooth_twist import twist_bound_holds, twist_parts
 from counterexamples.verify._z3expr import box_extreme_holds
 
 CLASSES = (
@@ -99,6 +100,11 @@ class SpecWitness:
             res = separable_bound_holds(self.expr, rational(bound), sense)
             if res is not None:
                 return [(f"{sense} of a separable sum", *res)]
+        twist = twist_parts(self.expr, self.syms)
+        if twist is not None:
+            res = twist_bound_holds(twist, rational(bound), sense)
+            if res is not None:
+                return [(f"{sense} of a twist", *res)]
         ok, detail = box_extreme_holds(self.expr, self.syms, rational(bound), sense)
         return [(f"{sense} by z3", ok, detail)]
 

@@ -20,7 +20,9 @@ likewise below from x_max. Inner range: members phi(y_k) of one coordinate, with
 visualization's k-th coordinates (when those are consistent). Ridge members phi(t(y)) of one linear form
 (``theory._smooth_ridge``) attain the chord bound at extrema on the boundary that are not flat for x, under the
 condition stated there. Separable members f_min + sum_k P_k(y_k) (``theory._smooth_separable``) split Delta
-between the coordinates; they exist iff sum_k c_k >= Delta, which also shows consistency. ``value_range``
+between the coordinates; they exist iff sum_k c_k >= Delta, which also shows consistency. Twisted members
+f_min + Delta (B(y_j) + y_i G(y_j)) (``theory._smooth_twist``, d <= 3) let the slope along y_i change sign with
+y_j; they are searched by a convex program only on a side the chord bound leaves open. ``value_range``
 returns the inner range (attained by its witnesses) and reports the outer one in
 ``extra["outer"]``, with ``extra["exact_range"]`` True iff they coincide; the bisection threshold analysis in
 L needs exact ranges and is done in d = 1 only (``with_L`` exists for d = 1 only). In d >= 2 "closer to min or
@@ -356,11 +358,15 @@ class Smooth(FunctionClass):
             method = "closed form (fastest L-smooth rise)"
         else:
             outer = (fmax - _chord_rise(xmax, x, L, delta), fmin + _chord_rise(xmin, x, L, delta))
+            if delta > 0 and d <= TWIST_MAX_D:  # twisted members (theory._smooth_twist), where the chords leave room
+                best_lo, best_hi = _twisted(xmin, xmax, x, L, fmin, fmax, best_lo, best_hi, outer, TOL * obs.scale)
             certificates: dict[str, Any] = {}
             if delta > 0 and lp_available(d, "range"):  # the two-point LP, only on a side where the chord leaves a gap
                 outer, certificates = _lp_outer(xmin, xmax, x, L, fmin, fmax, outer, (best_lo[0], best_hi[0]), obs)
             exact = abs(outer[0] - best_lo[0]) <= TOL * obs.scale and abs(outer[1] - best_hi[0]) <= TOL * obs.scale
-            method = "inner range of one-coordinate, radial, ridge and separable witnesses; outer range from chords"
+            method = (
+                "inner range of one-coordinate, radial, ridge, separable and twisted witnesses; outer range from chords"
+            )
             if certificates:
                 extra["outer_certificates"] = certificates
                 method += ", tightened by the two-point LP (exact dual certificates)"
@@ -383,6 +389,40 @@ class Smooth(FunctionClass):
                             yield fv
                     except UndecidedConsistency:
                         continue
+
+
+#: twisted members are searched in every ordered pair of coordinates: d (d - 1) pairs, two convex programs each
+TWIST_MAX_D = 3
+
+
+def _twisted(
+    xmin: FloatArray,
+    xmax: FloatArray,
+    x: FloatArray,
+    L: float,
+    fmin: float,
+    fmax: float,
+    best_lo: tuple[float, Any],
+    best_hi: tuple[float, Any],
+    outer: tuple[float, float],
+    gain: float,
+) -> tuple[tuple[float, Any], tuple[float, Any]]:
+    """The best members so far, replaced by a twisted member f_min + Delta (B(y_j) + y_i G(y_j)) in any two
+    coordinates that is strictly better (by more than ``gain``) on a side where the outer range leaves room."""
+    from theory._smooth_twist import twisted_member
+
+    pairs = [(i, j) for i in range(len(x)) for j in range(len(x)) if i != j]
+    if outer[1] - best_hi[0] > gain:
+        for i, j in pairs:
+            m = twisted_member(xmin, xmax, x, L, fmin, fmax, 1, i, j)
+            if m is not None and m[0] > best_hi[0] + gain:
+                best_hi = m
+    if best_lo[0] - outer[0] > gain:
+        for i, j in pairs:
+            m = twisted_member(xmin, xmax, x, L, fmin, fmax, -1, i, j)
+            if m is not None and m[0] < best_lo[0] - gain:
+                best_lo = m
+    return best_lo, best_hi
 
 
 def _lp_outer(
