@@ -56,7 +56,13 @@ def cache_dir() -> Path:
     else:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         path = Path(base) / "fvtrust"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        where = "FVTRUST_CACHE" if root else "the cache folder"
+        raise ValueError(f"{where} {path} cannot be used as a folder ({err.strerror or err})") from None
+    if not path.is_dir():
+        raise ValueError(f"the cache folder {path} is not a folder")
     return path
 
 
@@ -70,8 +76,14 @@ def _check_key(key: str) -> str:
 
 
 def cache_path(key: str) -> Path:
-    """The file of entry ``key`` (e.g. ``"fooling/abc_detector.pt"``) under ``cache_dir()``."""
-    return cache_dir().joinpath(*_check_key(key).split("/"))
+    """The file of entry ``key`` (e.g. ``"fooling/abc_detector.pt"``) under ``cache_dir()``. A folder on the way
+    that is a symlink leading out of the cache makes the key unusable (``ValueError``): entries are only ever read,
+    written or deleted inside the cache folder."""
+    root = cache_dir()
+    path = root.joinpath(*_check_key(key).split("/"))
+    if not path.parent.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"cache entry {key!r} leads out of the cache folder {root} (a symlinked folder on its way)")
+    return path
 
 
 def _lock(key: str) -> FileLock:
@@ -95,12 +107,25 @@ def _read_manifest() -> dict[str, Any]:
         entries = doc["entries"]
         if not isinstance(entries, dict):
             raise TypeError
-        return entries
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         warnings.warn(f"cache manifest {path} is damaged; every entry will be checked as untracked", stacklevel=3)
         return {}
+    good = {}
+    for key, rec in entries.items():
+        try:
+            _check_key(key)
+            cache_path(key)
+        except ValueError as err:
+            warnings.warn(f"cache manifest {path}: entry {key!r} ignored ({err})", stacklevel=3)
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("sha256"), str):
+            good[key] = {k: v for k, v in rec.items() if k in ("sha256", "size", "saved")}
+        else:  # kept without a checksum: checked as untracked, cleared by "cache clear"
+            warnings.warn(f"cache manifest {path}: entry {key!r} has no valid record", stacklevel=3)
+            good[key] = {}
+    return good
 
 
 def _stale_temporaries(path: Path) -> list[Path]:
@@ -283,7 +308,7 @@ def load_entry(key: str, reader: Callable[[Path], T], rebuild: Callable[[Path], 
 
 def list_cache() -> list[dict[str, Any]]:
     """The manifest's entries: key, path, size, sha256, time saved."""
-    return [{"key": k, "path": str(cache_path(k)), **v} for k, v in _read_manifest().items()]
+    return [{**v, "key": k, "path": str(cache_path(k))} for k, v in _read_manifest().items()]
 
 
 def verify_cache() -> list[dict[str, Any]]:

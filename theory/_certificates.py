@@ -54,7 +54,7 @@ def _exact_value(w: Witness, x: FloatArray, approx: float) -> str:
     if type(w).__name__ == "RadialSmoothWitness":  # closed form with square roots (L-smooth, d >= 2)
         return _radial_exact_value(w, x, approx)
     exact = getattr(w, "exact_value_and_float", None)
-    if exact is None or getattr(w, "p", None) != "2":
+    if exact is None:
         return fraction_str(approx)
     val, num = exact(x)
     if abs(num - approx) > 1e-9 * max(1.0, abs(approx)):

@@ -162,3 +162,50 @@ def test_cli_list_verify_clear(cache):
     assert not C.cache_path("a.bin").exists() and not C.cache_path("d/b.bin").exists()
     assert (cache / "not_ours.txt").read_text() == "user file"
     assert _cli("verify").returncode == 0
+
+
+def test_a_symlinked_folder_never_leads_clear_or_verify_out_of_the_cache(cache, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "x.pt").write_text("not the cache's")
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "sub").symlink_to(victim)
+    (cache / "manifest.json").write_text(json.dumps({"version": 1, "entries": {"sub/x.pt": {"sha256": "00"}}}))
+    with pytest.raises(ValueError, match="leads out of the cache folder"):
+        C.cache_path("sub/x.pt")
+    with pytest.warns(UserWarning, match="ignored"):
+        assert C.clear_cache() == [] and C.verify_cache() == []
+    assert (victim / "x.pt").read_text() == "not the cache's"
+    with pytest.raises(ValueError, match="leads out"):
+        C.save_entry("sub/y.pt", _write(b"y"))
+    assert not (victim / "y.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        '{"entries": {"a.pt": "x"}}',  # a record that is not an object
+        '{"entries": {"a.pt": {"sha256": "00", "key": "other", "path": "/etc/shadow"}}}',  # fields that would override
+        '{"entries": ' + "[" * 100000 + "]" * 100000 + "}",  # nested too deep for the parser
+        '{"entries": {"a.pt": {"sha256": "00"}, "zz/..": {"sha256": "00"}}}',  # one bad key among good ones
+    ],
+)
+def test_a_damaged_manifest_is_read_safely_and_clear_is_all_or_nothing(cache, manifest):
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / "a.pt").write_text("a")
+    (cache / "manifest.json").write_text(manifest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = C.list_cache()
+        assert all(r["key"] == "a.pt" and r["path"] == str(cache / "a.pt") for r in rows)
+        out = _cli("list")
+        assert out.returncode == 0 and "Traceback" not in out.stderr
+        C.clear_cache()
+    assert "Traceback" not in _cli("verify").stderr
+
+
+def test_a_cache_location_that_is_a_file_is_refused_in_one_line(tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("FVTRUST_CACHE", str(tmp_path / "afile"))
+    out = _cli("list")
+    assert out.returncode == 2 and "FVTRUST_CACHE" in out.stderr and len(out.stderr.strip().splitlines()) == 1
