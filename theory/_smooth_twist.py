@@ -28,6 +28,7 @@ range is, never whether it is sound.
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +216,9 @@ def twisted_member(
     objective = q(px)
     prob = cp.Problem(cp.Maximize(sign * objective), cons)
     try:
-        prob.solve(solver="CLARABEL")
+        with warnings.catch_warnings():  # an inaccurate solve is dropped below, not reported
+            warnings.simplefilter("ignore")
+            prob.solve(solver="CLARABEL")
     except cp.error.SolverError:
         return None
     if prob.status != "optimal" or pB.value is None or pG.value is None:

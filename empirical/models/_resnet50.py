@@ -7,7 +7,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from empirical.models._classes import imagenet_wnids
-from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_state, register
+from empirical.models._zoo import IMAGENET_MEAN, IMAGENET_STD, ZooModel, imagenet_class_names, load_weights, register
 
 
 class Bottleneck(nn.Module):
@@ -68,7 +68,7 @@ def load_resnet50(weights: str | Path | None = None) -> ZooModel:
     require_weights("resnet50", weights)
     net = ResNet50()
     if weights != "random":
-        net.load_state_dict(load_state(weights))  # type: ignore[arg-type]
+        load_weights(net, weights)  # type: ignore[arg-type]
     src = "random initialisation" if weights == "random" else f"user weights {weights}"
     return ZooModel(
         "resnet50",

@@ -184,5 +184,30 @@ def load_state(path: str | Path) -> dict[str, Tensor]:
     return state
 
 
+def load_weights(net: nn.Module, path: str | Path, skip: tuple[str, ...] = ()) -> None:
+    """Load a weights file into ``net`` after checking it fits: the same names (keys starting with a prefix in
+    ``skip`` are dropped first), shapes and kinds (floating or integer) as ``net``'s own state, and only finite
+    floating values. A file that does not fit is a one-line ``ValueError`` naming it, before ``net`` changes."""
+    state = {k: v for k, v in load_state(path).items() if not k.startswith(skip)}
+    own = net.state_dict()
+    where = f"weights file {str(path)!r}"
+    missing, extra = [k for k in own if k not in state], [k for k in state if k not in own]
+    if missing or extra:
+        raise ValueError(
+            f"{where} does not fit {type(net).__name__}: {len(missing)} names missing (e.g. {missing[:2]}), "
+            f"{len(extra)} unexpected (e.g. {extra[:2]})"
+        )
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in own.items() if state[k].shape != v.shape]
+    if wrong:
+        raise ValueError(f"{where}: wrong shapes ({len(wrong)}), e.g. {wrong[0]}")
+    kind = [k for k, v in own.items() if state[k].is_complex() or state[k].is_floating_point() != v.is_floating_point()]
+    if kind:
+        raise ValueError(f"{where}: {kind[0]} is {state[kind[0]].dtype}, expected {own[kind[0]].dtype}")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"{where}: non-finite values (NaN or inf) in {len(bad)} tensors, e.g. {bad[0]}")
+    net.load_state_dict(state)
+
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
