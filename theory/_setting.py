@@ -27,6 +27,21 @@ FloatArray = NDArray[np.float64]
 TOL = 1e-9
 #: Largest magnitude accepted for values and parameters (L): products and squares of such numbers stay finite.
 MAX_MAGNITUDE = 1e150
+#: Largest ratio of the values' magnitude to their spread Delta > 0: beyond it the floats of the values keep fewer
+#: than about 9 significant digits of Delta, the magnitude term of ``value_tol`` would exceed 1e-7 Delta, and
+#: verdicts could change when a constant is added to f.
+MAX_OFFSET_RATIO = 1e7
+
+
+def check_spread(f_min: float, f_max: float, what: str = "f_max - f_min") -> None:
+    """Refuse a spread Delta > 0 below 1/MAX_OFFSET_RATIO of the values' magnitude (one line naming both)."""
+    delta, size = f_max - f_min, max(abs(f_min), abs(f_max))
+    if delta > 0 and size > MAX_OFFSET_RATIO * delta:
+        raise ValueError(
+            f"{what} = {delta:.6g} is below {1 / MAX_OFFSET_RATIO:g} of the values' magnitude {size:.6g}: too few "
+            "significant digits of the spread are left; subtract a constant from the values (e.g. f_min), which "
+            "changes no verdict"
+        )
 
 
 def value_tol(f_min: float, f_max: float) -> float:
@@ -114,6 +129,7 @@ class Observations:
         object.__setattr__(self, "points", pts)
         object.__setattr__(self, "values", vals)
         object.__setattr__(self, "kinds", kinds_t)  # type: ignore[arg-type]
+        check_spread(float(vals.min()), float(vals.max()), "the spread of the observed values")
         self._check_basic()
 
     @classmethod
@@ -216,6 +232,7 @@ class FeatureVisualization:
             raise ValueError(f"f_min = {fmin} is larger than f_max = {fmax}; a visualization needs f_min <= f_max")
         if np.array_equal(xmax, xmin) and fmax != fmin:
             raise ValueError(f"x_max = x_min = {xmax.tolist()} but f_max = {fmax} != f_min = {fmin}")
+        check_spread(fmin, fmax)
         object.__setattr__(self, "x_max", xmax)
         object.__setattr__(self, "x_min", xmin)
         object.__setattr__(self, "f_max", fmax)

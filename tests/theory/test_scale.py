@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from theory import FeatureVisualization, check_class, class_names, get_class
+from theory import FeatureVisualization, Observations, check_class, class_names, get_class
 
 #: one consistent base instance per class (f_min = 0, Delta = 1), the class parameters, and query points
 BASE: dict[str, tuple[dict, tuple, tuple, list]] = {
@@ -95,3 +95,22 @@ def test_largest_allowed_scale_stays_finite():
     for name, params in (("lipschitz", {"L": 1e150}), ("convex", {}), ("monotonic", {})):
         vr = get_class(name, d=1, **params).value_range(fv, [0.3])
         assert np.isfinite([vr.lo, vr.hi]).all() and vr.lo <= vr.hi
+
+
+@pytest.mark.parametrize("offset", [1e5, 1e6, -1e6])
+def test_a_constant_added_to_f_changes_no_verdict(offset):
+    """The review's example: Delta = 1 at offsets up to 1e6 answers as at offset 0 (every class, tolerance
+    included); a spread below 1e-7 of the values' magnitude is refused in one line instead of answered."""
+    for name, params in (("lipschitz", {"L": 2.0}), ("monotonic", {}), ("affine", {}), ("convex", {})):
+        base = check_class(name, fv=FeatureVisualization([1.0], 1.0, [0.0], 0.0), x=[0.7], **params)
+        moved = check_class(name, fv=FeatureVisualization([1.0], offset + 1.0, [0.0], offset), x=[0.7], **params)
+        assert {q: a.verdict for q, a in moved.answers.items()} == {q: a.verdict for q, a in base.answers.items()}
+
+
+@pytest.mark.parametrize("offset", [1e8, 1e13, -1e14])
+def test_a_spread_lost_in_the_magnitude_is_refused(offset):
+    with pytest.raises(ValueError, match="significant digits") as err:
+        FeatureVisualization([1.0], offset + 1.0, [0.0], offset)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="significant digits"):
+        Observations(np.array([[0.0], [1.0]]), [offset, offset + 1.0], ("min", "max"))
