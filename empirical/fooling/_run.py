@@ -275,28 +275,38 @@ def check_sweep_folders(
     if not items:
         raise ValueError("--e-visualizations-from: give at least one sweep folder")
     records = []
+    pairs = 0
     for item in items:
         folder = Path(item)
         if not folder.is_dir():
             raise ValueError(f"--e-visualizations-from {str(folder)!r} is not a directory")
         try:
             config = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["config"]
-            swept, steps = str(config["model"]), int(config["steps"])
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            swept, steps = str(config["model"]), config["steps"]
+            if type(steps) is not int or not 1 <= steps <= 100_000:
+                raise ValueError(f"steps = {steps!r} is not a whole number in 1..100000")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as err:
             raise ValueError(
-                f"--e-visualizations-from {str(folder)!r} is not a finished sweep folder ({MANIFEST}: {err})"
-            ) from err
+                f"--e-visualizations-from {str(folder)!r} is not a finished sweep folder "
+                f"({MANIFEST}: {type(err).__name__}: {str(err)[:120]})"
+            ) from None
         if swept != model_name:
             raise ValueError(
                 f"--e-visualizations-from {str(folder)!r} holds visualizations of {swept}, not {model_name}"
             )
         if verify:
             read_sweep(folder)  # every file against its SHA-256: a ValueError naming the file
+        pairs += len(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("units") or [])
         records.append({
             "folder": str(folder.resolve()), "manifest_sha256": sha256_file(folder / MANIFEST),
             "layer": config.get("layer"), "steps": steps, "weights": config.get("weights"),
             "model_sha256": config.get("model_sha256"),
         })  # fmt: skip
+    if pairs < 2:
+        raise ValueError(
+            f"--e-visualizations-from: the sweeps hold {pairs} (unit, seed) pair(s); "
+            "E needs at least 2 (one is held out)"
+        )
     return records
 
 

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,12 @@ def known_checksums(folder: Path) -> dict[str, str]:
     return known
 
 
+#: a unit as the manifest names it, "<layer>:<index>"
+_UNIT = re.compile(r"[A-Za-z0-9_.]{1,100}:[0-9]{1,9}")
+#: largest side of a sweep image read back (the renders are at most a few hundred pixels)
+MAX_SIDE = 1024
+
+
 def read_sweep(folder: str | Path) -> tuple[Tensor, list[dict[str, Any]]]:
     """All images of a finished sweep, ``(N, C, H, W)`` float32 in manifest order, and the manifest entries.
 
@@ -176,8 +183,10 @@ def read_sweep(folder: str | Path) -> tuple[Tensor, list[dict[str, Any]]]:
         entries = [dict(e) for e in data["units"]]
         for e in entries:
             e["file"], e["sha256"] = str(e["file"]), str(e["sha256"])
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ValueError(f"{manifest}: not a sweep manifest ({err})") from err
+            if not _UNIT.fullmatch(str(e["unit"])) or type(e["seed"]) is not int or not 0 <= e["seed"] < 2**63:
+                raise ValueError(f"entry {e['file']!r}: unit {e['unit']!r} (layer:index) or seed {e['seed']!r}")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+        raise ValueError(f"{manifest}: not a sweep manifest ({type(err).__name__}: {str(err)[:120]})") from None
     if not entries:
         raise ValueError(f"{manifest}: lists no images")
     images = []
@@ -190,11 +199,25 @@ def read_sweep(folder: str | Path) -> tuple[Tensor, list[dict[str, Any]]]:
             raise ValueError(f"{path}: listed in {manifest} but missing")
         if sha256_file(path) != e["sha256"]:
             raise ValueError(f"{path}: SHA-256 differs from {manifest} (changed or damaged)")
-        record = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            with warnings.catch_warnings():  # torch's own advice (weights_only=False) would run code: not shown
+                warnings.simplefilter("ignore")
+                record = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - torch raises many types for a file it cannot read safely
+            why = type(err).__name__
+            raise ValueError(f"{path}: not a sweep image file readable without running code ({why})") from None
         image = record.get("image") if isinstance(record, dict) else None
-        if not isinstance(image, Tensor) or image.ndim != 3:
-            raise ValueError(f"{path}: holds no (C, H, W) 'image' tensor")
-        images.append(image.float())
+        if not isinstance(image, Tensor) or image.ndim != 3 or not image.is_floating_point():
+            raise ValueError(f"{path}: holds no floating (C, H, W) 'image' tensor")
+        c, h, w = image.shape
+        if c not in (1, 3) or not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+            raise ValueError(
+                f"{path}: image of shape {tuple(image.shape)}; allowed: 1 or 3 channels, sides 1..{MAX_SIDE}"
+            )
+        image = image.float().contiguous()
+        if not bool(torch.isfinite(image).all()) or image.min() < 0 or image.max() > 1:
+            raise ValueError(f"{path}: image values must be finite and in [0, 1]")
+        images.append(image)
     shapes = {tuple(i.shape) for i in images}
     if len(shapes) > 1:
         raise ValueError(f"{manifest}: images of different shapes {sorted(shapes)}")

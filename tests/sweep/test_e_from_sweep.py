@@ -104,3 +104,78 @@ def test_cache_entries_are_checked_and_files_of_earlier_versions_adopted(cache: 
     torch.save({"x": torch.arange(7)}, legacy)
     assert _cached_data("fooling/legacy_data.pt", build)["x"].tolist() == list(range(7)) and len(calls) == 2
     assert not list((cache / "fooling").glob("*.tmp"))
+
+
+def _retarget(folder: Path, mutate_image=None, mutate_manifest=None, raw: bytes | None = None) -> Path:
+    """The folder with its first pair file replaced (checksum updated, so only the content is wrong) or its
+    manifest changed."""
+    import hashlib
+
+    doc = json.loads((folder / "manifest.json").read_text())
+    first = folder / doc["units"][0]["file"]
+    if raw is not None or mutate_image is not None:
+        if raw is None:
+            record = torch.load(first, weights_only=True)
+            record["image"] = mutate_image(record["image"])
+            torch.save(record, first)
+        else:
+            first.write_bytes(raw)
+        doc["units"][0]["sha256"] = hashlib.sha256(first.read_bytes()).hexdigest()
+    if mutate_manifest is not None:
+        mutate_manifest(doc)
+    (folder / "manifest.json").write_text(json.dumps(doc))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("nan", "finite and in \\[0, 1\\]"),
+        ("out_of_range", "finite and in \\[0, 1\\]"),
+        ("huge", "allowed: 1 or 3 channels"),
+        ("integer", "no floating"),
+        ("garbage", "readable without running code"),
+        ("no_seed", "not a sweep manifest"),
+        ("bad_unit", "not a sweep manifest"),
+    ],
+)
+def test_tampered_sweep_contents_are_refused_before_any_work(reference: Path, tmp_path: Path, case, says) -> None:
+    folder = shutil.copytree(reference, tmp_path / case)
+    if case == "nan":
+        _retarget(folder, lambda im: im.fill_(float("nan")))
+    elif case == "out_of_range":
+        _retarget(folder, lambda im: im + 5)
+    elif case == "huge":
+        _retarget(folder, lambda im: torch.zeros(1).expand(3, 60000, 60000))  # 4 bytes of storage, 43 GB as floats
+    elif case == "integer":
+        _retarget(folder, lambda im: im.to(torch.int64))
+    elif case == "garbage":
+        _retarget(folder, raw=b"not a torch file")
+    elif case == "no_seed":
+        _retarget(folder, mutate_manifest=lambda d: d["units"][0].pop("seed"))
+    elif case == "bad_unit":
+        _retarget(folder, mutate_manifest=lambda d: d["units"][0].update(unit="abc"))
+    with pytest.raises(ValueError, match=says) as err:
+        read_sweep(folder)
+    assert "\n" not in str(err.value)
+
+
+def test_sweep_folders_for_e_need_sane_settings_and_two_pairs(reference: Path, tmp_path: Path) -> None:
+    from empirical.fooling._run import check_sweep_folders
+
+    assert check_sweep_folders(reference, "fashion_cnn")
+    for steps in (float("inf"), -5, 0, "3", 2.5):
+        folder = shutil.copytree(reference, tmp_path / f"steps_{steps}")
+        _retarget(folder, mutate_manifest=lambda d, s=steps: d["config"].update(steps=s))
+        text = (folder / "manifest.json").read_text().replace("Infinity", "1e999")
+        (folder / "manifest.json").write_text(text)
+        with pytest.raises(ValueError, match="not a finished sweep folder"):
+            check_sweep_folders(folder, "fashion_cnn")
+    one = shutil.copytree(reference, tmp_path / "one")
+    _retarget(one, mutate_manifest=lambda d: d.update(units=d["units"][:1]))
+    with pytest.raises(ValueError, match="E needs at least 2"):
+        check_sweep_folders(one, "fashion_cnn")
+    deep = shutil.copytree(reference, tmp_path / "deep")
+    (deep / "manifest.json").write_text('{"config": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(ValueError, match="not a finished sweep folder"):
+        check_sweep_folders(deep, "fashion_cnn")
