@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -261,8 +262,9 @@ class ImageFolderData:
         return [f.relative_to(self.root).as_posix() for f in self.files]
 
     def file_list_sha256(self) -> str:
-        """sha256 of the files' paths relative to ``root`` (one per line, in order): names the exact image set."""
-        return hashlib.sha256("\n".join(self.relative_paths()).encode()).hexdigest()
+        """sha256 of the files' paths relative to ``root`` (one per line, in order, as the file system's bytes, so
+        names that are not UTF-8 are hashed too): names the exact image set."""
+        return hashlib.sha256(b"\n".join(os.fsencode(p) for p in self.relative_paths())).hexdigest()
 
     def dataset(self) -> Dataset:
         """A map-style dataset of ``(image (3, size, size) float in [0, 1], index)``."""

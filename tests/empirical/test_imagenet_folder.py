@@ -158,3 +158,20 @@ def test_real_folders():
     assert len(o) == 250 and len(o.classes) == 50 and not set(o.classes) & set(imagenet_wnids())
     x, i = next(iter(d.loader(batch_size=3, indices=[0, 1, 2])))
     assert x.shape == (3, 3, 224, 224) and float(x.std()) > 0.05
+
+
+def test_names_that_are_not_utf8_are_listed_and_hashed(tmp_path):
+    """A file name that is not UTF-8 (surrogate-escaped by Python) is hashed by its bytes; before, the provenance
+    hash failed after the whole job with a UnicodeEncodeError that named nothing."""
+    import hashlib
+
+    w = imagenet_wnids()
+    _jpeg(tmp_path / "d" / w[5] / "plain.jpg")
+    d = image_folder(tmp_path / "d")
+    # UTF-8 names hash as before (the result files' hashes stay valid)
+    assert d.file_list_sha256() == hashlib.sha256("\n".join(d.relative_paths()).encode()).hexdigest()
+    folder = os.fsencode(tmp_path / "d" / w[5])
+    odd = os.path.join(folder, b"caf\xe9.jpg")  # Latin-1, not UTF-8
+    shutil.copy(os.path.join(folder, b"plain.jpg"), odd)
+    e = image_folder(tmp_path / "d")
+    assert len(e) == 2 and len(e.file_list_sha256()) == 64 and e.file_list_sha256() != d.file_list_sha256()
