@@ -59,13 +59,16 @@ def counterexample_certificates(reports: Iterable[Any]) -> list[dict[str, Any]]:
     return flat
 
 
-def write_witnesses(directory: str | Path, certificates: Iterable[dict[str, Any]]) -> list[Path]:
+def write_witnesses(
+    directory: str | Path, certificates: Iterable[dict[str, Any]], *, dry_run: bool = False
+) -> list[Path]:
     """One JSON file per counterexample certificate: class, parameters, visualization, x, both witnesses (as
     exact ReLU-network layers or sympy expressions) and their exact values at x. ReLU-network witnesses of the
-    piecewise_affine, neural_network and erm_network rows are written a second time as their pieces."""
+    piecewise_affine, neural_network and erm_network rows are written a second time as their pieces. Every target
+    is checked before anything is written (something other than a file there: ``ValueError`` naming it);
+    ``dry_run`` stops after the check and returns the paths that would be written."""
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    docs: list[tuple[Path, dict[str, Any]]] = []
     seen: dict[str, int] = {}
     cache: dict[str, Any] = {}
     for cert in certificates:
@@ -93,7 +96,15 @@ def write_witnesses(directory: str | Path, certificates: Iterable[dict[str, Any]
             doc.update(_as_pieces(cert["witnesses"], int(p["d"]), cache))
         if "dataset" in cert:
             doc["dataset"] = cert["dataset"]
-        path = out / f"{stem}.json"
+        docs.append((out / f"{stem}.json", doc))
+    blocked = [p for p, _ in docs if (p.exists() or p.is_symlink()) and not p.is_file()]
+    if blocked:  # checked before anything is written
+        raise ValueError(f"{blocked[0]} exists and is not a file: the witnesses cannot be written there")
+    if dry_run:
+        return [p for p, _ in docs]
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for path, doc in docs:
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=".tmp")  # unique, never a symlink
         try:
             with os.fdopen(fd, "w") as f:

@@ -167,18 +167,32 @@ FORMATS: dict[str, Callable[[list[TableRow]], str]] = {
 }
 
 
-def write_all(rows: list[TableRow], directory: Path, stem: str = "theory_table") -> list[Path]:
+def write_all(
+    rows: list[TableRow], directory: Path, stem: str = "theory_table", *, dry_run: bool = False
+) -> list[Path]:
     """Write <stem>.{md,tex,csv,json}; files are written to a temporary name first, then renamed, so that
-    nothing partial is left behind."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext, fmt in FORMATS.items():
-        path = directory / f"{stem}.{ext}"
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(fmt(rows), encoding="utf-8")
-        paths.append((tmp, path))
-    for tmp, path in paths:
-        tmp.replace(path)
+    nothing partial is left behind: every target is checked first (something other than a file at a target name
+    is a ``ValueError`` naming it), and a failed write removes the temporaries (an ``OSError`` such as a full
+    disk becomes a ``ValueError`` naming the folder). ``dry_run`` stops after the check."""
+    targets = [(directory / f"{stem}.{ext}", fmt) for ext, fmt in FORMATS.items()]
+    for path, _ in targets:
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            raise ValueError(f"{path} exists and is not a file: the table cannot be written there")
+    if dry_run:
+        return [p for p, _ in targets]
+    paths: list[tuple[Path, Path]] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, fmt in targets:
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            paths.append((tmp, path))
+            tmp.write_text(fmt(rows), encoding="utf-8")
+        for tmp, path in paths:
+            tmp.replace(path)
+    except OSError as err:
+        for tmp, _ in paths:
+            tmp.unlink(missing_ok=True)
+        raise ValueError(f"cannot write the table to {directory} ({err.strerror or err})") from None
     return [p for _, p in paths]
 
 

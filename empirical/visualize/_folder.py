@@ -278,6 +278,19 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
         if index not in by_layer[layer]:
             by_layer[layer].append(index)
     _check_units(model, by_layer, input_size[0], config.neuron)
+    names = [
+        f"{_safe(config.model)}_{_safe(layer)}_{i}.{ext}"
+        for layer, idx in by_layer.items()
+        for i in idx
+        for ext in ("png", "json")
+    ]
+    blocked = [
+        out / n
+        for n in [*names, "grid.png"]
+        if ((out / n).exists() or (out / n).is_symlink()) and not (out / n).is_file()
+    ]
+    if blocked:  # before any rendering: nothing is written when an output name is taken by a folder
+        raise ValueError(f"{blocked[0]} exists and is not a file: the visualization cannot be written there")
     out.mkdir(parents=True, exist_ok=True)
 
     report = VisualizeReport(config=config)

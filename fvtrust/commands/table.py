@@ -60,6 +60,15 @@ def run(args: argparse.Namespace) -> int:
     except CertificateError as err:
         print(f"fvtrust table: CERTIFICATE FAILED: {err}", file=sys.stderr)
         return 1
+    certs = None
+    if args.export_witnesses:  # every output name checked before any file is written
+        from counterexamples import counterexample_certificates, write_witnesses
+
+        certs = counterexample_certificates(r.report for r in rows + extra)
+        write_witnesses(args.export_witnesses, certs, dry_run=True)
+    write_all(rows, args.out, dry_run=True)
+    if extra:
+        write_all(rows + extra, args.out, stem="theory_table_extended", dry_run=True)
     if as_json:
         print(FORMATS["json"](rows + extra), end="")
     else:
@@ -74,10 +83,7 @@ def run(args: argparse.Namespace) -> int:
         + (" (all certificates verified)" if args.verify else " (certificates NOT verified: --no-verify)"),
         file=sys.stderr,
     )
-    if args.export_witnesses:
-        from counterexamples import counterexample_certificates, write_witnesses
-
-        certs = counterexample_certificates(r.report for r in rows + extra)
+    if args.export_witnesses and certs is not None:
         written = write_witnesses(args.export_witnesses, certs)
         print(f"wrote {len(written)} witness files to {args.export_witnesses}", file=sys.stderr)
     if not args.no_compare:

@@ -100,3 +100,12 @@ def test_bad_layer_or_unit_creates_no_folder(unit: str, words: str, tmp_path: Pa
     with pytest.raises(ValueError, match=words):
         visualize_to_folder(config)
     assert not out.exists()
+
+
+def test_nothing_is_rendered_when_an_output_name_is_taken(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    (out / "fashion_cnn_conv1_1.json").mkdir(parents=True)
+    config = VisualizeConfig(model="fashion_cnn", units=("conv1:0", "conv1:1"), steps=3, natural=4, out=out)
+    with pytest.raises(ValueError, match="exists and is not a file"):
+        visualize_to_folder(config)
+    assert [p.name for p in out.iterdir()] == ["fashion_cnn_conv1_1.json"]

@@ -167,3 +167,33 @@ def test_an_unwritable_out_is_refused_before_any_work(tmp_path, capsys):
     assert main(["table", "--no-verify", "--out", str(blocker / "sub")]) == 2
     out, err = capsys.readouterr()
     assert "--out" in err and out == ""
+
+
+@pytest.mark.parametrize(
+    "blocked", ["out/theory_table.tex", "out/theory_table_extended.csv", "wit/lipschitz_d2_L1_norm2_exact.json"]
+)
+def test_nothing_is_written_when_an_output_name_is_taken(tmp_path, capsys, blocked):
+    """A folder at one output name stops the command before any file is written (tables and witnesses alike)."""
+    (tmp_path / blocked).mkdir(parents=True)
+    args = ["table", "--no-verify", "--extended", "--no-compare", "--out", str(tmp_path / "out")]
+    status = main([*args, "--export-witnesses", str(tmp_path / "wit")])
+    err = capsys.readouterr().err
+    assert status == 2 and "exists and is not a file" in err
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == []
+
+
+def test_a_failed_write_leaves_no_temporary(tmp_path, monkeypatch):
+    calls = []
+
+    def full_disk(self, text, encoding=None):
+        calls.append(self)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return Path.write_bytes(self, text.encode(encoding or "utf-8"))
+
+    rows = T.build_table()
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(ValueError, match="No space left on device"):
+        T.write_all(rows, tmp_path)
+    assert list(tmp_path.iterdir()) == []
