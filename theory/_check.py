@@ -113,6 +113,12 @@ def value_range(
     return get_class(cls, **params).value_range(fv, x)
 
 
+#: smallest eps (relative to Delta) answered: below it the searched visualizations leave floating point
+MIN_EPS = 1e-12
+#: range of L d for class-level answers (the searched visualizations have values up to L d)
+CLASS_L = (1e-100, 1e100)
+
+
 def check_class(
     cls: str | FunctionClass,
     *,
@@ -146,8 +152,10 @@ def check_class(
     if eps is not None:
         if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating, Fraction)):
             raise ValueError(f"eps = {eps!r} is not a number; eps is relative to Delta and must lie in (0, 1/2)")
-        if not (0 < float(eps) < 0.5):
-            raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
+        if not (MIN_EPS <= float(eps) < 0.5):
+            raise ValueError(
+                f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in [{MIN_EPS:g}, 1/2)"
+            )
         eps = float(eps)
     if eps_abs is not None:
         if eps is not None:
@@ -162,6 +170,13 @@ def check_class(
     fc = get_class(cls, **params)
     if fv is not None:
         return _instance(fc, fv, as_point(x, fc.d), eps, eps_abs)  # type: ignore[arg-type]
+    L = getattr(fc, "L", None)
+    if L is not None and not CLASS_L[0] <= L * fc.d <= CLASS_L[1]:
+        raise ValueError(
+            f"L = {L:g} with d = {fc.d} is not allowed for a class-level answer: the searched visualizations have "
+            f"values up to L d, so L d must lie in [{CLASS_L[0]:g}, {CLASS_L[1]:g}] (instances accept any L up to "
+            f"{MAX_MAGNITUDE:g})"
+        )
     report = _class_level(fc, eps)
     if eps_abs is not None:
         report.answers["approx"] = _class_abs(fc, eps_abs)
@@ -226,7 +241,7 @@ def _lipschitz_abs(fc: Lipschitz, eps_abs: float) -> Answer:
     m = smallest_side_below(fc.norm, x, a, b)
     top = L * m
     delta = _delta_above(e, top)
-    if delta is None or delta.denominator > 10**6:
+    if delta is None or top - 2 * e <= top * Fraction(1, 10**9):  # relative: the same answer at every scale
         return _open("approx", f"{fc!r}: L T exceeds 2 eps_abs by less than the witness's rounding ({condition})")
     if delta > MAX_MAGNITUDE:
         return _beyond_magnitude(fc, eps_abs, condition)

@@ -40,7 +40,7 @@ __all__ = [
 
 MAX_CHARS = 100_000
 MAX_NODES = 20_000
-MAX_DEPTH = 100
+MAX_DEPTH = 250  # a sum of d <= 100 squared terms nests about d deep (left-nested BinOps), plus a few functions
 MAX_EXPONENT = 64
 MAX_BITS = 4096
 FUNCTIONS = ("Max", "Min", "Abs", "sqrt", "Piecewise", "Rational")

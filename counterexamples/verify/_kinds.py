@@ -382,7 +382,7 @@ def _verify_threshold(cert: dict[str, Any], source: str) -> Report:
     """A ``threshold`` certificate ("answered iff L < L*" at one instance): a region claim at L_below and a
     counterexample at L_above for the same visualization, x and class (the region may be for the Lipschitz
     superclass, which only strengthens it). The class grows with L, so L* lies in (L_below, L_above]; every L* the
-    certificate states must lie there."""
+    certificate states must lie there (up to a relative 1e-9 above L_above: the stated values are floats)."""
     rep = Report(f"threshold on L ({source})")
     below, above = cert.get("below"), cert.get("above")
     if not isinstance(below, dict) or below.get("type") != "region":
@@ -416,10 +416,13 @@ def _verify_threshold(cert: dict[str, Any], source: str) -> Report:
     )
     rep.add("below and above: the same visualization and x", same_point and same_values, "")
     rep.add("L_below < L_above", L_below < L_above, f"{L_below} vs {L_above}")
+    # the stated values are floats (a bisection, a closed form evaluated in floating point): one rounding above
+    # L_above is allowed, nothing below L_below
+    top = L_above * (1 + Fraction(1, 10**9))
     rep.add(
         "every stated L* lies in (L_below, L_above]",
-        all(L_below < v <= L_above for v in stated),
-        f"{[float(v) for v in stated]} in ({float(L_below)}, {float(L_above)}]",
+        all(L_below < v <= top for v in stated),
+        f"{[float(v) for v in stated]} in ({float(L_below)}, {float(L_above)}] (floats: to 1e-9 above)",
     )
     return rep
 

@@ -114,3 +114,38 @@ def test_a_spread_lost_in_the_magnitude_is_refused(offset):
     assert "\n" not in str(err.value)
     with pytest.raises(ValueError, match="significant digits"):
         Observations(np.array([[0.0], [1.0]]), [offset, offset + 1.0], ("min", "max"))
+
+
+@pytest.mark.parametrize(("norm", "d"), [("2", 2), ("1", 3)])
+def test_absolute_eps_answers_do_not_depend_on_the_scale(norm, d):
+    """L and eps_abs scaled together give the same answer (the counterexample's Delta was capped by an absolute
+    denominator, which left tiny scales 'open')."""
+    verdicts = {
+        s: check_class("lipschitz", d=d, L=3 * s, norm=norm, eps_abs=0.9 * s)["approx"].verdict
+        for s in (1e-12, 1e-7, 1.0, 1e6)
+    }
+    assert set(verdicts.values()) == {"no"}, verdicts
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"L": 1e150, "d": 2}, "L d must lie in"),
+        ({"L": 1e-200, "d": 1}, "L d must lie in"),
+        ({"L": 1.0, "d": 1, "eps": 1e-160}, "must lie in \\[1e-12, 1/2\\)"),
+        ({"L": 1.0, "d": 1, "eps": 5e-324}, "must lie in \\[1e-12, 1/2\\)"),
+    ],
+)
+def test_class_answers_outside_floating_point_are_refused_in_one_line(kwargs, says):
+    for name in ("lipschitz", "smooth"):
+        with pytest.raises(ValueError, match=says) as err:
+            check_class(name, **kwargs)
+        assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["lipschitz", "smooth"])
+def test_class_answers_at_the_ends_of_the_allowed_L_verify(name):
+    from counterexamples import verify_report
+
+    for L in (1e-99, 1e99):
+        assert set(verify_report(check_class(name, d=1, L=L))) == {"exact", "approx", "min_or_max"}

@@ -209,3 +209,11 @@ def test_the_tightness_counterexample_cannot_replace_its_test(monkeypatch):
     other = copy.deepcopy(cond)
     other["counterexample"]["params"]["d"] = 3
     assert "counterexample: same params, question approx" in _failed(verify_condition(other))
+
+
+def test_long_sums_parse():
+    """A 2-norm witness in d = 100 is a sum of 100 squares, which nests about 100 deep; the grammar allows it."""
+    expr = parse_expression(
+        "sqrt(" + " + ".join(f"(x{k} - 1/2)**2" for k in range(100)) + ")", [f"x{k}" for k in range(100)]
+    )
+    assert len(expr.free_symbols) == 100
