@@ -23,6 +23,17 @@ MAX_FILE_BYTES = 64 * 2**20
 _ALTERNATIVE_FORMS = ("witnesses_as_pieces", "witnesses_as_breakpoints")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all distinct (a repeated key, e.g. two "class" fields, is refused: which one a
+    reader takes differs between readers)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"the key {k!r} appears twice in one object")
+        out[k] = v
+    return out
+
+
 def load_certificate(path: str | Path) -> dict[str, Any]:
     """The counterexample certificate in ``path``, validated (structure, numbers, every expression) before use."""
     p = Path(path)
@@ -30,11 +41,13 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"{p}: {size} bytes, more than the {MAX_FILE_BYTES} allowed for a certificate")
-        doc = json.loads(p.read_bytes())
+        doc = json.loads(p.read_bytes(), object_pairs_hook=_no_duplicates)
     except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"{p}: cannot be read ({err.__class__.__name__}: {err})") from None
     except (json.JSONDecodeError, RecursionError) as err:
         raise ValueError(f"{p}: not a JSON document ({err})") from None
+    except ValueError as err:  # the size limit (names the file) or a repeated key (does not)
+        raise ValueError(str(err) if str(err).startswith(str(p)) else f"{p}: {err}") from None
     if not isinstance(doc, dict):
         raise ValueError(f"{p}: a certificate must be a JSON object")
     cert = dict(doc)
@@ -45,6 +58,11 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
     missing = [k for k in ("class", "fv", "x", "witnesses", "values_at_x") if k not in cert]
     if missing:
         raise ValueError(f"{p}: missing {', '.join(missing)} (a counterexample certificate needs all of them)")
+    params = cert.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"{p}: params must be a JSON object, not {type(params).__name__}")
+    if "norm" in params and str(params["norm"]) not in ("1", "2", "inf"):
+        raise ValueError(f"{p}: params.norm = {params['norm']!r}; allowed: 1, 2, inf")
     fv = cert["fv"]
     if not isinstance(fv, dict) or any(k not in fv for k in ("x_max", "x_min", "f_max", "f_min")):
         raise ValueError(f"{p}: the visualization needs x_max, x_min, f_max and f_min")

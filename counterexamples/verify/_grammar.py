@@ -10,7 +10,8 @@ is walked accepting only
 
 where a variable is one of the witness's own declared names and numbers are decimal literals read exactly
 (``0.25`` is 1/4). The sympy object is built explicitly from the tree. Size limits: at most ``MAX_CHARS``
-characters and ``MAX_NODES`` tree nodes, nesting depth at most ``MAX_DEPTH``, exponents rational with
+characters and ``MAX_NODES`` tree nodes, at most ``MAX_VARIABLES`` declared variables, nesting depth at most
+``MAX_DEPTH``, exponents rational with
 |numerator| <= ``MAX_EXPONENT`` and denominator 1 or 2, every constant (literal or computed) at most
 ``MAX_BITS`` bits in numerator and denominator. Anything else raises ``ExpressionError`` (a ``ValueError``) naming
 the source (file) and the offending token.
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_EXPONENT",
     "MAX_NODES",
+    "MAX_VARIABLES",
     "ExpressionError",
     "parse_expression",
     "parse_number",
@@ -42,6 +44,7 @@ MAX_CHARS = 100_000
 MAX_NODES = 20_000
 MAX_DEPTH = 250  # a sum of d <= 100 squared terms nests about d deep (left-nested BinOps), plus a few functions
 MAX_EXPONENT = 64
+MAX_VARIABLES = 1000
 MAX_BITS = 4096
 FUNCTIONS = ("Max", "Min", "Abs", "sqrt", "Piecewise", "Rational")
 _CONDITION_FUNCTIONS = ("And", "Or")
@@ -220,6 +223,8 @@ def _tree(text: Any, source: str) -> tuple[str, ast.Expression]:
 
 
 def _variables(names: Sequence[Any], source: str) -> dict[str, sympy.Symbol]:
+    if len(names) > MAX_VARIABLES:
+        raise ExpressionError(f"{source}: {len(names)} variables declared; at most {MAX_VARIABLES} (the largest d)")
     out: dict[str, sympy.Symbol] = {}
     for n in names:
         if not (isinstance(n, str) and _NAME.fullmatch(n) and n not in FUNCTIONS and n not in _CONDITION_FUNCTIONS):

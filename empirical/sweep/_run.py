@@ -204,8 +204,10 @@ def _settings_check(folder: Path, identity: dict[str, Any]) -> None:
     if path.is_file():
         try:
             recorded = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise ValueError(f"{path}: unreadable sweep settings ({err}); use a fresh --out") from err
+            if not isinstance(recorded, dict):
+                raise ValueError(f"a JSON {type(recorded).__name__}, not an object")
+        except (ValueError, RecursionError) as err:
+            raise ValueError(f"{path}: unreadable sweep settings ({str(err)[:120]}); use a fresh --out") from None
         diff = [k for k in _IDENTITY if recorded.get(k) != identity.get(k)]
         if diff:
             k = diff[0]

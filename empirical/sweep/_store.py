@@ -168,6 +168,16 @@ _UNIT = re.compile(r"[A-Za-z0-9_.]{1,100}:[0-9]{1,9}")
 MAX_SIDE = 1024
 
 
+def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are distinct (a repeated key would let two readers see different files)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"the key {k!r} appears twice in one object")
+        out[k] = v
+    return out
+
+
 def read_sweep(folder: str | Path) -> tuple[Tensor, list[dict[str, Any]]]:
     """All images of a finished sweep, ``(N, C, H, W)`` float32 in manifest order, and the manifest entries.
 
@@ -179,7 +189,7 @@ def read_sweep(folder: str | Path) -> tuple[Tensor, list[dict[str, Any]]]:
     if not manifest.is_file():
         raise ValueError(f"{manifest}: no sweep manifest (has the sweep finished?)")
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data = json.loads(manifest.read_text(encoding="utf-8"), object_pairs_hook=_distinct_keys)
         entries = [dict(e) for e in data["units"]]
         for e in entries:
             e["file"], e["sha256"] = str(e["file"]), str(e["sha256"])
