@@ -169,6 +169,16 @@ def _termination_raises() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: the mode of files the toolkit writes: what open() would give (0666 less the umask), not mkstemp's 0600
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def _atomic_write(path: Path, writer: Callable[[Path], Any]) -> str:
     """``writer(tmp)`` fills a fresh temporary file next to ``path``; then it replaces ``path``. Returns sha256.
     The caller holds the lock of ``path``'s writers."""
@@ -201,6 +211,7 @@ def write_atomic(path: Path, writer: Callable[[Path], Any]) -> Path:
         tmp = Path(name)
         try:
             writer(tmp)
+            os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; results are ordinary files (0666 less the umask)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -235,7 +246,10 @@ def writable_ancestor(path: Path, flag: str) -> None:
 def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
     """``path`` if it is a writable folder or can be created as one; else ``ValueError`` naming ``flag``.
 
-    Nothing is left behind: the writability probe removes what it makes."""
+    Nothing is left behind: the writability probe removes what it makes. An empty path is refused (it would mean
+    the current folder)."""
+    if not str(path).strip():
+        raise ValueError(f"{flag} is empty; give a folder (write '.' for the current one)")
     path = Path(path)
     if path.exists() or path.is_symlink():
         if not path.is_dir():

@@ -54,6 +54,16 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def path_arg(text: str) -> Path:
+    """An argparse type for a file or folder argument: an empty string (which Path reads as the current folder)
+    is refused."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a path ('.' for the current folder)")
+    return Path(text)
+
+
 def one_line(err: BaseException) -> str:
     """The error's message on one line (whitespace collapsed); the exception's type if it has no message."""
     text = " ".join(str(err).split())

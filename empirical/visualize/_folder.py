@@ -140,7 +140,10 @@ def _units(config: VisualizeConfig) -> list[tuple[str, int]]:
         spec: object = u
         if isinstance(u, tuple) and len(u) == 2 and isinstance(u[1], int) and not isinstance(u[1], bool):
             spec = f"{u[0]}:{u[1]}"
-        units.append(parse_unit(spec, "--unit"))  # type: ignore[arg-type]  # anything else: ValueError
+        unit = parse_unit(spec, "--unit")  # type: ignore[arg-type]  # anything else: ValueError
+        if unit in units:
+            raise ValueError(f"--unit {unit[0]}:{unit[1]} is given twice; give each unit once")
+        units.append(unit)
     return units
 
 

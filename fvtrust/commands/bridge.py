@@ -10,7 +10,8 @@ exemplars as observations, bounds its Lipschitz constant (certified upper, sampl
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from fvtrust.errors import path_arg
 
 __all__ = ["register", "run"]
 
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "for an untrained net); loaded first, so a bad file fails before any work",
     )  # fmt: skip
     p.add_argument("--unit", required=True, metavar="LAYER:INDEX", help="e.g. features.17:42 or logits:3")
-    p.add_argument("--out", required=True, type=Path, help="output directory (created)")
+    p.add_argument("--out", required=True, type=path_arg, help="output directory (created)")
     p.add_argument("--exemplars", type=int, default=0, help="top-K and bottom-K natural exemplars as observations")
     p.add_argument("--images", type=int, default=None, help="natural test images (default 1000 / 64; quick 200 / 12)")
     p.add_argument("--steps", type=int, default=None, help="visualization steps (default 512; quick 64)")

@@ -16,8 +16,11 @@ MAX_D = 100
 
 
 def _vector(text: str) -> list[float]:
+    parts = text.replace(" ", "").split(",")
     try:
-        return [float(t) for t in text.replace(" ", "").split(",") if t]
+        if not text.strip() or any(not t or "_" in t for t in parts):  # '1,,1' and '1_0' are typos, not points
+            raise ValueError(text)
+        return [float(t) for t in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"cannot read the point {text!r}; write coordinates separated by commas, e.g. 0.5,1"

@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 
-from fvtrust.errors import check_output_file
+from fvtrust.errors import check_output_file, path_arg
 
 __all__ = ["register", "run"]
 
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--weights", type=Path, default=None, help="weights file (models whose weights do not ship)")
     p.add_argument("--imagenet-dir", required=True, type=Path, help="ImageNet folder: one sub-folder per class")
     p.add_argument("--json", action="store_true", help="print the full JSON record")
-    p.add_argument("--out", type=Path, default=None, help="also write the JSON record to this file")
+    p.add_argument("--out", type=path_arg, default=None, help="also write the JSON record to this file")
     p.add_argument("--batch-size", type=int, default=64, help=f"images per batch, 1..{MAX_BATCH} (default 64)")
     p.add_argument("--workers", type=int, default=0, help=f"decoding processes, 0..{MAX_WORKERS} (default 0)")
     p.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fvtrust.errors import check_output_dir
+from fvtrust.errors import check_output_dir, path_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--L", type=float, default=None, help="Lipschitz constant (classes with L)")
     p.add_argument("--norm", default=None, help="norm 1, 2 or inf (classes with L)")
     p.add_argument("--eps", type=float, default=0.1, help="eps relative to Delta (default 0.1)")
-    p.add_argument("--out", type=Path, default=Path("explore_out"), help="output folder (default explore_out/)")
+    p.add_argument("--out", type=path_arg, default=Path("explore_out"), help="output folder (default explore_out/)")
     p.set_defaults(func=run)
 
 

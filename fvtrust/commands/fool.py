@@ -16,6 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
+from fvtrust.errors import path_arg
+
 __all__ = ["register", "run"]
 
 # the library's names and limits, repeated here only as help text (torch-free import of the command line)
@@ -43,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "showing photos drawn from --extra-dir with --unit-seed) or image:NAME[,NAME...] "
         "(circuit: template units showing bundled photos or Fashion-MNIST test images testN)",
     )  # fmt: skip
-    p.add_argument("--out", required=True, type=Path, help="output directory (created)")
+    p.add_argument("--out", required=True, type=path_arg, help="output directory (created)")
     p.add_argument("--quick", action="store_true", help="small but real version (a few minutes on a CPU)")
     p.add_argument("--layer", default=None, help="silent units: the conv/linear layer (default per model)")
     p.add_argument(

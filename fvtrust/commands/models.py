@@ -22,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model is not None and args.model not in MODEL_NAMES:
         raise ValueError(f"unknown model {args.model!r}; models: {', '.join(MODEL_NAMES)}")
+    if args.weights is not None and args.model is None:
+        raise ValueError("--weights needs --model: the weights of which model?")
     for name in [args.model] if args.model else MODEL_NAMES:
         weights = args.weights if args.model else None
         if name in USER_WEIGHTS and weights is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fvtrust.errors import check_output_dir
+from fvtrust.errors import check_output_dir, path_arg
 
 __all__ = ["register", "run"]
 
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="zoo model (mobilenet_v2, efficientnet_lite0, fashion_cnn, ...)")
     p.add_argument("--weights", type=Path, default=None, help="weights file, for models that do not ship them")
     p.add_argument("--imagenet-dir", type=Path, default=None, help="ImageNet class folders (required for ImageNet)")
-    p.add_argument("--out", required=True, type=Path, help="output folder (created; holds a resumable FV cache)")
+    p.add_argument("--out", required=True, type=path_arg, help="output folder (created; holds a resumable FV cache)")
     p.add_argument("--classes", type=int, default=None, help="number of classes (default: all)")
     p.add_argument("--min-photos", type=int, default=5, help="classes need this many images (default %(default)s)")
     p.add_argument("--images-per-class", type=int, default=None, help="images per class and role (default: all)")

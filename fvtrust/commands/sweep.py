@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from fvtrust.errors import check_output_dir
+from fvtrust.errors import check_output_dir, path_arg
 
 __all__ = ["register", "run"]
 
@@ -31,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default="0", metavar="SPEC", help="run seeds: 0-4 or 1,5,9 (default %(default)s)")
     p.add_argument("--steps", type=int, default=512, help="Adam steps, 1..100000 (default %(default)s)")
     p.add_argument("--batch", type=int, default=8, help="pairs per batch, 1..4096 (default %(default)s)")
-    p.add_argument("--out", required=True, type=Path, help="sweep folder (created; reruns resume it)")
+    p.add_argument("--out", required=True, type=path_arg, help="sweep folder (created; reruns resume it)")
     p.add_argument("--size", type=int, default=None, help="image side in pixels (default: the model's input size)")
     p.add_argument(
         "--device", default="cpu",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fvtrust.errors import check_output_dir
+from fvtrust.errors import check_output_dir, path_arg
 
 DEFAULT_OUT = Path("paper_tables")
 
@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "table", help="regenerate the theory table (Markdown, LaTeX, CSV, JSON) and compare with the paper"
     )
     p.add_argument("--format", choices=("md", "tex", "csv", "json"), default="md", help="what to print (default md)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the four files (default paper_tables/)")
+    p.add_argument(
+        "--out", type=path_arg, default=DEFAULT_OUT, help="folder for the four files (default paper_tables/)"
+    )
     p.add_argument(
         "--verify",
         action=argparse.BooleanOptionalAction,

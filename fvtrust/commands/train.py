@@ -6,9 +6,8 @@ Checked before any work: ``--out`` a file that can be written (not a folder, not
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from fvtrust.errors import check_output_file
+from fvtrust.errors import check_output_file, path_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("model", choices=("fashion_cnn",), help="the model to train")
     p.add_argument("--epochs", type=int, default=3, help="training epochs, 1..100 (default 3)")
     p.add_argument("--seed", type=int, default=0, help="training seed, 0..2**32-1 (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="weights file (default: the user cache)")
+    p.add_argument("--out", type=path_arg, default=None, help="weights file (default: the user cache)")
     p.set_defaults(func=run)
 
 

@@ -11,7 +11,8 @@ per unit and ``DIR/grid.png`` when there are several units. Each record holds th
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from fvtrust.errors import path_arg
 
 __all__ = ["register", "run"]
 
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--steps", type=int, default=None,
         help="Adam steps, 0..100000 (default: the paper's, empirical.visualize.PAPER_DEFAULTS.steps)",
     )  # fmt: skip
-    p.add_argument("--out", required=True, type=Path, help="output directory (created)")
+    p.add_argument("--out", required=True, type=path_arg, help="output directory (created)")
     p.add_argument("--seed", type=int, default=0, help="run seed; each unit's image seed derives from it")
     p.add_argument(
         "--size", type=int, default=None,
