@@ -133,8 +133,8 @@ def twist_parts(e: sympy.Expr, syms: list[sympy.Symbol]) -> Twist | None:
 def twist_smooth(tw: Twist, L: Fraction) -> tuple[bool, str]:
     """C^1 at every breakpoint and the corner conditions on every interval (module docstring)."""
     for name, P in (("B", tw.B), ("G", tw.G)):
-        for (p, b), (q, _) in zip(P, P[1:], strict=False):
-            if b is not None and 0 < b < 1 and (_at(p, b) != _at(q, b) or _der(p, b) != _der(q, b)):
+        for (p, b), (q, _) in zip(P, P[1:], strict=False):  # b = 0 too: that piece holds on the face x_j = 0
+            if b is not None and 0 <= b < 1 and (_at(p, b) != _at(q, b) or _der(p, b) != _der(q, b)):
                 return False, f"{name} is not C^1 at {tw.xj} = {b}"
     for a, b in zip(tw.knots, tw.knots[1:], strict=False):
         pb, pg = tw.parts_on(a, b)
@@ -150,8 +150,12 @@ def twist_smooth(tw: Twist, L: Fraction) -> tuple[bool, str]:
 
 
 def twist_extreme(tw: Twist, sense: str) -> Fraction:
-    """max (sense "max") or min of f over the box, exactly."""
+    """max (sense "max") or min of f over the box, exactly: the values at the knots (each by the piece that holds
+    there, also a piece that holds only at x_j = 0) and, per interval, its piece at the ends and at its vertex."""
     vals: list[Fraction] = []
+    for t in tw.knots:  # the values at the knots themselves, by the Piecewise's own first-match rule
+        pb, pg = _active(tw.B, t), _active(tw.G, t)
+        vals += [_at(pb, t), _at(pb, t) + _at(pg, t)]
     for a, b in zip(tw.knots, tw.knots[1:], strict=False):
         pb, pg = tw.parts_on(a, b)
         for p in (pb, (pb[0] + pg[0], pb[1] + pg[1], pb[2] + pg[2])):

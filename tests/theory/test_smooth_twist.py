@@ -206,3 +206,16 @@ def test_no_member_when_the_program_has_none():
         twisted_member(np.array([0.0, 0.28]), np.array([0.0, 1.0]), np.array([0.7, 0.3]), 1.0, 0.0, 0.224, 1, 1, 0)
         is None
     )
+
+
+def test_a_piece_that_holds_only_on_the_face_x_j_0_is_read():
+    """Review finding: a condition x1 <= 0 makes its piece hold only on the face x1 = 0; the checks skipped it, so a
+    jump there (f(0, 0) = 5) passed as a 1-smooth function with maximum 1/4."""
+    tw = _twist("Piecewise((5, x1 <= 0), (0, True)) + x0*x1**2/4")
+    assert tw is not None
+    assert twist_extreme(tw, "max") == 5
+    ok, detail = twist_smooth(tw, Fraction(1))
+    assert not ok and "C^1" in detail
+    for below in ("(x1 <= -1) | (x1 <= 0)", "x1 <= 0"):
+        tw = _twist(f"Piecewise((7, x1 <= -1), (5, {below}), (0, True)) + x0*x1**2/4")
+        assert tw is not None and twist_extreme(tw, "max") == 5 and not twist_smooth(tw, Fraction(1))[0]
