@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 _BANNER_SILENCED = False
@@ -49,7 +50,9 @@ def solve(problem: Any) -> str:
     for name in order:
         if name in installed:
             try:
-                problem.solve(solver=name, verbose=False)
+                with warnings.catch_warnings():  # "solution may be inaccurate": problem.status says so to the caller
+                    warnings.simplefilter("ignore", UserWarning)
+                    problem.solve(solver=name, verbose=False)
             except cp.error.SolverError:
                 continue
             return name
