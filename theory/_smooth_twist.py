@@ -184,12 +184,12 @@ def twisted_member(
         if (p[0] == 0 and fn == "B") or (p[0] == 1 and fn == "S") or 0 < p[0] < 1
     }
     eqs: list[tuple[str, str, int]] = []  # (function, value or derivative, node) that must be exactly 0
-    fns = {"B": (pB, 0), "S": (pB + pG, 1)}
+    fns = {"B": pB, "S": pB + pG}  # the parameters of B and of S = B + G (both linear in pB, pG)
     for fn, kind in touch:
         p = pmin if kind == "min" else pmax
         k = node[p[1]]
         s = 1 if kind == "min" else -1
-        par = fns[fn][0]
+        par = fns[fn]
         cons += [s * par[2 + m] >= MARGIN * float(lam) for m in (k - 1, k) if 0 <= m < N]
         if 0 < p[1] < 1:
             cons.append(Md[k] @ par == 0)
@@ -201,7 +201,7 @@ def twisted_member(
     if 0 < pmax[0] < 1:
         eqs.append(("G", "val", node[pmax[1]]))
     hf = np.array([float(v) for v in h])
-    for fn, (par, _) in fns.items():  # Bernstein coefficients of every piece in [margin, 1 - margin]
+    for fn, par in fns.items():  # Bernstein coefficients of every piece in [margin, 1 - margin]
         val, der = Mv @ par, Md @ par
         low = np.array([0.0 if (fn, "min") in touch and pmin[1] in knots[k : k + 2] else MARGIN for k in range(N)])
         up = np.array([0.0 if (fn, "max") in touch and pmax[1] in knots[k : k + 2] else MARGIN for k in range(N)])
@@ -299,9 +299,15 @@ def _exact_member(
     Bf = [(base + delta * c0, delta * c1, delta * c2) for c0, c1, c2 in polys["B"]]
     Gf = [(delta * c0, delta * c1, delta * c2) for c0, c1, c2 in polys["G"]]
     w = TwistedSmoothWitness(d, i, j, knots, Bf, Gf)
-    y = [Fraction(0)] * d
-    y[i], y[j] = px
-    return float(w.exact_value(y)), w
+
+    def at(pt: list[Fraction]) -> Fraction:
+        y = [Fraction(0)] * d
+        y[i], y[j] = pt
+        return w.exact_value(y)
+
+    if at(pmin) != fq[0] or at(pmax) != fq[1]:  # the correction restores them exactly; checked all the same
+        return None
+    return float(at(px)), w
 
 
 def _dot(a: list[Fraction], b: list[Fraction]) -> Fraction:
