@@ -552,30 +552,8 @@ def _instance(
             answers[q] = Answer(q, cast(Verdict, v), reason, rng)
     if eps_abs is not None:
         answers["approx"] = _approx_abs(fc, fv, vr, answers["approx"].certificate, eps_abs)
-    _refutations(fc, fv, vr, answers, e, eps_abs)
-    if eps_abs is not None:
         return ClassReport(fc, answers, {"instance": True, "eps_abs": eps_abs})
     return ClassReport(fc, answers, {"instance": True, "eps": e})
-
-
-def _refutations(
-    fc: FunctionClass,
-    fv: FeatureVisualization,
-    vr: ValueRange,
-    answers: dict[str, Answer],
-    eps: float,
-    eps_abs: float | None,
-) -> None:
-    """Every "no" of an instance gets a typed counterexample certificate (the range's two witnesses with their
-    exact values at x, and the eps or eps_abs of the question) merged into its range dict, so the verifiers can
-    check it (``counterexamples.verify_report``); "yes" and "open" keep the range dict."""
-    for q, a in answers.items():
-        if a.verdict != "no":
-            continue
-        cert = certs.counterexample(fc, q, fv, vr)
-        if q == "approx":
-            cert.update({"eps_abs": fraction_str(eps_abs)} if eps_abs is not None else {"eps": fraction_str(eps)})
-        answers[q] = Answer(q, a.verdict, a.reason, {**a.certificate, **cert})
 
 
 def _probe(fc: FunctionClass) -> list[tuple[FeatureVisualization, ValueRange]]:
