@@ -184,13 +184,27 @@ def load_state(path: str | Path) -> dict[str, Tensor]:
     return state
 
 
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
 def load_weights(net: nn.Module, path: str | Path, skip: tuple[str, ...] = ()) -> None:
     """Load a weights file into ``net`` after checking it fits: the same names (keys starting with a prefix in
     ``skip`` are dropped first), shapes and kinds (floating or integer) as ``net``'s own state, and only finite
     floating values. A file that does not fit is a one-line ``ValueError`` naming it, before ``net`` changes."""
-    state = {k: v for k, v in load_state(path).items() if not k.startswith(skip)}
-    own = net.state_dict()
     where = f"weights file {str(path)!r}"
+    raw = load_state(path)
+    odd = [k for k in raw if not isinstance(k, str)]
+    if odd:
+        raise ValueError(f"{where}: names must be text, found {odd[0]!r}")
+    state = {k: v for k, v in raw.items() if not k.startswith(skip)}
+    own = net.state_dict()
+    for k, v in state.items():
+        if v.layout != torch.strided or v.is_meta or not (v.dtype in _FLOATS or not v.is_floating_point()):
+            kind = "meta (no data)" if v.is_meta else f"{v.layout} {v.dtype}"
+            raise ValueError(f"{where}: {k} is a {kind} tensor; allowed: dense float16/32/64, bfloat16 or integers")
+    for k, v in own.items():  # a counter PyTorch keeps itself (absent from old checkpoints, sometimes a float)
+        if k.endswith("num_batches_tracked"):
+            state[k] = state[k].to(v.dtype) if k in state else v.clone()
     missing, extra = [k for k in own if k not in state], [k for k in state if k not in own]
     if missing or extra:
         raise ValueError(

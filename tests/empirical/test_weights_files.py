@@ -78,3 +78,39 @@ def test_the_command_line_refuses_it_in_one_line(tmp_path, kind):
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and str(path) in out.stderr
+
+
+def test_checkpoints_without_the_batchnorm_counter_load(tmp_path):
+    """PyTorch keeps num_batches_tracked itself: checkpoints from before it existed (or storing it as a float)
+    load as before."""
+    from empirical.models._mobilenet_v2 import MobileNetV2
+    from empirical.models._zoo import load_weights
+
+    net = MobileNetV2()
+    state = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save(state, tmp_path / "old.pt")
+    load_weights(MobileNetV2(), tmp_path / "old.pt")
+    floats = {k: (v.float() if k.endswith("num_batches_tracked") else v) for k, v in net.state_dict().items()}
+    torch.save(floats, tmp_path / "float_counter.pt")
+    load_weights(MobileNetV2(), tmp_path / "float_counter.pt")
+
+
+@pytest.mark.parametrize("kind", ["sparse", "meta", "int_key", "fp8"])
+def test_tensors_without_dense_numbers_are_refused_in_one_line(tmp_path, kind):
+    s = _state()
+    first = next(iter(s))
+    if kind == "sparse":
+        s[first] = s[first].to_sparse()
+    elif kind == "meta":
+        s[first] = torch.empty(s[first].shape, device="meta")
+    elif kind == "int_key":
+        s[1] = s.pop(first)  # type: ignore[index]
+    elif kind == "fp8":
+        if not hasattr(torch, "float8_e4m3fn"):
+            pytest.skip("this torch has no float8")
+        s[first] = s[first].to(torch.float8_e4m3fn)
+    path = tmp_path / f"{kind}.pth"
+    torch.save(s, path)
+    with pytest.raises(ValueError) as err:
+        load_model("fashion_cnn", weights=str(path))
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
