@@ -281,10 +281,15 @@ def check_sweep_folders(
         if not folder.is_dir():
             raise ValueError(f"--e-visualizations-from {str(folder)!r} is not a directory")
         try:
-            config = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["config"]
+            doc = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            config = doc["config"]
             swept, steps = str(config["model"]), config["steps"]
             if type(steps) is not int or not 1 <= steps <= 100_000:
                 raise ValueError(f"steps = {steps!r} is not a whole number in 1..100000")
+            units = doc["units"]
+            if not isinstance(units, list) or not all(isinstance(e, dict) and "file" in e for e in units):
+                raise ValueError("units is not a list of entries with a file")
+            files = {str(e["file"]) for e in units}
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as err:
             raise ValueError(
                 f"--e-visualizations-from {str(folder)!r} is not a finished sweep folder "
@@ -296,7 +301,7 @@ def check_sweep_folders(
             )
         if verify:
             read_sweep(folder)  # every file against its SHA-256: a ValueError naming the file
-        pairs += len(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("units") or [])
+        pairs += len(files)
         records.append({
             "folder": str(folder.resolve()), "manifest_sha256": sha256_file(folder / MANIFEST),
             "layer": config.get("layer"), "steps": steps, "weights": config.get("weights"),

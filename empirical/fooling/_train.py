@@ -167,8 +167,10 @@ def sweep_visualizations(
         imgs, entries = read_sweep(folder)
         try:
             config = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["config"]
-            n_steps, swept = int(config["steps"]), str(config["model"])
-        except (ValueError, KeyError, TypeError) as err:
+            n_steps, swept = config["steps"], str(config["model"])
+            if type(n_steps) is not int or not 1 <= n_steps <= 100_000:
+                raise ValueError(f"steps = {n_steps!r} is not a whole number in 1..100000")
+        except (ValueError, KeyError, TypeError, RecursionError) as err:
             raise ValueError(f"{folder / MANIFEST}: no sweep configuration ({err})") from err
         if model_name is not None and swept != model_name:
             raise ValueError(f"visualizations_from: {str(folder)!r} holds visualizations of {swept}, not {model_name}")

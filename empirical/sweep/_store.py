@@ -148,7 +148,7 @@ def known_checksums(folder: Path) -> dict[str, str]:
             data = json.loads(manifest.read_text(encoding="utf-8"))
             for e in data.get("units", []):
                 known[str(e["file"])] = str(e["sha256"])
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             pass  # an unreadable manifest records nothing: its pairs are checked against the journals or redone
     journal = folder / JOURNAL
     if journal.is_dir():
@@ -157,15 +157,15 @@ def known_checksums(folder: Path) -> dict[str, str]:
                 try:
                     e = json.loads(line)
                     known[str(e["file"])] = str(e["sha256"])
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, RecursionError):
                     continue
     return known
 
 
 #: a unit as the manifest names it, "<layer>:<index>"
 _UNIT = re.compile(r"[A-Za-z0-9_.]{1,100}:[0-9]{1,9}")
-#: largest side of a sweep image read back (the renders are at most a few hundred pixels)
-MAX_SIDE = 1024
+#: largest side of a sweep image read back (``fvtrust sweep --size`` allows up to 4096)
+MAX_SIDE = 4096
 
 
 def _distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -179,3 +179,18 @@ def test_sweep_folders_for_e_need_sane_settings_and_two_pairs(reference: Path, t
     (deep / "manifest.json").write_text('{"config": ' + "[" * 100000 + "]" * 100000 + "}")
     with pytest.raises(ValueError, match="not a finished sweep folder"):
         check_sweep_folders(deep, "fashion_cnn")
+
+
+def test_sweep_folders_are_checked_without_reading_the_images_too(reference: Path, tmp_path: Path) -> None:
+    """verify=False (the path run_circuit takes) reads only the manifest: a units field that is not a list of
+    entries is refused, and a file listed twice counts once."""
+    from empirical.fooling._run import check_sweep_folders
+
+    bad = shutil.copytree(reference, tmp_path / "bad")
+    _retarget(bad, mutate_manifest=lambda d: d.update(units=5))
+    with pytest.raises(ValueError, match="not a finished sweep folder"):
+        check_sweep_folders(bad, "fashion_cnn", verify=False)
+    twice = shutil.copytree(reference, tmp_path / "twice")
+    _retarget(twice, mutate_manifest=lambda d: d.update(units=[d["units"][0], d["units"][0]]))
+    with pytest.raises(ValueError, match="E needs at least 2"):
+        check_sweep_folders(twice, "fashion_cnn", verify=False)
