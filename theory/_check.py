@@ -152,9 +152,11 @@ def check_class(
     if eps is not None:
         if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating, Fraction)):
             raise ValueError(f"eps = {eps!r} is not a number; eps is relative to Delta and must lie in (0, 1/2)")
-        if not (MIN_EPS <= float(eps) < 0.5):
+        if not (0 < float(eps) < 0.5):
+            raise ValueError(f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in (0, 1/2)")
+        if fv is None and float(eps) < MIN_EPS:  # the class-level search builds visualizations from eps
             raise ValueError(
-                f"eps = {eps!r} is not allowed; eps is relative to Delta and must lie in [{MIN_EPS:g}, 1/2)"
+                f"eps = {eps!r} is not allowed for a class-level answer; it must lie in [{MIN_EPS:g}, 1/2)"
             )
         eps = float(eps)
     if eps_abs is not None:
