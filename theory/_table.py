@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -184,9 +186,12 @@ def write_all(
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path, fmt in targets:
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            paths.append((tmp, path))
-            tmp.write_text(fmt(rows), encoding="utf-8")
+            # a fresh unique name (O_CREAT | O_EXCL: never an existing file or symlink), mode as open() would give
+            fd, name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+            paths.append((Path(name), path))
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(fmt(rows))
+            os.chmod(name, _FILE_MODE)
         for tmp, path in paths:
             tmp.replace(path)
     except OSError as err:
@@ -194,6 +199,15 @@ def write_all(
             tmp.unlink(missing_ok=True)
         raise ValueError(f"cannot write the table to {directory} ({err.strerror or err})") from None
     return [p for _, p in paths]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
 
 
 # ---- comparison with the paper --------------------------------------------------------------------------

@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     check_output_dir(args.out, "--out")  # before any work: folders that exist or can be created, writable
+    write_all([], args.out, dry_run=True)  # the output names too (a folder at one of them), before the table is built
+    if args.extended:
+        write_all([], args.out, stem="theory_table_extended", dry_run=True)
     if args.export_witnesses is not None:
         check_output_dir(args.export_witnesses, "--export-witnesses")
     silence_highs_banner()  # before any solver runs (the verifiers' MILPs too): stdout carries only the table
@@ -68,9 +71,6 @@ def run(args: argparse.Namespace) -> int:
 
         certs = counterexample_certificates(r.report for r in rows + extra)
         write_witnesses(args.export_witnesses, certs, dry_run=True)
-    write_all(rows, args.out, dry_run=True)
-    if extra:
-        write_all(rows + extra, args.out, stem="theory_table_extended", dry_run=True)
     if as_json:
         print(FORMATS["json"](rows + extra), end="")
     else:

@@ -184,16 +184,32 @@ def test_nothing_is_written_when_an_output_name_is_taken(tmp_path, capsys, block
 
 
 def test_a_failed_write_leaves_no_temporary(tmp_path, monkeypatch):
-    calls = []
+    import os
 
-    def full_disk(self, text, encoding=None):
-        calls.append(self)
+    calls = []
+    chmod = os.chmod
+
+    def full_disk(path, mode):
+        calls.append(path)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return Path.write_bytes(self, text.encode(encoding or "utf-8"))
+        return chmod(path, mode)
 
     rows = T.build_table()
-    monkeypatch.setattr(Path, "write_text", full_disk)
+    monkeypatch.setattr("theory._table.os.chmod", full_disk)
     with pytest.raises(ValueError, match="No space left on device"):
         T.write_all(rows, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symlink_at_a_temporary_name_is_not_followed(tmp_path):
+    """The temporaries are fresh mkstemp names: a symlink planted at the old fixed name (theory_table.md.tmp) is
+    neither followed nor replaced."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "theory_table.md.tmp").symlink_to(victim)
+    T.write_all(T.build_table(), out)
+    assert victim.read_text() == "keep" and (out / "theory_table.md").is_file()
+    assert not (out / "theory_table.md").is_symlink()
