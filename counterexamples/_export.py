@@ -102,16 +102,31 @@ def write_witnesses(
         raise ValueError(f"{blocked[0]} exists and is not a file: the witnesses cannot be written there")
     if dry_run:
         return [p for p, _ in docs]
-    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for path, doc in docs:
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=".tmp")  # unique, never a symlink
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(doc, indent=1))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written.append(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, doc in docs:
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.", suffix=".tmp")  # unique, never a symlink
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(json.dumps(doc, indent=1))
+                os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; exported witnesses are ordinary files
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            written.append(path)
+    except OSError as err:  # e.g. a full disk: one line naming the folder and how far it got
+        raise ValueError(
+            f"cannot write the witnesses to {out} ({err.strerror or err}); {len(written)} of {len(docs)} written"
+        ) from None
     return written
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()

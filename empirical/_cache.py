@@ -87,8 +87,11 @@ def cache_path(key: str) -> Path:
 
 
 def _lock(key: str) -> FileLock:
-    folder = cache_dir() / LOCKS
+    root = cache_dir()
+    folder = root / LOCKS
     folder.mkdir(exist_ok=True)
+    if folder.is_symlink() or not folder.is_dir():  # a lock folder elsewhere would put lock files outside the cache
+        raise ValueError(f"the cache's lock folder {folder} is a symlink or not a folder; remove it")
     return FileLock(str(folder / (key.replace("/", "__") + ".lock")))
 
 
@@ -176,7 +179,7 @@ def _umask() -> int:
 
 
 #: the mode of files the toolkit writes: what open() would give (0666 less the umask), not mkstemp's 0600
-_FILE_MODE = 0o666 & ~_umask()
+FILE_MODE = 0o666 & ~_umask()
 
 
 def _atomic_write(path: Path, writer: Callable[[Path], Any]) -> str:
@@ -211,7 +214,7 @@ def write_atomic(path: Path, writer: Callable[[Path], Any]) -> Path:
         tmp = Path(name)
         try:
             writer(tmp)
-            os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; results are ordinary files (0666 less the umask)
+            os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; results are ordinary files (0666 less the umask)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)

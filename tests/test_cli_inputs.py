@@ -45,3 +45,14 @@ def test_written_files_are_ordinary_files_not_private(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_exported_witnesses_are_ordinary_files(tmp_path):
+    from counterexamples import counterexample_certificates, write_witnesses
+    from theory import check_class
+
+    certs = counterexample_certificates([check_class("lipschitz", d=1, L=1.0)])
+    (path, *_) = write_witnesses(tmp_path / "w", certs)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

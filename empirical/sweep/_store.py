@@ -30,6 +30,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from empirical._cache import FILE_MODE
+
 __all__ = [
     "MANIFEST",
     "SETTINGS",
@@ -70,6 +72,7 @@ def _temporary(target: Path) -> Iterator[Path]:
     """A unique temporary path next to ``target``; removed unless it was moved into place."""
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
     os.close(fd)
+    os.chmod(name, FILE_MODE)  # mkstemp makes 0600; sweep files are ordinary results
     tmp = Path(name)
     try:
         yield tmp

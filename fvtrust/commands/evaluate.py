@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     p.add_argument("--model", required=True, help="zoo model (see `fvtrust models`)")
-    p.add_argument("--weights", type=Path, default=None, help="weights file (models whose weights do not ship)")
-    p.add_argument("--imagenet-dir", required=True, type=Path, help="ImageNet folder: one sub-folder per class")
+    p.add_argument("--weights", type=path_arg, default=None, help="weights file (models whose weights do not ship)")
+    p.add_argument("--imagenet-dir", required=True, type=path_arg, help="ImageNet folder: one sub-folder per class")
     p.add_argument("--json", action="store_true", help="print the full JSON record")
     p.add_argument("--out", type=path_arg, default=None, help="also write the JSON record to this file")
     p.add_argument("--batch-size", type=int, default=64, help=f"images per batch, 1..{MAX_BATCH} (default 64)")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from fvtrust.errors import path_arg
 
@@ -96,11 +95,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=float, default=250.0, help="circuit constant k (default %(default)s)")
     p.add_argument("--seed", type=int, nargs="+", default=[0], help="visualization seed(s) (default %(default)s)")
     p.add_argument(
-        "--imagenet-dir", type=Path, default=None,
+        "--imagenet-dir", type=path_arg, default=None,
         help="ImageNet folder (class sub-folders): calibration split for E and thresholds, every photo evaluated",
     )  # fmt: skip
     p.add_argument(
-        "--extra-dir", type=Path, default=None,
+        "--extra-dir", type=path_arg, default=None,
         help="with --imagenet-dir: a folder of further natural photos (e.g. classes outside the 1,000), evaluated "
         "and the source of --target photos",
     )  # fmt: skip
@@ -112,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--recipe", choices=("project", "paper"), default="project", help="silent units: preset or the paper's"
     )
     p.add_argument(
-        "--e-visualizations-from", type=Path, nargs="+", default=None, metavar="DIR",
+        "--e-visualizations-from", type=path_arg, nargs="+", default=None, metavar="DIR",
         help="fvtrust sweep folder(s) of --model whose visualizations E is trained on instead of rendering its own "
         "(circuit, or silent units with E); every file's checksum is verified before any work",
     )  # fmt: skip

@@ -9,7 +9,6 @@ to ``--out``. Method, limits and the JSON schema: ``docs/paths.md``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from fvtrust.errors import check_output_dir, path_arg
 
@@ -27,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     p.add_argument("--model", required=True, help="zoo model (mobilenet_v2, efficientnet_lite0, fashion_cnn, ...)")
-    p.add_argument("--weights", type=Path, default=None, help="weights file, for models that do not ship them")
-    p.add_argument("--imagenet-dir", type=Path, default=None, help="ImageNet class folders (required for ImageNet)")
+    p.add_argument("--weights", type=path_arg, default=None, help="weights file, for models that do not ship them")
+    p.add_argument("--imagenet-dir", type=path_arg, default=None, help="ImageNet class folders (required for ImageNet)")
     p.add_argument("--out", required=True, type=path_arg, help="output folder (created; holds a resumable FV cache)")
     p.add_argument("--classes", type=int, default=None, help="number of classes (default: all)")
     p.add_argument("--min-photos", type=int, default=5, help="classes need this many images (default %(default)s)")

@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=True,
         help="check every certificate with the independent verifiers (default on)",
     )
-    p.add_argument("--export-witnesses", type=Path, metavar="DIR", help="write every counterexample as JSON into DIR")
+    p.add_argument(
+        "--export-witnesses", type=path_arg, metavar="DIR", help="write every counterexample as JSON into DIR"
+    )
     p.add_argument(
         "--extended",
         action="store_true",

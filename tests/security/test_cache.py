@@ -209,3 +209,13 @@ def test_a_cache_location_that_is_a_file_is_refused_in_one_line(tmp_path, monkey
     monkeypatch.setenv("FVTRUST_CACHE", str(tmp_path / "afile"))
     out = _cli("list")
     assert out.returncode == 2 and "FVTRUST_CACHE" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_symlinked_lock_folder_is_refused(cache, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / ".locks").symlink_to(elsewhere)
+    with pytest.raises(ValueError, match="lock folder"):
+        C.save_entry("a.bin", _write(b"a"))
+    assert list(elsewhere.iterdir()) == []
