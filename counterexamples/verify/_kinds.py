@@ -416,8 +416,8 @@ def _verify_threshold(cert: dict[str, Any], source: str) -> Report:
     )
     rep.add("below and above: the same visualization and x", same_point and same_values, "")
     rep.add("L_below < L_above", L_below < L_above, f"{L_below} vs {L_above}")
-    # the stated values are floats (a bisection, a closed form evaluated in floating point): one rounding above
-    # L_above is allowed, nothing below L_below
+    # the stated values are floats (a bisection, a closed form evaluated in floating point): they may exceed
+    # L_above by a relative 1e-9 (a few roundings), never fall to L_below
     top = L_above * (1 + Fraction(1, 10**9))
     rep.add(
         "every stated L* lies in (L_below, L_above]",

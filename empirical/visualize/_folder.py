@@ -276,10 +276,8 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
     size = (config.size, config.size) if config.size else (input_size[1], input_size[2])
     kind = "fashion" if input_size[0] == 1 else "imagenet"
     by_layer: dict[str, list[int]] = {}
-    for layer, index in units:
-        by_layer.setdefault(layer, [])
-        if index not in by_layer[layer]:
-            by_layer[layer].append(index)
+    for layer, index in units:  # every unit once (check_visualize_config refuses repeats)
+        by_layer.setdefault(layer, []).append(index)
     _check_units(model, by_layer, input_size[0], config.neuron)
     names = [
         f"{_safe(config.model)}_{_safe(layer)}_{i}.{ext}"

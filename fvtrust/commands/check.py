@@ -82,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
         except CertificateError as err:  # nothing of the report is printed
             undecided = "returned unknown" in str(err)  # a solver gave up (timeout): not shown wrong, not shown right
             head = "CERTIFICATE NOT VERIFIED (a solver gave up)" if undecided else "CERTIFICATE FAILED"
-            hint = "; --no-verify prints the engine's answer without this check" if undecided else ""
+            hint = (
+                "; --no-verify prints the engine's answer without this check"
+                if undecided
+                else "; the answer is not printed (--no-verify would print it unchecked)"
+            )
             print(f"fvtrust check: {head}: {err}{hint}", file=sys.stderr)
             return 1
     print(json.dumps(report.to_dict(), indent=1) if args.json else report)
