@@ -30,6 +30,9 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         ("check", "lipschitz", "--x-max", "1,,1", "--x-min", "0,0", "--f-max", "1", "--f-min", "0", "--x", "0,0"),
         ("check", "lipschitz", "--x-max", "1_0", "--x-min", "0", "--f-max", "1", "--f-min", "0", "--x", "0"),
         ("models", "--weights", "w.pth"),
+        ("check", "lipschitz", "--L", "2_0"),
+        ("check", "lipschitz", "--d", "1_0"),
+        ("check", "lipschitz", "--x-max", "\u0661", "--x-min", "0", "--f-max", "1", "--f-min", "0", "--x", "0"),
         ("visualize", "--model", "fashion_cnn", "--unit", "conv1:0", "--unit", "conv1:0", "--steps", "2", "--out", "v"),
     ],
 )

@@ -41,7 +41,17 @@ def _load_chunk(path: Path, meta: dict[str, Any]) -> Tensor | None:
     if not isinstance(data, dict) or any(data.get(k) != v for k, v in meta.items()):
         return None
     images = data.get("images")
-    return images if isinstance(images, Tensor) else None
+    # the images it holds are read back only if they could be renders: a floating (N, C, H, W) batch with 1 or 3
+    # channels and sides up to 4096 (checked before any conversion, so an expanded view never allocates), finite
+    # values in [0, 1]; anything else is re-rendered
+    if not isinstance(images, Tensor) or images.ndim != 4 or not images.is_floating_point():
+        return None
+    n, c, h, w = images.shape
+    if not (1 <= n <= 100_000 and c in (1, 3) and 1 <= h <= 4096 and 1 <= w <= 4096):
+        return None
+    if not bool(torch.isfinite(images).all()) or images.min() < 0 or images.max() > 1:
+        return None
+    return images
 
 
 def _save_atomic(path: Path, data: dict[str, Any]) -> None:

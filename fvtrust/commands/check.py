@@ -15,10 +15,30 @@ from fvtrust.errors import UsageError, check_int
 MAX_D = 100
 
 
+def _number(text: str) -> float:
+    """A number as typed: digits, sign, point, exponent (no '_' separators, which float() would drop: '2_0' is a
+    typo, not 20)."""
+    if "_" in text or not text.strip().isascii():
+        raise argparse.ArgumentTypeError(f"cannot read the number {text!r}")
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cannot read the number {text!r}") from None
+
+
+def _whole(text: str) -> int:
+    if "_" in text or not text.strip().isascii():
+        raise argparse.ArgumentTypeError(f"cannot read the whole number {text!r}")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cannot read the whole number {text!r}") from None
+
+
 def _vector(text: str) -> list[float]:
     parts = text.replace(" ", "").split(",")
     try:
-        if not text.strip() or any(not t or "_" in t for t in parts):  # '1,,1' and '1_0' are typos, not points
+        if not text.strip() or not text.isascii() or any(not t or "_" in t for t in parts):  # '1,,1', '1_0': typos
             raise ValueError(text)
         return [float(t) for t in parts]
     except ValueError:
@@ -30,17 +50,17 @@ def _vector(text: str) -> list[float]:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check", help="answer the three questions for one function class (or one instance)")
     p.add_argument("cls", metavar="CLASS", help="function class, e.g. lipschitz, convex, affine")
-    p.add_argument("--d", type=int, default=None, help=f"input dimension, 1..{MAX_D} (default 1)")
+    p.add_argument("--d", type=_whole, default=None, help=f"input dimension, 1..{MAX_D} (default 1)")
     p.add_argument(
-        "--L", type=float, default=None, help="Lipschitz constant (Lipschitz classes) or of the gradient (smooth)"
+        "--L", type=_number, default=None, help="Lipschitz constant (Lipschitz classes) or of the gradient (smooth)"
     )
     p.add_argument("--norm", default=None, help="norm 1, 2 or inf (the Lipschitz classes)")
-    p.add_argument("--eps", type=float, default=None, help="eps relative to Delta, in (0, 1/2)")
-    p.add_argument("--eps-abs", type=float, default=None, help="eps in units of f instead (> 0); see docs/theory.md")
+    p.add_argument("--eps", type=_number, default=None, help="eps relative to Delta, in (0, 1/2)")
+    p.add_argument("--eps-abs", type=_number, default=None, help="eps in units of f instead (> 0); see docs/theory.md")
     p.add_argument("--x-max", type=_vector, help="visualization: argmax point, e.g. 1,1")
-    p.add_argument("--f-max", type=float, help="visualization: maximum value")
+    p.add_argument("--f-max", type=_number, help="visualization: maximum value")
     p.add_argument("--x-min", type=_vector, help="visualization: argmin point")
-    p.add_argument("--f-min", type=float, help="visualization: minimum value")
+    p.add_argument("--f-min", type=_number, help="visualization: minimum value")
     p.add_argument("--x", type=_vector, help="query point (with the visualization: answer for this instance)")
     p.add_argument("--json", action="store_true", help="print the full report with certificates as JSON")
     p.add_argument(

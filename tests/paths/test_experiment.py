@@ -153,3 +153,24 @@ def test_sharded_statistics_match_the_tensor_path() -> None:
     got = natural_stats_sharded(toy_zoo(), nat, groups, buckets, 5, ["2"], ("pearson",), "mean", 2)["pearson"]
     assert torch.equal(got.counts, ref.counts)
     torch.testing.assert_close(got.sums["2"], ref.sums["2"], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("damage", ["nan", "out_of_range", "expanded", "integer"])
+def test_a_cached_chunk_that_cannot_be_a_render_is_rendered_again(tmp_path: Path, damage: str) -> None:
+    """A chunk file in --out with the right settings but images that no render produces (NaN, values outside [0, 1],
+    an expanded view with huge sides, integers) is re-rendered, never read back (found by a review)."""
+    model = toy_zoo()
+    vis, _ = render_visualizations(model, [1, 3], [0], 3, tmp_path, chunk=2)
+    (path,) = sorted(tmp_path.glob("*.pt"))
+    data = torch.load(path, weights_only=True)
+    images = data["images"]
+    data["images"] = {
+        "nan": images.clone().fill_(float("nan")),
+        "out_of_range": images + 5,
+        "expanded": torch.zeros(1).expand(2, 3, 60000, 60000),
+        "integer": images.to(torch.int64),
+    }[damage]
+    torch.save(data, path)
+    again, counts = render_visualizations(model, [1, 3], [0], 3, tmp_path, chunk=2)
+    assert counts == {"rendered": 1, "loaded": 0}  # the one chunk (two classes, one seed)
+    torch.testing.assert_close(again, vis, atol=1e-5, rtol=0)
