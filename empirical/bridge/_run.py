@@ -93,8 +93,15 @@ def check_device(device: str) -> str:
 
 def check_writable_dir(path: Path, name: str = "out") -> Path:
     """``path`` if it is a folder, or can be created as one, that this process can write; else ``ValueError``
-    naming ``name`` (:func:`empirical._cache.check_output_dir`: the probe leaves nothing behind)."""
-    return check_output_dir(path, name)
+    naming ``name`` (:func:`empirical._cache.check_output_dir`: the probe leaves nothing behind). The report's
+    names (``bridge.json``, ``bridge.png``, ``bridge.md``) must not be taken by folders: checked here, before the
+    work, not when the report is written."""
+    folder = check_output_dir(path, name)
+    for file in ("bridge.json", "bridge.png", "bridge.md"):
+        target = folder / file
+        if (target.exists() or target.is_symlink()) and not target.is_file():
+            raise ValueError(f"{target} exists and is not a file: the report cannot be written there")
+    return folder
 
 
 def bridge_config(

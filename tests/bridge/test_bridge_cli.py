@@ -130,6 +130,19 @@ def test_unwritable_out_fails_before_any_work(tmp_path: Path, monkeypatch: pytes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+def test_a_taken_report_name_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder at bridge.md: exit 2 naming it, before the model is loaded (the report used to fail at the end)."""
+    (tmp_path / "out" / "bridge.md").mkdir(parents=True)
+
+    def no_model(name: str, device: str) -> None:
+        raise AssertionError("the model was loaded before the output names were checked")
+
+    monkeypatch.setattr(_run, "_load_model", no_model)
+    with pytest.raises(ValueError, match="exists and is not a file"):
+        bridge_unit("fashion_cnn", "4:2", tmp_path / "out")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["bridge.md"]
+
+
 def test_python_call_without_out_writes_nothing(
     tmp_path: Path, fake_zoo: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -142,3 +142,12 @@ def test_monte_carlo_share_interval_covers_the_exact_value_d4():
         assert "binomial" in method
         assert abs(p - exact) <= half
     assert binomial_interval(0, 100)[0] == 0.0 and binomial_interval(0, 100)[1] > 0.02  # not a zero-width interval
+
+
+def test_nothing_is_written_when_an_output_name_is_taken(tmp_path):
+    from theory._explore_report import explore
+
+    (tmp_path / "report.md").mkdir()
+    with pytest.raises(ValueError, match="exists and is not a file"):
+        explore("monotonic", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
