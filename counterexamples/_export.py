@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from counterexamples._pieces import TooManyPieces, pieces_of
+from theory._table import FILE_MODE, refuse_taken
 
 PIECES_CLASSES = ("piecewise_affine", "neural_network", "erm_network")
 CONVENTIONS = (
@@ -97,9 +98,7 @@ def write_witnesses(
         if "dataset" in cert:
             doc["dataset"] = cert["dataset"]
         docs.append((out / f"{stem}.json", doc))
-    blocked = [p for p, _ in docs if (p.exists() or p.is_symlink()) and not p.is_file()]
-    if blocked:  # checked before anything is written
-        raise ValueError(f"{blocked[0]} exists and is not a file: the witnesses cannot be written there")
+    refuse_taken([p for p, _ in docs], "the witnesses")  # checked before anything is written
     if dry_run:
         return [p for p, _ in docs]
     written: list[Path] = []
@@ -110,7 +109,7 @@ def write_witnesses(
             try:
                 with os.fdopen(fd, "w") as f:
                     f.write(json.dumps(doc, indent=1))
-                os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; exported witnesses are ordinary files
+                os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; exported witnesses are ordinary files
                 os.replace(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -121,12 +120,3 @@ def write_witnesses(
             f"cannot write the witnesses to {out} ({err.strerror or err}); {len(written)} of {len(docs)} written"
         ) from None
     return written
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()

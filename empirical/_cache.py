@@ -39,7 +39,7 @@ from filelock import FileLock
 
 __all__ = [
     "cache_dir", "cache_path", "clear_cache", "list_cache", "load_entry", "save_entry", "verify_cache", "write_atomic",
-    "check_output_dir", "writable_ancestor", "can_create_in",
+    "check_output_dir", "writable_ancestor", "can_create_in", "refuse_taken",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -244,6 +244,14 @@ def writable_ancestor(path: Path, flag: str) -> None:
         raise ValueError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK) or not can_create_in(parent):
         raise ValueError(f"{flag} {str(path)!r} cannot be created: {str(parent)!r} is not writable for this user")
+
+
+def refuse_taken(paths: list[Path], what: str) -> None:
+    """Before any work: ``ValueError`` naming the first of ``paths`` that exists and is not a file (a folder, a
+    device), where ``what`` could not be written."""
+    for path in paths:
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            raise ValueError(f"{path} exists and is not a file: {what} cannot be written there")
 
 
 def check_output_dir(path: str | Path, flag: str = "--out") -> Path:

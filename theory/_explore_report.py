@@ -40,10 +40,10 @@ def explore(name: str, out: Path, *, eps: float = 0.1, **params: Any) -> dict[st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from theory._table import refuse_taken
+
     names = ["d1_range.png", "d2_maps.png", "lipschitz_share.png", "observations.png", "report.json", "report.md"]
-    taken = [out / n for n in names if ((out / n).exists() or (out / n).is_symlink()) and not (out / n).is_file()]
-    if taken:  # before any work: nothing is written when an output name is taken by a folder
-        raise ValueError(f"{taken[0]} exists and is not a file: the exploration cannot be written there")
+    refuse_taken([out / n for n in names], "the exploration")  # before any work
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"class": name, "params": params, "eps": eps, "figures": []}
     n1, n2 = (41, 11) if name in LP_CLASSES else (401, 41)

@@ -177,9 +177,7 @@ def write_all(
     is a ``ValueError`` naming it), and a failed write removes the temporaries (an ``OSError`` such as a full
     disk becomes a ``ValueError`` naming the folder). ``dry_run`` stops after the check."""
     targets = [(directory / f"{stem}.{ext}", fmt) for ext, fmt in FORMATS.items()]
-    for path, _ in targets:
-        if (path.exists() or path.is_symlink()) and not path.is_file():
-            raise ValueError(f"{path} exists and is not a file: the table cannot be written there")
+    refuse_taken([p for p, _ in targets], "the table")
     if dry_run:
         return [p for p, _ in targets]
     paths: list[tuple[Path, Path]] = []
@@ -191,7 +189,7 @@ def write_all(
             paths.append((Path(name), path))
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(fmt(rows))
-            os.chmod(name, _FILE_MODE)
+            os.chmod(name, FILE_MODE)
         for tmp, path in paths:
             tmp.replace(path)
     except OSError as err:
@@ -207,7 +205,16 @@ def _umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()
+#: the mode of written files: what open() would give (0666 less the umask), not mkstemp's 0600
+FILE_MODE = 0o666 & ~_umask()
+
+
+def refuse_taken(paths: Iterable[Path], what: str) -> None:
+    """Before any work: ``ValueError`` naming the first of ``paths`` that exists and is not a file (a folder, a
+    device), where ``what`` could not be written."""
+    for path in paths:
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            raise ValueError(f"{path} exists and is not a file: {what} cannot be written there")
 
 
 # ---- comparison with the paper --------------------------------------------------------------------------

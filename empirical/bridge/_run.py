@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from empirical._cache import check_output_dir
+from empirical._cache import check_output_dir, refuse_taken
 from empirical._provenance import provenance, start_clock
 from empirical.bridge._analyse import BridgeResult, analyse
 from empirical.bridge._data import MODELS, BridgeData, load_bridge_data
@@ -97,10 +97,7 @@ def check_writable_dir(path: Path, name: str = "out") -> Path:
     names (``bridge.json``, ``bridge.png``, ``bridge.md``) must not be taken by folders: checked here, before the
     work, not when the report is written."""
     folder = check_output_dir(path, name)
-    for file in ("bridge.json", "bridge.png", "bridge.md"):
-        target = folder / file
-        if (target.exists() or target.is_symlink()) and not target.is_file():
-            raise ValueError(f"{target} exists and is not a file: the report cannot be written there")
+    refuse_taken([folder / f for f in ("bridge.json", "bridge.png", "bridge.md")], "the report")
     return folder
 
 

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from empirical._cache import check_output_dir, write_atomic
+from empirical._cache import check_output_dir, refuse_taken, write_atomic
 from empirical.visualize._defaults import MAX_STEPS, PAPER_DEFAULTS, check_render_limits
 from empirical.visualize._layers import ActivationCapture, resolve_layer
 from empirical.visualize._objectives import channel
@@ -285,13 +285,7 @@ def visualize_to_folder(config: VisualizeConfig, log: Callable[[str], object] | 
         for i in idx
         for ext in ("png", "json")
     ]
-    blocked = [
-        out / n
-        for n in [*names, "grid.png"]
-        if ((out / n).exists() or (out / n).is_symlink()) and not (out / n).is_file()
-    ]
-    if blocked:  # before any rendering: nothing is written when an output name is taken by a folder
-        raise ValueError(f"{blocked[0]} exists and is not a file: the visualization cannot be written there")
+    refuse_taken([out / n for n in [*names, "grid.png"]], "the visualization")  # before any rendering
     out.mkdir(parents=True, exist_ok=True)
 
     report = VisualizeReport(config=config)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -15,24 +17,23 @@ from fvtrust.errors import UsageError, check_int
 MAX_D = 100
 
 
-def _number(text: str) -> float:
-    """A number as typed: digits, sign, point, exponent (no '_' separators, which float() would drop: '2_0' is a
-    typo, not 20)."""
-    if "_" in text or not text.strip().isascii():
-        raise argparse.ArgumentTypeError(f"cannot read the number {text!r}")
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"cannot read the number {text!r}") from None
+def _strict(convert: type[float] | type[int], what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)`` for text as typed, ASCII without '_' separators (which float() and
+    int() would drop: '2_0' is a typo, not 20)."""
+
+    def parse(text: str) -> Any:
+        try:
+            if "_" in text or not text.strip().isascii():
+                raise ValueError(text)
+            return convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"cannot read the {what} {text!r}") from None
+
+    return parse
 
 
-def _whole(text: str) -> int:
-    if "_" in text or not text.strip().isascii():
-        raise argparse.ArgumentTypeError(f"cannot read the whole number {text!r}")
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"cannot read the whole number {text!r}") from None
+_number = _strict(float, "number")
+_whole = _strict(int, "whole number")
 
 
 def _vector(text: str) -> list[float]:
